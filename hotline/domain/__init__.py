@@ -1,0 +1,1 @@
+"""Pure domain: errors and value rules shared by every service. Never imports trio, quart or I/O."""

@@ -1,0 +1,101 @@
+"""Brute-force checks of SPEC's six routing rules over a `RoutingState`.
+
+Used by `RoutingState.check_invariants()` (rules 1, 2, 3, 6 on the whole state) and by its audit
+mode (rules 4 and 5 on every offer, before it is made). Deliberately written with plain scans and
+no use of the matcher's indexes, so that it can catch their mistakes. Cost: O(contacts x operators).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from hotline.routing.model import TERMINAL_STATES, ContactState, Presence
+from hotline.routing.records import ContactRecord, OperatorRecord, can_take, operator_key
+
+if TYPE_CHECKING:
+    from hotline.routing.state import RoutingState
+
+
+class InvariantViolation(AssertionError):
+    """A routing rule does not hold: always a bug in the router, never bad input."""
+
+
+def _require(ok: bool, rule: int, what: str) -> None:
+    if not ok:
+        raise InvariantViolation(f"rule {rule}: {what}")
+
+
+def check(state: RoutingState, now: float) -> None:
+    ops = state._ops
+    contacts = state._contacts
+    waiting = state._waiting
+
+    # Rule 1: one holder per contact, holders and holdings agree, nobody over capacity.
+    for c in contacts.values():
+        _require(c.state not in TERMINAL_STATES, 6, f"ended contact {c.id} is still live")
+        if c.state is ContactState.WAITING:
+            _require(c.operator is None, 1, f"waiting contact {c.id} has a holder")
+            _require(waiting.get(c.id) is c, 1, f"waiting contact {c.id} is not in the queue")
+        else:
+            _require(c.operator in ops, 1, f"contact {c.id} is held by an unknown operator")
+            assert c.operator is not None
+            _require(c.id in ops[c.operator].held, 1, f"holder of {c.id} does not know it")
+    _require(
+        all(c.state is ContactState.WAITING for c in waiting.values()),
+        1,
+        "the waiting index holds a contact that is not waiting",
+    )
+    held_by: Counter[str] = Counter()
+    for op in ops.values():
+        load: Counter[str] = Counter()
+        for cid in op.held:
+            holding = contacts.get(cid)
+            _require(holding is not None and holding.operator == op.id, 1, f"{op.id}: stray {cid}")
+            assert holding is not None
+            held_by[cid] += 1
+            load[holding.channel] += 1
+        for channel, cap in op.capacity.items():
+            _require(op.load.get(channel, 0) == load[channel], 1, f"{op.id} miscounts {channel}")
+            _require(load[channel] <= cap, 1, f"{op.id} is over capacity on {channel}")
+        _require(set(load) <= set(op.capacity), 1, f"{op.id} holds a channel it has no room for")
+        offered = [cid for cid in op.held if contacts[cid].state is ContactState.OFFERED]
+        _require(offered == ([op.offer] if op.offer else []), 1, f"{op.id} has stray offers")
+    _require(max(held_by.values(), default=1) <= 1, 1, "a contact has two holders")
+
+    # Rule 2: an open offer went to a ready, certified operator with the skill and the language.
+    for c in contacts.values():
+        if c.state is ContactState.OFFERED:
+            assert c.operator is not None
+            op = ops[c.operator]
+            _require(op.presence is Presence.READY, 2, f"{c.id} offered to {op.id} not ready")
+            _require(op.certified(c.offered_at), 2, f"{c.id} offered to uncertified {op.id}")
+            _require(c.language in op.languages, 2, f"{c.id} offered in a foreign language")
+            _require(
+                any(r <= op.skills.keys() for r in c.routes), 2, f"{op.id} lacks skill for {c.id}"
+            )
+
+    # Rule 3: nothing idles.
+    for c in waiting.values():
+        for op in ops.values():
+            _require(not can_take(op, c, now), 3, f"{c.id} waits while {op.id} could take it")
+
+    # Rule 6: every contact is live or ended exactly once, and the counts add up.
+    by_state = state._by_state
+    live = Counter(c.state for c in contacts.values())
+    for s in (ContactState.WAITING, ContactState.OFFERED, ContactState.ASSIGNED):
+        _require(by_state[s] == live[s], 6, f"{s} count {by_state[s]} != {live[s]} live")
+    _require(sum(by_state.values()) == state.created, 6, "contact counts do not add up")
+    _require(all(n >= 0 for n in by_state.values()), 6, "a negative count")
+
+
+def audit_offer(state: RoutingState, c: ContactRecord, op: OperatorRecord, now: float) -> None:
+    """Before `c` is offered to `op`: rules 2, 4 and 5 against every alternative."""
+    _require(can_take(op, c, now), 2, f"{c.id} about to be offered to ineligible {op.id}")
+    for other in state._waiting.values():
+        if other is not c and can_take(op, other, now):
+            _require(c.key < other.key, 4, f"{op.id} given {c.id} while {other.id} comes first")
+    mine = operator_key(op, c)
+    for rival in state._ops.values():
+        if rival is not op and can_take(rival, c, now):
+            _require(mine < operator_key(rival, c), 5, f"{c.id} given {op.id} before {rival.id}")

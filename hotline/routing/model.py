@@ -1,0 +1,196 @@
+"""Values of the routing core: channels and states, what callers hand in, what the core decides.
+
+Owned by the pure core; the actor passes the specs in and publishes the events out, the store and
+the API read them. Times are seconds since the Unix epoch (UTC), always passed in by the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    CALLBACK = "callback"
+    FORM = "form"
+
+
+class Presence(StrEnum):
+    """What an operator (or a supervisor for them) asks to be."""
+
+    OFFLINE = "offline"
+    READY = "ready"
+    BREAK = "break"
+
+
+class OperatorState(StrEnum):
+    """What an operator is, as shown to supervisors: presence plus work in hand."""
+
+    OFFLINE = "offline"
+    READY = "ready"
+    BUSY = "busy"
+    WRAP_UP = "wrap_up"
+    BREAK = "break"
+
+
+class ContactState(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+    TRANSFERRED = "transferred"
+
+
+TERMINAL_STATES = frozenset(
+    {
+        ContactState.COMPLETED,
+        ContactState.ABANDONED,
+        ContactState.EXPIRED,
+        ContactState.TRANSFERRED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSpec:
+    """An operator's routing profile; `certified_until` is an instant, None if never certified."""
+
+    id: str
+    skills: Mapping[str, int]
+    languages: frozenset[str]
+    capacity: Mapping[Channel, int]
+    certified_until: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewContact:
+    """A contact to route. Unset fields are filled from the policy (class, target, limit).
+
+    `skills` is what an operator must hold, all of it (a callback needs `callback` and the
+    topic); by default it is the topic alone. `arrived_at` may lie in the past when a contact
+    is restored after a restart, and its deadlines are then kept as they were.
+    """
+
+    id: str
+    channel: Channel
+    topic: str
+    language: str | None = None
+    skills: frozenset[str] | None = None
+    priority: str | None = None
+    arrived_at: float | None = None
+    target_at: float | None = None
+    deadline_at: float | None = None
+
+
+# -- what the core decides: one event per fact, in the order they happened ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    contact_id: str
+    at: float
+    channel: Channel
+    topic: str
+    language: str
+    priority: str
+    arrived_at: float
+    target_at: float
+    deadline_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Offered:
+    contact_id: str
+    operator_id: str
+    at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferWithdrawn:
+    """An offer ended without acceptance; the contact went back to its place or ended."""
+
+    contact_id: str
+    operator_id: str
+    at: float
+    reason: str  # rejected | missed | abandoned | expired | operator_unavailable | operator_changed
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    contact_id: str
+    operator_id: str
+    at: float
+    waited_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Overflowed:
+    contact_id: str
+    at: float
+    skills: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Breached:
+    contact_id: str
+    at: float
+    priority: str
+    deadline_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A contact reached its one terminal state."""
+
+    contact_id: str
+    at: float
+    state: ContactState
+    operator_id: str | None = None
+    transferred_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorChanged:
+    operator_id: str
+    at: float
+    state: OperatorState
+    reason: str
+
+
+Event = (
+    Enqueued | Offered | OfferWithdrawn | Accepted | Overflowed | Breached | Ended | OperatorChanged
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    """Live figures for one (topic, priority class) queue."""
+
+    topic: str
+    priority: str
+    waiting: int
+    offered: int
+    longest_wait_s: float
+    breached_waiting: int
+    free_operators: int
+    eligible_operators: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouterStatistics:
+    """A frozen record of counts; `created` always equals the sum of the per-state counts."""
+
+    created: int
+    by_state: Mapping[ContactState, int]
+    operators: Mapping[OperatorState, int]
+    breaches: int
+    overflows: int
+    offers: int
+    missed_offers: int
+    queues: tuple[QueueFigures, ...] = field(default=())

@@ -1,0 +1,162 @@
+"""The routing state's mutable records of operators and contacts, and who may take what.
+
+Private to `hotline.routing`: only `RoutingState`, its matchers and the invariant checks touch
+these. `can_take` and `score` are the one definition of eligibility and ranking; the indexed
+matcher is an accelerated form of them, and the checks compare it against them.
+"""
+
+from __future__ import annotations
+
+from hotline.routing.model import Channel, ContactState, OperatorState, Presence
+
+RouteKey = frozenset[str]
+# Position of a contact in every queue it stands in: class rank, deadline, arrival, sequence.
+ContactKey = tuple[int, float, float, int]
+
+
+class OperatorRecord:
+    __slots__ = (
+        "capacity",
+        "certified_until",
+        "held",
+        "id",
+        "idle_since",
+        "languages",
+        "load",
+        "offer",
+        "presence",
+        "route_keys",
+        "shown",
+        "skills",
+        "version",
+        "wrap_until",
+        "wrapping",
+    )
+
+    def __init__(
+        self,
+        op_id: str,
+        skills: dict[str, int],
+        languages: frozenset[str],
+        capacity: dict[Channel, int],
+        certified_until: float | None,
+        now: float,
+    ) -> None:
+        self.id = op_id
+        self.skills = skills
+        self.languages = languages
+        self.capacity = capacity
+        self.certified_until = certified_until
+        self.presence = Presence.OFFLINE
+        self.wrapping = False
+        self.wrap_until = 0.0
+        self.offer: str | None = None  # the one contact offered and not yet answered
+        self.held: set[str] = set()  # contacts offered or assigned to this operator
+        self.load: dict[Channel, int] = dict.fromkeys(capacity, 0)
+        self.idle_since = now
+        self.version = 0  # bumped whenever anything that decides routing changes
+        self.route_keys: list[tuple[RouteKey, int]] = []  # routes it can serve, with its score
+        self.shown = OperatorState.OFFLINE
+
+    @property
+    def routable(self) -> bool:
+        """Signed in, not on break or in wrap-up, and not holding an unanswered offer."""
+        return self.presence is Presence.READY and not self.wrapping and self.offer is None
+
+    def certified(self, now: float) -> bool:
+        return self.certified_until is not None and now < self.certified_until
+
+    def has_room(self, channel: Channel) -> bool:
+        return self.load.get(channel, 0) < self.capacity.get(channel, 0)
+
+    def state(self) -> OperatorState:
+        if self.presence is Presence.OFFLINE:
+            return OperatorState.OFFLINE
+        if self.presence is Presence.BREAK:
+            return OperatorState.BREAK
+        if self.wrapping:
+            return OperatorState.WRAP_UP
+        return OperatorState.BUSY if self.held else OperatorState.READY
+
+    def route_score(self, key: RouteKey) -> int:
+        """Proficiency on a route: the weakest of the skills it needs."""
+        return min(self.skills[s] for s in key)
+
+
+class ContactRecord:
+    __slots__ = (
+        "arrived_at",
+        "breached",
+        "channel",
+        "deadline_at",
+        "id",
+        "key",
+        "language",
+        "offered_at",
+        "operator",
+        "overflowed",
+        "priority",
+        "routes",
+        "seq",
+        "seq_offer",
+        "skills",
+        "state",
+        "target_at",
+        "topic",
+        "version",
+    )
+
+    def __init__(
+        self,
+        contact_id: str,
+        channel: Channel,
+        topic: str,
+        language: str,
+        skills: RouteKey,
+        priority: str,
+        rank: int,
+        arrived_at: float,
+        target_at: float,
+        deadline_at: float,
+        seq: int,
+    ) -> None:
+        self.id = contact_id
+        self.channel = channel
+        self.topic = topic
+        self.language = language
+        self.skills = skills
+        self.priority = priority
+        self.arrived_at = arrived_at
+        self.target_at = target_at
+        self.deadline_at = deadline_at
+        self.seq = seq
+        self.key: ContactKey = (rank, deadline_at, arrived_at, seq)
+        self.routes: list[RouteKey] = [skills]
+        self.state = ContactState.WAITING
+        self.overflowed = False
+        self.breached = False
+        self.operator: str | None = None
+        self.offered_at = 0.0
+        self.seq_offer = 0  # which offer is open, so that a stale offer timer is ignored
+        self.version = 0  # bumped whenever the contact leaves or re-enters the queues
+
+
+def can_take(op: OperatorRecord, c: ContactRecord, now: float) -> bool:
+    """Rule 2: ready, certified, room on the channel, the language, and every skill of a route."""
+    return (
+        op.routable
+        and op.certified(now)
+        and op.has_room(c.channel)
+        and c.language in op.languages
+        and any(key <= op.skills.keys() for key in c.routes)
+    )
+
+
+def score(op: OperatorRecord, c: ContactRecord) -> int:
+    """An operator's proficiency for a contact: its best route."""
+    return max(op.route_score(key) for key in c.routes if key <= op.skills.keys())
+
+
+def operator_key(op: OperatorRecord, c: ContactRecord) -> tuple[int, float, str]:
+    """Rule 5's order among eligible operators: most proficient, then idle longest."""
+    return (-score(op, c), op.idle_since, op.id)

@@ -1,0 +1,596 @@
+"""The pure routing state machine: operators, waiting contacts, offers and assignments.
+
+Owned by exactly one `RouterActor`; nothing else mutates it. Every operation takes `now` (seconds
+since the epoch) and returns the events it decided, in order, for the shell to persist and act
+on. It reads no clock, does no I/O and never imports trio.
+
+Each step has at most one source of new matches (one operator freed, or one contact that needs a
+place), and that source is matched at once against the best counterpart. With the rule that
+nothing idles after every step, this gives SPEC's rules 4 and 5 without a global search;
+`check_invariants()` and the audit mode verify all six rules by brute force.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, defaultdict
+
+from hotline.domain.errors import Conflict, Invalid, NotFound
+from hotline.routing import invariants
+from hotline.routing.matchers import IndexedMatcher, Matcher, ScanMatcher
+from hotline.routing.model import (
+    Accepted,
+    Breached,
+    Channel,
+    ContactState,
+    Ended,
+    Enqueued,
+    Event,
+    NewContact,
+    Offered,
+    OfferWithdrawn,
+    OperatorChanged,
+    OperatorSpec,
+    OperatorState,
+    Overflowed,
+    Presence,
+    QueueFigures,
+    RouterStatistics,
+)
+from hotline.routing.policy import RoutingPolicy
+from hotline.routing.records import ContactRecord, OperatorRecord, RouteKey
+
+_INF = float("inf")
+OfferTimer = tuple[float, int, str]  # expires_at, offer number, contact
+WrapTimer = tuple[float, str]  # wrap-up ends, operator
+TargetTimer = tuple[float, int, float, float, int, str]  # target, then the contact's queue order
+LimitTimer = tuple[float, int, float, int, str]  # limit, rank, arrival, seq, contact
+
+
+class RoutingState:
+    """See the module docstring. `audit=True` checks every offer against rules 4 and 5."""
+
+    matcher_class: type[IndexedMatcher] | type[ScanMatcher] = IndexedMatcher
+
+    def __init__(self, policy: RoutingPolicy, *, audit: bool = False) -> None:
+        self.policy = policy
+        self.audit = audit
+        self._ops: dict[str, OperatorRecord] = {}
+        self._contacts: dict[str, ContactRecord] = {}  # live contacts only; ended ones are counted
+        self._waiting: dict[str, ContactRecord] = {}
+        self._matcher: Matcher = self.matcher_class(self._ops, self._waiting)
+        self._known_routes: set[RouteKey] = set()
+        self._routes_by_skill: defaultdict[str, set[RouteKey]] = defaultdict(set)
+        self._ops_by_skill: defaultdict[str, set[str]] = defaultdict(set)
+        self._seq = 0
+        self._offer_timers: list[OfferTimer] = []
+        self._wrap_timers: list[WrapTimer] = []
+        self._target_timers: list[TargetTimer] = []
+        self._limit_timers: list[LimitTimer] = []
+        self._by_state: Counter[ContactState] = Counter()
+        self.created = 0
+        self.breaches = 0
+        self.overflows = 0
+        self.offers = 0
+        self.missed_offers = 0
+
+    # -- operators --------------------------------------------------------------------------
+
+    def upsert_operator(self, spec: OperatorSpec, now: float) -> list[Event]:
+        """Add an operator (offline) or change its profile; work in hand is kept."""
+        _validate_operator(spec)
+        out: list[Event] = []
+        op = self._ops.get(spec.id)
+        if op is None:
+            op = OperatorRecord(
+                spec.id,
+                dict(spec.skills),
+                spec.languages,
+                dict(spec.capacity),
+                spec.certified_until,
+                now,
+            )
+            self._ops[op.id] = op
+            self._set_skills(op, dict(spec.skills))
+            out.append(OperatorChanged(op.id, now, op.state(), "added"))
+            return out
+        for channel, load in op.load.items():
+            if load > spec.capacity.get(channel, 0):
+                raise Conflict(f"operator holds {load} {channel} contacts", field="capacity")
+        self._matcher.unpark_operator(op)
+        op.languages = spec.languages
+        op.certified_until = spec.certified_until
+        op.capacity = dict(spec.capacity)
+        op.load = {ch: op.load.get(ch, 0) for ch in op.capacity}
+        self._set_skills(op, dict(spec.skills))
+        offered = self._contacts[op.offer] if op.offer is not None else None
+        if offered is not None and not _still_fits(op, offered, now):
+            self._withdraw(offered, op, now, "operator_changed", out)
+            self._route_contact(offered, now, out)
+        self._route_operator(op, now, out)
+        self._show(op, now, "profile", out)
+        return out
+
+    def remove_operator(self, op_id: str, now: float) -> list[Event]:
+        op = self._operator(op_id)
+        if len(op.held) > (op.offer is not None):
+            raise Conflict("operator still holds contacts")
+        out: list[Event] = []
+        self._matcher.unpark_operator(op)
+        if op.offer is not None:
+            offered = self._contacts[op.offer]
+            self._withdraw(offered, op, now, "operator_unavailable", out)
+            self._route_contact(offered, now, out)
+        self._set_skills(op, {})
+        del self._ops[op_id]
+        out.append(OperatorChanged(op_id, now, OperatorState.OFFLINE, "removed"))
+        return out
+
+    def set_presence(self, op_id: str, presence: Presence, now: float) -> list[Event]:
+        """Go ready, on break or offline. Ready also ends wrap-up; an open offer is withdrawn."""
+        op = self._operator(op_id)
+        if presence is Presence.OFFLINE and len(op.held) > (op.offer is not None):
+            raise Conflict("operator still holds contacts; complete them first", field="state")
+        out: list[Event] = []
+        if op.presence is presence and not op.wrapping:
+            return out
+        self._matcher.unpark_operator(op)
+        if op.presence is not Presence.READY or op.wrapping:
+            op.idle_since = now
+        op.presence = presence
+        op.wrapping = False
+        if presence is not Presence.READY and op.offer is not None:
+            offered = self._contacts[op.offer]
+            self._withdraw(offered, op, now, "operator_unavailable", out)
+            self._route_contact(offered, now, out)
+        self._show(op, now, "requested", out)
+        self._route_operator(op, now, out)
+        return out
+
+    def end_wrap_up(self, op_id: str, now: float) -> list[Event]:
+        """Idempotent: ending a wrap-up that already ended changes nothing."""
+        op = self._operator(op_id)
+        out: list[Event] = []
+        if op.wrapping:
+            self._end_wrap_up(op, now, "wrap_up_ended", out)
+        return out
+
+    # -- contacts ---------------------------------------------------------------------------
+
+    def enqueue(self, spec: NewContact, now: float) -> list[Event]:
+        if spec.id in self._contacts:
+            raise Conflict(f"contact {spec.id} already exists", field="id")
+        skills = spec.skills if spec.skills is not None else frozenset({spec.topic})
+        if not skills:
+            raise Invalid("a contact needs at least one skill", field="skills")
+        pc = self.policy.class_of(spec.topic, spec.priority)
+        arrived = now if spec.arrived_at is None else spec.arrived_at
+        deadline = arrived + pc.limit_s if spec.deadline_at is None else spec.deadline_at
+        target = arrived + pc.target_s if spec.target_at is None else spec.target_at
+        target = min(target, deadline)
+        self._seq += 1
+        c = ContactRecord(
+            spec.id,
+            spec.channel,
+            spec.topic,
+            spec.language or self.policy.default_language,
+            skills,
+            pc.name,
+            pc.rank,
+            arrived,
+            target,
+            deadline,
+            self._seq,
+        )
+        self._register_route(skills)
+        self._contacts[c.id] = c
+        self._waiting[c.id] = c
+        self._by_state[ContactState.WAITING] += 1
+        self.created += 1
+        heapq.heappush(self._target_timers, (target, pc.rank, deadline, arrived, c.seq, c.id))
+        heapq.heappush(self._limit_timers, (deadline, pc.rank, arrived, c.seq, c.id))
+        out: list[Event] = [
+            Enqueued(
+                c.id, now, c.channel, c.topic, c.language, c.priority, arrived, target, deadline
+            )
+        ]
+        self._route_contact(c, now, out)
+        return out
+
+    def accept(self, contact_id: str, op_id: str, now: float) -> list[Event]:
+        c, op = self._offer_of(contact_id, op_id)
+        out: list[Event] = []
+        self._set_state(c, ContactState.ASSIGNED)
+        op.offer = None
+        op.idle_since = now
+        out.append(Accepted(c.id, op.id, now, now - c.arrived_at))
+        self._route_operator(op, now, out)
+        self._show(op, now, "accepted", out)
+        return out
+
+    def reject(self, contact_id: str, op_id: str, now: float) -> list[Event]:
+        """The operator declines: the contact goes back to its place, the operator on break."""
+        c, op = self._offer_of(contact_id, op_id)
+        return self._refuse(c, op, now, "rejected")
+
+    def offer_timeout(self, contact_id: str, now: float) -> list[Event]:
+        """A missed offer: like a rejection, and counted as missed."""
+        c = self._contact(contact_id)
+        if c.state is not ContactState.OFFERED or c.operator is None:
+            raise Conflict(f"contact {contact_id} has no open offer")
+        self.missed_offers += 1
+        return self._refuse(c, self._ops[c.operator], now, "missed")
+
+    def abandon(self, contact_id: str, now: float) -> list[Event]:
+        """The citizen left while waiting or while being offered."""
+        return self._drop(contact_id, ContactState.ABANDONED, now)
+
+    def expire(self, contact_id: str, now: float) -> list[Event]:
+        """The contact is given up by the service (e.g. callback attempts exhausted)."""
+        return self._drop(contact_id, ContactState.EXPIRED, now)
+
+    def complete(self, contact_id: str, op_id: str, now: float) -> list[Event]:
+        c, op = self._assignment_of(contact_id, op_id)
+        out: list[Event] = []
+        self._release(c, op, now, ContactState.COMPLETED, None, out)
+        return out
+
+    def transfer(self, contact_id: str, new: NewContact, now: float) -> list[Event]:
+        """End a waiting or assigned contact as transferred and queue `new` in its stead."""
+        c = self._contact(contact_id)
+        if new.id in self._contacts:
+            raise Conflict(f"contact {new.id} already exists", field="id")
+        out: list[Event] = []
+        if c.state is ContactState.WAITING:
+            self._end(c, ContactState.TRANSFERRED, now, out, transferred_to=new.id)
+        elif c.state is ContactState.ASSIGNED:
+            assert c.operator is not None
+            self._release(c, self._ops[c.operator], now, ContactState.TRANSFERRED, new.id, out)
+        else:
+            raise Conflict("an offered contact is accepted or rejected before it is transferred")
+        out.extend(self.enqueue(new, now))
+        return out
+
+    # -- time -------------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """The earliest moment at which `tick` may have something to do."""
+        tops = [h[0][0] for h in self._timer_heaps() if h]
+        return min(tops) if tops else None
+
+    def tick(self, now: float) -> list[Event]:
+        """Apply every timer due by `now`, one at a time and in time order."""
+        out: list[Event] = []
+        heaps = self._timer_heaps()
+        while True:
+            due = min(range(4), key=lambda i: heaps[i][0][0] if heaps[i] else _INF)
+            if not heaps[due] or heaps[due][0][0] > now:
+                return out
+            if due == 0:
+                _, offer_seq, cid = heapq.heappop(self._offer_timers)
+                c = self._contacts.get(cid)
+                if c is not None and c.state is ContactState.OFFERED and c.seq_offer == offer_seq:
+                    out.extend(self.offer_timeout(cid, now))
+            elif due == 1:
+                until, op_id = heapq.heappop(self._wrap_timers)
+                op = self._ops.get(op_id)
+                if op is not None and op.wrapping and op.wrap_until == until:
+                    self._end_wrap_up(op, now, "wrap_up_timeout", out)
+            elif due == 2:
+                *_, cid = heapq.heappop(self._target_timers)
+                c = self._contacts.get(cid)
+                if c is not None and c.state is ContactState.WAITING and not c.overflowed:
+                    self._matcher.unpark_contact(c)
+                    self._overflow(c, now, out)
+                    self._route_contact(c, now, out)
+            else:
+                *_, cid = heapq.heappop(self._limit_timers)
+                c = self._contacts.get(cid)
+                if c is not None and not c.breached and c.state is not ContactState.ASSIGNED:
+                    c.breached = True
+                    self.breaches += 1
+                    out.append(Breached(c.id, now, c.priority, c.deadline_at))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def check_invariants(self, now: float) -> None:
+        """Verify SPEC's routing rules 1, 2, 3 and 6 by brute force; raise if one fails."""
+        invariants.check(self, now)
+
+    def statistics(self, now: float, *, queues: bool = False) -> RouterStatistics:
+        """Counts (cheap); with `queues=True` also per-queue figures (a scan, for dashboards)."""
+        ops = Counter(op.state() for op in self._ops.values())
+        figures = self._queue_figures(now) if queues else ()
+        return RouterStatistics(
+            self.created,
+            dict(self._by_state),
+            dict(ops),
+            self.breaches,
+            self.overflows,
+            self.offers,
+            self.missed_offers,
+            figures,
+        )
+
+    def operator_state(self, op_id: str) -> OperatorState:
+        return self._operator(op_id).state()
+
+    def contact_state(self, contact_id: str) -> ContactState:
+        return self._contact(contact_id).state
+
+    def holder_of(self, contact_id: str) -> str | None:
+        return self._contact(contact_id).operator
+
+    # -- the two matching moves -------------------------------------------------------------
+
+    def _route_contact(self, c: ContactRecord, now: float, out: list[Event]) -> None:
+        """`c` needs a place: the best free operator takes it, else it waits in its queues."""
+        self._matcher.unpark_contact(c)
+        op = self._matcher.best_operator_for(c, now)
+        if op is None:
+            self._matcher.park_contact(c)
+        else:
+            self._offer(c, op, now, out)
+
+    def _route_operator(self, op: OperatorRecord, now: float, out: list[Event]) -> None:
+        """`op` may take work: the best waiting contact it fits goes to it, else it waits."""
+        self._matcher.unpark_operator(op)
+        if not op.routable:
+            return
+        c = self._matcher.best_contact_for(op, now)
+        if c is None:
+            self._matcher.park_operator(op)
+        else:
+            self._offer(c, op, now, out)
+
+    def _offer(self, c: ContactRecord, op: OperatorRecord, now: float, out: list[Event]) -> None:
+        if self.audit:
+            invariants.audit_offer(self, c, op, now)
+        self._matcher.unpark_contact(c)
+        self._matcher.unpark_operator(op)
+        self._set_state(c, ContactState.OFFERED)
+        c.operator = op.id
+        c.offered_at = now
+        self.offers += 1
+        c.seq_offer = self.offers
+        op.offer = c.id
+        op.held.add(c.id)
+        op.load[c.channel] += 1
+        expires = now + self.policy.offer_timeout_s
+        heapq.heappush(self._offer_timers, (expires, c.seq_offer, c.id))
+        out.append(Offered(c.id, op.id, now, expires))
+        self._show(op, now, "offered", out)
+
+    # -- transitions shared by several operations -------------------------------------------
+
+    def _refuse(self, c: ContactRecord, op: OperatorRecord, now: float, why: str) -> list[Event]:
+        out: list[Event] = []
+        self._withdraw(c, op, now, why, out)
+        self._matcher.unpark_operator(op)
+        op.presence = Presence.BREAK
+        self._show(op, now, f"{why}_offer", out)
+        self._route_contact(c, now, out)
+        return out
+
+    def _withdraw(
+        self, c: ContactRecord, op: OperatorRecord, now: float, why: str, out: list[Event]
+    ) -> None:
+        """Take back an open offer: the contact is waiting again in its original place."""
+        op.offer = None
+        op.held.discard(c.id)
+        op.load[c.channel] -= 1
+        c.operator = None
+        self._set_state(c, ContactState.WAITING)
+        out.append(OfferWithdrawn(c.id, op.id, now, why))
+        if why not in ("abandoned", "expired") and not c.overflowed and now >= c.target_at:
+            self._overflow(c, now, out)
+
+    def _drop(self, contact_id: str, state: ContactState, now: float) -> list[Event]:
+        c = self._contact(contact_id)
+        out: list[Event] = []
+        if c.state is ContactState.ASSIGNED:
+            raise Conflict(f"contact {contact_id} is being handled; complete it instead")
+        op = self._ops[c.operator] if c.operator is not None else None
+        if op is not None:
+            self._withdraw(c, op, now, state.value, out)
+        self._end(c, state, now, out, op.id if op else None)
+        if op is not None:
+            self._route_operator(op, now, out)
+            self._show(op, now, "offer_withdrawn", out)
+        return out
+
+    def _release(
+        self,
+        c: ContactRecord,
+        op: OperatorRecord,
+        now: float,
+        state: ContactState,
+        transferred_to: str | None,
+        out: list[Event],
+    ) -> None:
+        """The operator is done with an assigned contact: end it and start wrap-up."""
+        self._matcher.unpark_operator(op)
+        op.held.discard(c.id)
+        op.load[c.channel] -= 1
+        self._end(c, state, now, out, op.id, transferred_to)
+        if op.presence is Presence.READY and self.policy.wrap_up_s > 0:
+            op.wrapping = True
+            op.wrap_until = now + self.policy.wrap_up_s
+            heapq.heappush(self._wrap_timers, (op.wrap_until, op.id))
+        self._show(op, now, state.value, out)
+        self._route_operator(op, now, out)
+
+    def _end(
+        self,
+        c: ContactRecord,
+        state: ContactState,
+        now: float,
+        out: list[Event],
+        op_id: str | None = None,
+        transferred_to: str | None = None,
+    ) -> None:
+        self._matcher.unpark_contact(c)
+        self._set_state(c, state)
+        del self._contacts[c.id]
+        out.append(Ended(c.id, now, state, op_id, transferred_to))
+
+    def _end_wrap_up(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:
+        self._matcher.unpark_operator(op)
+        op.wrapping = False
+        op.idle_since = now
+        self._show(op, now, why, out)
+        self._route_operator(op, now, out)
+
+    def _overflow(self, c: ContactRecord, now: float, out: list[Event]) -> None:
+        """Past its target with nobody free: let the fallback pool take it too."""
+        c.overflowed = True
+        added = []
+        for skill in self.policy.fallback_skills(c.topic):
+            route = frozenset({skill})
+            if route not in c.routes:
+                self._register_route(route)
+                c.routes.append(route)
+                added.append(skill)
+        if added:
+            self.overflows += 1
+            out.append(Overflowed(c.id, now, tuple(added)))
+
+    def _set_state(self, c: ContactRecord, state: ContactState) -> None:
+        self._by_state[c.state] -= 1
+        self._by_state[state] += 1
+        if c.state is ContactState.WAITING:
+            del self._waiting[c.id]
+        elif state is ContactState.WAITING:
+            self._waiting[c.id] = c
+        c.state = state
+
+    def _show(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:
+        """Publish the operator's shown state when it changed."""
+        shown = op.state()
+        if shown is not op.shown:
+            op.shown = shown
+            out.append(OperatorChanged(op.id, now, shown, why))
+
+    # -- skills and routes ------------------------------------------------------------------
+
+    def _register_route(self, route: RouteKey) -> None:
+        """A new set of skills that contacts may need: tell every operator that has it."""
+        if route in self._known_routes:
+            return
+        self._known_routes.add(route)
+        for skill in route:
+            self._routes_by_skill[skill].add(route)
+        rarest = min(route, key=lambda s: len(self._ops_by_skill.get(s, ())))
+        for op_id in self._ops_by_skill.get(rarest, ()):
+            op = self._ops[op_id]
+            if route <= op.skills.keys():
+                op.route_keys.append((route, op.route_score(route)))
+                if op.routable:
+                    self._matcher.unpark_operator(op)
+                    self._matcher.park_operator(op)
+
+    def _set_skills(self, op: OperatorRecord, skills: dict[str, int]) -> None:
+        for skill in op.skills:
+            self._ops_by_skill[skill].discard(op.id)
+        op.skills = skills
+        routes: set[RouteKey] = set()
+        for skill in skills:
+            self._ops_by_skill[skill].add(op.id)
+            routes.update(r for r in self._routes_by_skill.get(skill, ()) if r <= skills.keys())
+        op.route_keys = [(r, op.route_score(r)) for r in routes]
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _operator(self, op_id: str) -> OperatorRecord:
+        try:
+            return self._ops[op_id]
+        except KeyError:
+            raise NotFound(f"operator {op_id} not found", field="operator_id") from None
+
+    def _contact(self, contact_id: str) -> ContactRecord:
+        try:
+            return self._contacts[contact_id]
+        except KeyError:
+            raise NotFound(f"no live contact {contact_id}", field="contact_id") from None
+
+    def _offer_of(self, contact_id: str, op_id: str) -> tuple[ContactRecord, OperatorRecord]:
+        c = self._contact(contact_id)
+        op = self._operator(op_id)
+        if c.state is not ContactState.OFFERED or op.offer != c.id:
+            raise Conflict(f"contact {contact_id} is not offered to operator {op_id}")
+        return c, op
+
+    def _assignment_of(self, contact_id: str, op_id: str) -> tuple[ContactRecord, OperatorRecord]:
+        c = self._contact(contact_id)
+        op = self._operator(op_id)
+        if c.state is not ContactState.ASSIGNED or c.operator != op.id:
+            raise Conflict(f"contact {contact_id} is not assigned to operator {op_id}")
+        return c, op
+
+    def _timer_heaps(
+        self,
+    ) -> tuple[list[OfferTimer], list[WrapTimer], list[TargetTimer], list[LimitTimer]]:
+        return self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
+
+    def _queue_figures(self, now: float) -> tuple[QueueFigures, ...]:
+        rows: dict[tuple[str, str], list[float]] = {}
+        for c in self._contacts.values():
+            if c.state is ContactState.ASSIGNED:
+                continue
+            row = rows.setdefault((c.topic, c.priority), [0, 0, 0.0, 0])
+            if c.state is ContactState.WAITING:
+                row[0] += 1
+                row[2] = max(row[2], now - c.arrived_at)
+            else:
+                row[1] += 1
+            row[3] += c.breached
+        figures = []
+        for (topic, priority), (waiting, offered, longest, breached) in sorted(rows.items()):
+            free = eligible = 0
+            for op_id in self._ops_by_skill.get(topic, ()):
+                op = self._ops[op_id]
+                if op.presence is not Presence.OFFLINE and op.certified(now):
+                    eligible += 1
+                    free += op.routable
+            figures.append(
+                QueueFigures(
+                    topic,
+                    priority,
+                    int(waiting),
+                    int(offered),
+                    longest,
+                    int(breached),
+                    free,
+                    eligible,
+                )
+            )
+        return tuple(figures)
+
+
+class ScanRoutingState(RoutingState):
+    """The same state machine matching by full scans: the oracle and the naive baseline."""
+
+    matcher_class = ScanMatcher
+
+
+def _validate_operator(spec: OperatorSpec) -> None:
+    for skill, level in spec.skills.items():
+        if not 1 <= level <= 5:
+            raise Invalid(f"proficiency of {skill!r} must be 1..5", field="skills")
+    if not spec.languages:
+        raise Invalid("an operator speaks at least one language", field="languages")
+    for channel, cap in spec.capacity.items():
+        if cap < 0:
+            raise Invalid(f"capacity for {channel} must be >= 0", field="capacity")
+
+
+def _still_fits(op: OperatorRecord, c: ContactRecord, now: float) -> bool:
+    return (
+        c.language in op.languages
+        and op.certified(now)
+        and op.load.get(c.channel, 0) <= op.capacity.get(c.channel, 0)
+        and any(route <= op.skills.keys() for route in c.routes)
+    )
+
+
+__all__ = ["Channel", "RoutingState", "ScanRoutingState"]
