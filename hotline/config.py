@@ -1,0 +1,265 @@
+"""Settings: `config/hotline.toml` parsed into frozen pydantic models, checked whole at start-up.
+
+Read by the CLI (`load_settings`) and handed to the composition root (`hotline.app`), which builds
+the routing core's `RoutingPolicy` from it (`Settings.routing_policy()`). Pydantic stays here at
+the edge: the core only ever sees the plain policy. Any bad value raises `ConfigError`, whose
+message names the key's dotted path and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hotline.domain.errors import Invalid
+from hotline.routing import Channel, PriorityClass, RoutingPolicy
+
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+_ANY_TOPIC = "*"
+_MINUTE_S = 60.0
+
+# TOML arrays arrive as lists; strict mode would refuse them as tuples, and tuples keep the
+# settings immutable. Items are still checked (a number in a list of names is an error).
+Names = Annotated[tuple[str, ...], Field(strict=False)]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. `problems` holds every (dotted path, what) found;
+    the message is the first of them."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        path, what = self.problems[0]
+        super().__init__(f"{path}: {what}")
+
+
+class _At(ValueError):
+    """Raised by a validator to blame a key below the model it checks (a path relative to it)."""
+
+    def __init__(self, key: tuple[str | int, ...], what: str) -> None:
+        super().__init__(what)
+        self.key = key
+        self.what = what
+
+
+class _Section(BaseModel):
+    # strict: a TOML string never passes for a number, nor a boolean for a count.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class HttpSettings(_Section):
+    bind: str
+    shutdown_grace_s: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _bind_is_host_port(self) -> Self:
+        try:
+            check_bind(self.bind)
+        except ValueError as e:
+            raise _At(("bind",), str(e)) from None
+        return self
+
+
+class StoreSettings(_Section):
+    path: Annotated[Path, Field(strict=False)]
+
+
+class LogSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"]
+
+
+class LanguageSettings(_Section):
+    default: str
+    accepted: Names = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for i, code in enumerate(self.accepted):
+            if not _LANGUAGE.fullmatch(code):
+                raise _At(("accepted", i), f"{code!r} is not a lower-case ISO 639 code")
+            if code in self.accepted[:i]:
+                raise _At(("accepted", i), f"{code!r} is listed twice")
+        if self.default not in self.accepted:
+            raise _At(("default",), f"{self.default!r} is not among the accepted languages")
+        return self
+
+
+class TopicSettings(_Section):
+    label: str = Field(min_length=1)
+
+
+class ClassSettings(_Section):
+    rank: int = Field(ge=0)
+    target_min: float = Field(gt=0)
+    limit_min: float = Field(gt=0)
+    topics: Names = ()
+
+    @model_validator(mode="after")
+    def _target_within_limit(self) -> Self:
+        if self.target_min > self.limit_min:
+            raise _At(("target_min",), "must be <= limit_min")
+        return self
+
+
+class RoutingSettings(_Section):
+    offer_timeout_s: float = Field(gt=0)
+    wrap_up_s: float = Field(ge=0)
+    default_class: str
+    classes: dict[str, ClassSettings] = Field(min_length=1)
+    overflow: dict[str, Names] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _classes_consistent(self) -> Self:
+        if self.default_class not in self.classes:
+            raise _At(("default_class",), f"{self.default_class!r} is not a class in classes")
+        ranks: dict[int, str] = {}
+        for name, spec in self.classes.items():
+            if not _CODE.fullmatch(name):
+                raise _At(("classes", name), "a class name is lower case, digits and _")
+            if spec.rank in ranks:
+                raise _At(
+                    ("classes", name, "rank"),
+                    f"{spec.rank} is also the rank of {ranks[spec.rank]!r}",
+                )
+            ranks[spec.rank] = name
+        return self
+
+
+class CapacitySettings(_Section):
+    voice: int = Field(ge=0)
+    chat: int = Field(ge=0)
+    callback: int = Field(ge=0)
+    form: int = Field(ge=0)
+
+
+class OperatorSettings(_Section):
+    default_capacity: CapacitySettings
+
+
+class Settings(_Section):
+    http: HttpSettings
+    store: StoreSettings
+    log: LogSettings
+    languages: LanguageSettings
+    topics: dict[str, TopicSettings] = Field(min_length=1)
+    routing: RoutingSettings
+    operators: OperatorSettings
+
+    @model_validator(mode="after")
+    def _topics_known(self) -> Self:
+        for topic in self.topics:
+            if not _CODE.fullmatch(topic):
+                raise _At(("topics", topic), "a topic code is lower case, digits and _")
+        owner: dict[str, str] = {}
+        where: tuple[str, ...]
+        for name, spec in self.routing.classes.items():
+            for topic in spec.topics:
+                where = ("routing", "classes", name, "topics")
+                if topic not in self.topics:
+                    raise _At(where, f"unknown topic {topic!r} (not in [topics])")
+                if topic in owner:
+                    raise _At(where, f"{topic!r} is already in class {owner[topic]!r}")
+                owner[topic] = name
+        for topic, skills in self.routing.overflow.items():
+            where = ("routing", "overflow", topic)
+            if topic != _ANY_TOPIC and topic not in self.topics:
+                raise _At(where, f"unknown topic {topic!r} (not in [topics], nor '*')")
+            for skill in skills:
+                if skill not in self.topics:
+                    raise _At(where, f"unknown skill {skill!r} (not in [topics])")
+                if skill == topic:
+                    raise _At(where, "a topic is not its own fallback")
+            if len(set(skills)) != len(skills):
+                raise _At(where, "a skill is listed twice")
+        return self
+
+    def routing_policy(self) -> RoutingPolicy:
+        """The pure core's view of these settings (times in seconds)."""
+        r = self.routing
+        try:
+            return RoutingPolicy(
+                classes={
+                    name: PriorityClass(
+                        name, c.rank, c.target_min * _MINUTE_S, c.limit_min * _MINUTE_S
+                    )
+                    for name, c in r.classes.items()
+                },
+                topic_class={t: name for name, c in r.classes.items() for t in c.topics},
+                default_class=r.default_class,
+                overflow=dict(r.overflow),
+                offer_timeout_s=r.offer_timeout_s,
+                wrap_up_s=r.wrap_up_s,
+                default_language=self.languages.default,
+            )
+        except Invalid as e:
+            # The checks above should have caught it; still name where it came from.
+            raise ConfigError([(f"routing.{e.field or '?'}", e.message)]) from None
+
+    def default_capacity(self) -> dict[Channel, int]:
+        cap = self.operators.default_capacity
+        return {
+            Channel.VOICE: cap.voice,
+            Channel.CHAT: cap.chat,
+            Channel.CALLBACK: cap.callback,
+            Channel.FORM: cap.form,
+        }
+
+
+def check_bind(value: str) -> str:
+    """`HOST:PORT` (IPv6 as `[::1]:PORT`; port 0 picks a free one). Returns it unchanged."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} has no port in 0..65535")
+    return value
+
+
+def parse_settings(data: Mapping[str, Any]) -> Settings:
+    """Validate an already-parsed TOML document."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError([_problem(err) for err in e.errors(include_url=False)]) from None
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the TOML file at `path`."""
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError([(str(path), "no such file")]) from None
+    except OSError as e:
+        raise ConfigError([(str(path), f"cannot read: {e.strerror}")]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([(str(path), f"not valid TOML: {e}")]) from None
+    return parse_settings(data)
+
+
+_MESSAGES = {"missing": "required key is missing", "extra_forbidden": "unknown key"}
+
+
+def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, _At):
+        return _dotted(loc + cause.key), cause.what
+    what = _MESSAGES.get(err["type"]) or str(err["msg"]).replace("Input should be", "must be")
+    bad = err.get("input")
+    if err["type"] != "missing" and isinstance(bad, str | int | float | bool):
+        what = f"{what} (got {bad!r})"
+    return _dotted(loc), what
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    return path or "(top level)"
