@@ -244,6 +244,7 @@ def load_settings(path: Path) -> Settings:
 
 
 _MESSAGES = {"missing": "required key is missing", "extra_forbidden": "unknown key"}
+_SHOULD = re.compile(r"^\w+ should")
 
 
 def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
@@ -251,7 +252,8 @@ def _problem(err: Mapping[str, Any]) -> tuple[str, str]:
     cause = err.get("ctx", {}).get("error")
     if isinstance(cause, _At):
         return _dotted(loc + cause.key), cause.what
-    what = _MESSAGES.get(err["type"]) or str(err["msg"]).replace("Input should be", "must be")
+    # Pydantic says "Input should be ..." / "String should have ..."; the key is the subject here.
+    what = _MESSAGES.get(err["type"]) or _SHOULD.sub("must", str(err["msg"]), count=1)
     bad = err.get("input")
     if err["type"] != "missing" and isinstance(bad, str | int | float | bool):
         what = f"{what} (got {bad!r})"
