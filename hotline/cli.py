@@ -1,0 +1,105 @@
+"""The `hotline` command (also `python -m hotline`): parses arguments, loads settings, runs.
+
+`serve` hands the settings to the composition root (`hotline.app.serve`) under `trio.run`;
+`check-config` only validates a file. A configuration that cannot be used stops the command
+before anything starts, with exit code 2 and one line per problem on stderr:
+`hotline: config error: <key path>: <what is wrong>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from hotline.config import ConfigError, Settings, check_bind, load_settings
+
+EXIT_OK = 0
+EXIT_CONFIG = 2  # also what argparse uses for a bad command line: "you asked for something wrong"
+DEFAULT_CONFIG = Path("config/hotline.toml")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as e:
+        # check-config lists every problem; start-up stops at the first, in one line.
+        problems = e.problems if args.command == "check-config" else e.problems[:1]
+        for path, what in problems:
+            print(f"hotline: config error: {path}: {what}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        print(f"hotline: {args.config}: ok ({len(settings.topics)} topics)")
+        return EXIT_OK
+    return _serve(settings, db=args.db, bind=args.bind)
+
+
+def _serve(settings: Settings, *, db: Path | None, bind: str | None) -> int:
+    # Imported here so that `check-config` does not pay for the web stack.
+    from hotline.app import serve
+    from hotline.jsonlog import configure_logging
+
+    if db is not None:
+        store = settings.store.model_copy(update={"path": db})
+        settings = settings.model_copy(update={"store": store})
+    configure_logging(settings.log.level)
+    trio.run(partial(serve, settings, bind=bind if bind is not None else settings.http.bind))
+    return EXIT_OK
+
+
+def _bind(value: str) -> str:
+    try:
+        return check_bind(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline", description="Back end of a government-services support line."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the server until SIGTERM or SIGINT",
+        description="Run the router and the HTTP API. SIGTERM or SIGINT stops it cleanly "
+        "(requests in flight finish) with exit code 0.",
+    )
+    _config_flag(serve)
+    serve.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="SQLite database file (default: store.path of the config, var/hotline.db)",
+    )
+    serve.add_argument(
+        "--bind",
+        type=_bind,
+        metavar="HOST:PORT",
+        help="address to listen on; port 0 picks a free one "
+        "(default: http.bind of the config, 127.0.0.1:8080)",
+    )
+
+    check = commands.add_parser(
+        "check-config",
+        help="validate a configuration file and exit",
+        description="Exit 0 if the file is usable, else 2 with one line per problem.",
+    )
+    _config_flag(check)
+    return parser
+
+
+def _config_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        metavar="PATH",
+        help=f"TOML configuration file (default: {DEFAULT_CONFIG})",
+    )

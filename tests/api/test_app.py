@@ -1,0 +1,167 @@
+"""The HTTP edge through Quart's test client, with a real router actor behind it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import trio
+from quart import Quart
+
+from hotline.api import Services, create_app
+from hotline.config import Settings, load_settings
+from hotline.domain.errors import Conflict, Forbidden, HotlineError, Invalid, NotFound
+from hotline.routing import Channel, NewContact, OperatorSpec, Presence, RoutingState
+from hotline.routing.actor import RouterActor
+
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "hotline.toml"
+DAY = 86400.0
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return load_settings(SHIPPED)
+
+
+@pytest.fixture
+async def services(nursery: trio.Nursery, settings: Settings) -> Services:
+    actor = RouterActor(RoutingState(settings.routing_policy()))
+    router = await nursery.start(actor.run)
+    return Services(router=router, settings=settings)
+
+
+@pytest.fixture
+def app(services: Services) -> Quart:
+    return create_app(services)
+
+
+def payments_operator(op_id: str) -> OperatorSpec:
+    return OperatorSpec(
+        id=op_id,
+        skills={"payments": 3},
+        languages=frozenset({"ru"}),
+        capacity={Channel.VOICE: 1},
+        certified_until=time.time() + DAY,
+    )
+
+
+async def test_healthz_answers_ok(app: Quart) -> None:
+    response = await app.test_client().get("/healthz")
+
+    assert response.status_code == 200
+    assert await response.get_json() == {"status": "ok"}
+
+
+async def test_queues_of_an_idle_router_list_every_state_at_zero(app: Quart) -> None:
+    response = await app.test_client().get("/v1/queues")
+
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["created"] == 0
+    assert set(body["contacts"]) == {
+        "waiting",
+        "offered",
+        "assigned",
+        "completed",
+        "abandoned",
+        "expired",
+        "transferred",
+    }
+    assert set(body["operators"]) == {"offline", "ready", "busy", "wrap_up", "break"}
+    assert not any(body["contacts"].values()) and not any(body["operators"].values())
+    assert body["queues"] == []
+
+
+async def test_queues_show_the_live_snapshot_of_the_router(app: Quart, services: Services) -> None:
+    router = services.router
+    await router.upsert_operator(payments_operator("op-1"))
+    await router.set_presence("op-1", Presence.READY)
+    await router.enqueue(NewContact(id="c-1", channel=Channel.VOICE, topic="payments"))
+    await router.enqueue(NewContact(id="c-2", channel=Channel.VOICE, topic="payments"))
+    await router.enqueue(NewContact(id="c-3", channel=Channel.CHAT, topic="documents"))
+
+    response = await app.test_client().get("/v1/queues")
+
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["created"] == 3
+    assert body["contacts"]["offered"] == 1  # c-1 went to the only ready operator
+    assert body["contacts"]["waiting"] == 2
+    assert body["operators"]["busy"] == 1  # holding an unanswered offer
+    assert body["offers"] == 1
+    assert (body["breaches"], body["overflows"], body["missed_offers"]) == (0, 0, 0)
+    rows = {(row["topic"], row["priority"]): row for row in body["queues"]}
+    assert set(rows) == {("payments", "urgent"), ("documents", "normal")}
+    payments = rows["payments", "urgent"]
+    assert payments["waiting"] == 1
+    assert payments["offered"] == 1
+    assert payments["breached_waiting"] == 0
+    assert payments["eligible_operators"] == 1
+    assert payments["free_operators"] == 0
+    assert payments["longest_wait_s"] >= 0
+    documents = rows["documents", "normal"]
+    assert (documents["waiting"], documents["eligible_operators"]) == (1, 0)
+
+
+async def test_unknown_path_is_a_json_404(app: Quart) -> None:
+    response = await app.test_client().get("/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert response.content_type == "application/json"
+    body = await response.get_json()
+    assert body["error"]["code"] == "not_found"
+    assert body["error"]["message"]
+
+
+async def test_wrong_method_is_a_json_405_that_names_the_allowed_ones(app: Quart) -> None:
+    response = await app.test_client().post("/v1/queues")
+
+    assert response.status_code == 405
+    assert response.content_type == "application/json"
+    assert "GET" in response.headers["Allow"]
+    body = await response.get_json()
+    assert body["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (NotFound("no such ticket"), 404, "not_found"),
+        (Forbidden("supervisors only"), 403, "forbidden"),
+        (Conflict("contact already taken"), 409, "conflict"),
+        (Invalid("topic is not in the catalogue", field="topic"), 422, "invalid"),
+        (HotlineError("something the client got wrong"), 400, "error"),
+    ],
+)
+async def test_domain_errors_map_to_one_status_each(
+    services: Services, error: HotlineError, status: int, code: str
+) -> None:
+    app = create_app(services)
+
+    @app.get("/raise")
+    async def raise_it() -> str:
+        raise error
+
+    response = await app.test_client().get("/raise")
+
+    assert response.status_code == status
+    expected = {"code": code, "message": error.message}
+    if error.field is not None:
+        expected["field"] = error.field
+    assert await response.get_json() == {"error": expected}
+
+
+async def test_a_bug_is_a_500_that_leaks_nothing(services: Services) -> None:
+    app = create_app(services)
+
+    @app.get("/bug")
+    async def bug() -> str:
+        raise RuntimeError("secret detail at /srv/hotline/internal.py line 42")
+
+    response = await app.test_client().get("/bug")
+
+    assert response.status_code == 500
+    text = await response.get_data(as_text=True)
+    assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
+    assert (await response.get_json())["error"]["code"] == "internal_error"
