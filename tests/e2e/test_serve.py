@@ -3,6 +3,7 @@ that a deployer starts with `python -m hotline serve` and stops with a signal.""
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
@@ -12,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
+import trio.testing
 
+import hotline.app
+from hotline.api import HotlineApp, Services, create_app
 from hotline.app import serve
 from hotline.config import Settings, load_settings
 
@@ -46,6 +50,48 @@ async def test_served_app_answers_over_http_on_the_reported_port(
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
     nursery.cancel_scope.cancel()
+
+
+async def test_sigterm_lets_the_request_in_flight_finish_then_stops(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hotline.app")
+    entered, release = trio.Event(), trio.Event()
+
+    def app_with_a_slow_route(services: Services) -> HotlineApp:
+        app = create_app(services)
+
+        @app.get("/slow")
+        async def slow() -> dict[str, bool]:
+            entered.set()
+            await release.wait()
+            return {"done": True}
+
+        return app
+
+    monkeypatch.setattr(hotline.app, "create_app", app_with_a_slow_route)
+    answers: list[httpx.Response] = []
+
+    async def call_slow(base: str) -> None:
+        async with httpx.AsyncClient(base_url=base) as client:
+            answers.append(await client.get("/slow"))
+
+    with trio.fail_after(STOP_TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+            nursery.start_soon(call_slow, base)
+            await entered.wait()
+            signal.raise_signal(signal.SIGTERM)
+            await trio.testing.wait_all_tasks_blocked()
+            assert "hotline.stopping" in caplog.messages  # draining, with the request held
+            release.set()
+        # The nursery closed on its own: serve() returned after the drain, nobody cancelled it.
+
+    [answer] = answers
+    assert (answer.status_code, answer.json()) == (200, {"done": True})
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient(base_url=base) as client:
+            await client.get("/healthz")
 
 
 def free_port() -> int:
