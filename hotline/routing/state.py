@@ -117,13 +117,15 @@ class RoutingState:
             raise Conflict("operator still holds contacts")
         out: list[Event] = []
         self._matcher.unpark_operator(op)
-        if op.offer is not None:
-            offered = self._contacts[op.offer]
+        op.presence = Presence.OFFLINE  # so that its withdrawn offer cannot come back to it
+        offered = self._contacts[op.offer] if op.offer is not None else None
+        if offered is not None:
             self._withdraw(offered, op, now, "operator_unavailable", out)
-            self._route_contact(offered, now, out)
         self._set_skills(op, {})
         del self._ops[op_id]
         out.append(OperatorChanged(op_id, now, OperatorState.OFFLINE, "removed"))
+        if offered is not None:
+            self._route_contact(offered, now, out)
         return out
 
     def set_presence(self, op_id: str, presence: Presence, now: float) -> list[Event]:

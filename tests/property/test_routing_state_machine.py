@@ -1,0 +1,254 @@
+"""Stateful property test of the routing core against a scanning reference model.
+
+Two routers receive every operation: the real `RoutingState` (indexed heaps, lazy deletion) and
+`ScanRoutingState`, the same transitions with a matcher that looks at everything. Both run in
+audit mode, so every single offer is checked by brute force against rules 2, 4 and 5 before it
+is made; after every step both must have decided exactly the same events and pass
+`check_invariants()` (rules 1, 2, 3, 6). A small model beside them tracks what was created and how
+each contact ended, so that no contact is lost or ends twice, and a refused operation must leave
+the router exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from hotline.domain.errors import HotlineError
+from hotline.routing import Channel, ContactState, NewContact, OperatorSpec, Presence
+from hotline.routing.model import Ended, Event
+from hotline.routing.state import RoutingState, ScanRoutingState
+from tests.routing_fixtures import T0, policy
+
+TOPICS = ("a", "b", "c")
+SKILLS = ("a", "b", "c", "general", "callback")
+OPERATORS = tuple(f"op{i}" for i in range(6))
+LANGUAGES = ("ru", "en")
+
+skill_levels = st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), min_size=1, max_size=4)
+languages = st.sets(st.sampled_from(LANGUAGES), min_size=1).map(frozenset)
+certification = st.sampled_from([None, 60.0, 900.0, 10 * 86400.0])  # offsets from T0
+capacities = st.fixed_dictionaries(
+    {Channel.VOICE: st.integers(0, 1), Channel.CHAT: st.integers(0, 3)}
+)
+# Offers last a minute here, so that targets and limits often fall while a contact is offered.
+OFFER_TIMEOUT = 60.0
+steps = st.sampled_from([0.0, 1.0, 30.0, 59.0, 60.0, 61.0, 250.0, 299.0, 300.0, 301.0, 600.0])
+
+
+def fingerprint(state: RoutingState) -> tuple[Any, ...]:
+    """Everything observable about a router, to show that a refused call changed nothing."""
+    contacts = sorted(
+        (c.id, c.state, c.operator, c.overflowed, c.breached, tuple(sorted(map(sorted, c.routes))))
+        for c in state._contacts.values()
+    )
+    ops = sorted(
+        (o.id, o.state(), o.offer, sorted(o.held), sorted(o.load.items()), o.idle_since)
+        for o in state._ops.values()
+    )
+    return (contacts, ops, state.statistics(0.0))
+
+
+class RoutingMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = T0
+        self.routers: tuple[RoutingState, RoutingState] = (
+            RoutingState(policy(offer_timeout_s=OFFER_TIMEOUT), audit=True),
+            ScanRoutingState(policy(offer_timeout_s=OFFER_TIMEOUT), audit=True),
+        )
+        self.created: set[str] = set()
+        self.ended: dict[str, ContactState] = {}
+        self.serial = 0
+
+    # -- driving both routers ---------------------------------------------------------------
+
+    def both(self, op: Callable[[RoutingState], list[Event]]) -> list[Event] | None:
+        """Apply `op` to both routers; they must agree on the events or on the refusal."""
+        outcomes: list[list[Event] | type[HotlineError]] = []
+        for router in self.routers:
+            before = fingerprint(router)
+            try:
+                outcomes.append(op(router))
+            except HotlineError as error:
+                assert fingerprint(router) == before, "a refused operation changed the router"
+                outcomes.append(type(error))
+        indexed, scanned = outcomes
+        assert indexed == scanned, f"indexed router decided {indexed}, the scan {scanned}"
+        if not isinstance(indexed, list):
+            note(f"refused: {indexed.__name__}")
+            return None
+        for event in indexed:
+            note(repr(event))
+            if isinstance(event, Ended):
+                assert event.contact_id not in self.ended, f"{event.contact_id} ended twice"
+                self.ended[event.contact_id] = event.state
+        return indexed
+
+    @property
+    def router(self) -> RoutingState:
+        return self.routers[0]
+
+    def contacts_in(self, *states: ContactState) -> list[str]:
+        return sorted(c.id for c in self.router._contacts.values() if c.state in states)
+
+    def new_contact_id(self) -> str:
+        self.serial += 1
+        return f"c{self.serial}"
+
+    # -- operators --------------------------------------------------------------------------
+
+    @rule(
+        op_id=st.sampled_from(OPERATORS),
+        skills=skill_levels,
+        langs=languages,
+        capacity=capacities,
+        cert=certification,
+    )
+    def upsert_operator(
+        self,
+        op_id: str,
+        skills: dict[str, int],
+        langs: frozenset[str],
+        capacity: dict[Channel, int],
+        cert: float | None,
+    ) -> None:
+        spec = OperatorSpec(op_id, skills, langs, capacity, None if cert is None else T0 + cert)
+        self.both(lambda r: r.upsert_operator(spec, self.now))
+
+    @rule(op_id=st.sampled_from(OPERATORS), presence=st.sampled_from(list(Presence)))
+    def set_presence(self, op_id: str, presence: Presence) -> None:
+        self.both(lambda r: r.set_presence(op_id, presence, self.now))
+
+    @rule(op_id=st.sampled_from(OPERATORS))
+    def remove_operator(self, op_id: str) -> None:
+        self.both(lambda r: r.remove_operator(op_id, self.now))
+
+    @rule(op_id=st.sampled_from(OPERATORS))
+    def end_wrap_up(self, op_id: str) -> None:
+        self.both(lambda r: r.end_wrap_up(op_id, self.now))
+
+    # -- contacts ---------------------------------------------------------------------------
+
+    @rule(
+        topic=st.sampled_from(TOPICS),
+        channel=st.sampled_from([Channel.VOICE, Channel.CHAT]),
+        language=st.sampled_from(LANGUAGES),
+        callback=st.booleans(),
+    )
+    def enqueue(self, topic: str, channel: Channel, language: str, callback: bool) -> None:
+        cid = self.new_contact_id()
+        skills = frozenset({"callback", topic}) if callback else None
+        spec = NewContact(cid, channel, topic, language, skills)
+        if self.both(lambda r: r.enqueue(spec, self.now)) is not None:
+            self.created.add(cid)
+
+    @precondition(lambda self: self.contacts_in(ContactState.OFFERED))
+    @rule(data=st.data(), accept=st.booleans())
+    def answer_offer(self, data: st.DataObject, accept: bool) -> None:
+        cid = data.draw(st.sampled_from(self.contacts_in(ContactState.OFFERED)))
+        op_id = self.router.holder_of(cid)
+        assert op_id is not None
+        if accept:
+            self.both(lambda r: r.accept(cid, op_id, self.now))
+        else:
+            self.both(lambda r: r.reject(cid, op_id, self.now))
+
+    @precondition(lambda self: self.contacts_in(ContactState.OFFERED))
+    @rule(data=st.data())
+    def offer_times_out(self, data: st.DataObject) -> None:
+        cid = data.draw(st.sampled_from(self.contacts_in(ContactState.OFFERED)))
+        self.both(lambda r: r.offer_timeout(cid, self.now))
+
+    @precondition(lambda self: self.contacts_in(ContactState.ASSIGNED))
+    @rule(data=st.data(), transfer_to=st.none() | st.sampled_from(TOPICS))
+    def finish(self, data: st.DataObject, transfer_to: str | None) -> None:
+        cid = data.draw(st.sampled_from(self.contacts_in(ContactState.ASSIGNED)))
+        op_id = self.router.holder_of(cid)
+        assert op_id is not None
+        if transfer_to is None:
+            self.both(lambda r: r.complete(cid, op_id, self.now))
+            assert self.ended.get(cid) is ContactState.COMPLETED
+            return
+        new = NewContact(self.new_contact_id(), Channel.VOICE, transfer_to)
+        if self.both(lambda r: r.transfer(cid, new, self.now)) is not None:
+            self.created.add(new.id)
+            assert self.ended.get(cid) is ContactState.TRANSFERRED
+
+    @precondition(lambda self: self.created)
+    @rule(data=st.data(), give_up=st.booleans())
+    def citizen_leaves(self, data: st.DataObject, give_up: bool) -> None:
+        """Abandon or expire any contact ever created: live ones end, others are refused."""
+        cid = data.draw(st.sampled_from(sorted(self.created)))
+        was = self.ended.get(cid)
+        if give_up:
+            done = self.both(lambda r: r.expire(cid, self.now))
+        else:
+            done = self.both(lambda r: r.abandon(cid, self.now))
+        if done is not None:
+            assert was is None
+            assert self.ended[cid] is (ContactState.EXPIRED if give_up else ContactState.ABANDONED)
+
+    @rule(cid=st.sampled_from(["nobody", "c1"]), op_id=st.sampled_from(["ghost", "op0"]))
+    def misdirected_calls(self, cid: str, op_id: str) -> None:
+        """Answers for the wrong operator or unknown ids are refused and change nothing."""
+        self.both(lambda r: r.accept(cid, op_id, self.now))
+        self.both(lambda r: r.complete(cid, op_id, self.now))
+
+    # -- time -------------------------------------------------------------------------------
+
+    @rule(dt=steps)
+    def time_passes(self, dt: float) -> None:
+        self.now += dt
+        self.both(lambda r: r.tick(self.now))
+
+    @rule()
+    def jump_to_next_deadline(self) -> None:
+        due = self.router.next_deadline()
+        assert due == self.routers[1].next_deadline()
+        if due is not None and due > self.now:
+            self.now = due
+        self.both(lambda r: r.tick(self.now))
+
+    # -- what must hold after every step ----------------------------------------------------
+
+    @invariant()
+    def routing_rules_hold(self) -> None:
+        for router in self.routers:
+            router.check_invariants(self.now)
+
+    @invariant()
+    def no_contact_is_lost(self) -> None:
+        live = set(self.router._contacts)
+        assert live | set(self.ended) == self.created
+        assert not live & set(self.ended)
+        stats = self.router.statistics(self.now)
+        assert stats.created == len(self.created) == sum(stats.by_state.values())
+        for state in (ContactState.COMPLETED, ContactState.ABANDONED, ContactState.EXPIRED):
+            assert stats.by_state.get(state, 0) == list(self.ended.values()).count(state)
+
+    @invariant()
+    def a_contact_past_its_target_has_overflowed(self) -> None:
+        for c in self.router._contacts.values():
+            if c.state is ContactState.WAITING:
+                assert c.overflowed or c.target_at > self.now, f"{c.id} missed its overflow"
+
+    @invariant()
+    def nothing_waits_unmonitored(self) -> None:
+        """A contact not yet taken has its limit ahead, or its breach is recorded."""
+        for c in self.router._contacts.values():
+            if c.state is not ContactState.ASSIGNED:
+                assert c.breached or c.deadline_at > self.now
+
+
+RoutingMachine.TestCase.settings = settings(
+    max_examples=300,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestRoutingStateMachine = RoutingMachine.TestCase
