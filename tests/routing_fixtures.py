@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hotline.routing import Channel, NewContact, OperatorSpec, PriorityClass, RoutingPolicy
+from hotline.routing.model import Event, Offered
 
 MIN = 60.0
 T0 = 1_800_000_000.0  # a fixed instant; the core never reads a clock
@@ -44,3 +47,8 @@ def contact(
     cid: str, topic: str, *, channel: Channel = Channel.VOICE, language: str = "ru"
 ) -> NewContact:
     return NewContact(id=cid, channel=channel, topic=topic, language=language)
+
+
+def offers(events: Iterable[Event]) -> list[tuple[str, str]]:
+    """(contact, operator) of every offer among `events`, in order."""
+    return [(e.contact_id, e.operator_id) for e in events if isinstance(e, Offered)]
