@@ -133,15 +133,20 @@ class RouterActor:
             with trio.move_on_at(math.inf if due is None else clock.trio_time(due)):
                 request = await self._inbox.receive()
             # Everything below runs to completion: a state change is never cut off from its reply.
-            while request is not None:
-                await self._serve(request, clock.now())
+            # Due timers go first, so that a late answer meets an offer that has already expired.
+            while True:
+                now = clock.now()
+                events = state.tick(now)
+                if events:
+                    await self._publish(events)
+                    continue  # publishing may have taken time: apply what fell due meanwhile
+                if request is None:
+                    break
+                await self._serve(request, now)
                 try:
                     request = self._inbox.receive_nowait()
                 except trio.WouldBlock:
                     request = None
-            events = state.tick(clock.now())
-            if events:
-                await self._publish(events)
 
     async def _serve(self, request: _Request[Any], now: float) -> None:
         result = outcome.capture(request.apply, self._state, now)

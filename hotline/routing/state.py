@@ -160,43 +160,8 @@ class RoutingState:
     # -- contacts ---------------------------------------------------------------------------
 
     def enqueue(self, spec: NewContact, now: float) -> list[Event]:
-        if spec.id in self._contacts:
-            raise Conflict(f"contact {spec.id} already exists", field="id")
-        skills = spec.skills if spec.skills is not None else frozenset({spec.topic})
-        if not skills:
-            raise Invalid("a contact needs at least one skill", field="skills")
-        pc = self.policy.class_of(spec.topic, spec.priority)
-        arrived = now if spec.arrived_at is None else spec.arrived_at
-        deadline = arrived + pc.limit_s if spec.deadline_at is None else spec.deadline_at
-        target = arrived + pc.target_s if spec.target_at is None else spec.target_at
-        target = min(target, deadline)
-        self._seq += 1
-        c = ContactRecord(
-            spec.id,
-            spec.channel,
-            spec.topic,
-            spec.language or self.policy.default_language,
-            skills,
-            pc.name,
-            pc.rank,
-            arrived,
-            target,
-            deadline,
-            self._seq,
-        )
-        self._register_route(skills)
-        self._contacts[c.id] = c
-        self._waiting[c.id] = c
-        self._by_state[ContactState.WAITING] += 1
-        self.created += 1
-        heapq.heappush(self._target_timers, (target, pc.rank, deadline, arrived, c.seq, c.id))
-        heapq.heappush(self._limit_timers, (deadline, pc.rank, arrived, c.seq, c.id))
-        out: list[Event] = [
-            Enqueued(
-                c.id, now, c.channel, c.topic, c.language, c.priority, arrived, target, deadline
-            )
-        ]
-        self._route_contact(c, now, out)
+        out: list[Event] = []
+        self._admit(self._new_record(spec, now), now, out)
         return out
 
     def accept(self, contact_id: str, op_id: str, now: float) -> list[Event]:
@@ -240,17 +205,16 @@ class RoutingState:
     def transfer(self, contact_id: str, new: NewContact, now: float) -> list[Event]:
         """End a waiting or assigned contact as transferred and queue `new` in its stead."""
         c = self._contact(contact_id)
-        if new.id in self._contacts:
-            raise Conflict(f"contact {new.id} already exists", field="id")
+        if c.state is ContactState.OFFERED:
+            raise Conflict("an offered contact is accepted or rejected before it is transferred")
+        successor = self._new_record(new, now)  # refuses a bad `new` before anything changes
         out: list[Event] = []
         if c.state is ContactState.WAITING:
             self._end(c, ContactState.TRANSFERRED, now, out, transferred_to=new.id)
         elif c.state is ContactState.ASSIGNED:
             assert c.operator is not None
             self._release(c, self._ops[c.operator], now, ContactState.TRANSFERRED, new.id, out)
-        else:
-            raise Conflict("an offered contact is accepted or rejected before it is transferred")
-        out.extend(self.enqueue(new, now))
+        self._admit(successor, now, out)
         return out
 
     # -- time -------------------------------------------------------------------------------
@@ -264,6 +228,8 @@ class RoutingState:
         """Apply every timer due by `now`, one at a time and in time order."""
         out: list[Event] = []
         heaps = self._timer_heaps()
+        if not any(h and h[0][0] <= now for h in heaps):
+            return out
         while True:
             due = min(range(4), key=lambda i: heaps[i][0][0] if heaps[i] else _INF)
             if not heaps[due] or heaps[due][0][0] > now:
@@ -322,6 +288,60 @@ class RoutingState:
 
     def holder_of(self, contact_id: str) -> str | None:
         return self._contact(contact_id).operator
+
+    # -- admitting a contact ----------------------------------------------------------------
+
+    def _new_record(self, spec: NewContact, now: float) -> ContactRecord:
+        """Validate `spec` and build its record; changes nothing in the state."""
+        if spec.id in self._contacts:
+            raise Conflict(f"contact {spec.id} already exists", field="id")
+        skills = spec.skills if spec.skills is not None else frozenset({spec.topic})
+        if not skills:
+            raise Invalid("a contact needs at least one skill", field="skills")
+        pc = self.policy.class_of(spec.topic, spec.priority)
+        arrived = now if spec.arrived_at is None else spec.arrived_at
+        deadline = arrived + pc.limit_s if spec.deadline_at is None else spec.deadline_at
+        target = arrived + pc.target_s if spec.target_at is None else spec.target_at
+        return ContactRecord(
+            spec.id,
+            spec.channel,
+            spec.topic,
+            spec.language or self.policy.default_language,
+            skills,
+            pc.name,
+            pc.rank,
+            arrived,
+            min(target, deadline),
+            deadline,
+            self._seq + 1,
+        )
+
+    def _admit(self, c: ContactRecord, now: float, out: list[Event]) -> None:
+        self._seq = c.seq
+        self._register_route(c.skills)
+        self._contacts[c.id] = c
+        self._waiting[c.id] = c
+        self._by_state[ContactState.WAITING] += 1
+        self.created += 1
+        rank = c.key[0]
+        heapq.heappush(
+            self._target_timers, (c.target_at, rank, c.deadline_at, c.arrived_at, c.seq, c.id)
+        )
+        heapq.heappush(self._limit_timers, (c.deadline_at, rank, c.arrived_at, c.seq, c.id))
+        out.append(
+            Enqueued(
+                c.id,
+                now,
+                c.channel,
+                c.topic,
+                c.language,
+                c.priority,
+                c.arrived_at,
+                c.target_at,
+                c.deadline_at,
+            )
+        )
+        self._route_contact(c, now, out)
 
     # -- the two matching moves -------------------------------------------------------------
 
