@@ -10,7 +10,7 @@ tests and the naive baseline in `scripts/bench`.
 from __future__ import annotations
 
 import heapq
-from typing import Protocol
+from typing import Any, Protocol
 
 from hotline.routing.model import Channel, ContactState
 from hotline.routing.records import (
@@ -44,6 +44,9 @@ class Matcher(Protocol):
         """`c` waits: keep it findable in every queue of its routes."""
 
     def unpark_contact(self, c: ContactRecord) -> None: ...
+
+    def profile_changed(self, op: OperatorRecord) -> None:
+        """`op`'s skills, languages or capacity changed."""
 
 
 class ScanMatcher:
@@ -81,96 +84,137 @@ class ScanMatcher:
     def unpark_contact(self, c: ContactRecord) -> None:
         pass
 
+    def profile_changed(self, op: OperatorRecord) -> None:
+        pass
+
+
+class _Lane:
+    """One heap of a (route, language, channel) queue and how many of its entries are live."""
+
+    __slots__ = ("heap", "live")
+
+    def __init__(self) -> None:
+        self.heap: list[Any] = []
+        self.live = 0
+
+    def push(self, entry: Any, version_at: int) -> None:
+        """Push `entry`; rebuild once stale entries (whose `entry[version_at]` is behind the
+        record's `version`) outnumber the live ones, so memory stays O(live)."""
+        heap = self.heap
+        heapq.heappush(heap, entry)
+        self.live += 1
+        if len(heap) > 2 * self.live + _SLACK:
+            heap[:] = [e for e in heap if e[version_at] == e[-1].version]
+            heapq.heapify(heap)
+
+
+# What an operator can reach on one channel: its capacity there, the contact lanes it serves
+# and the free-operator lanes it parks in (with its proficiency on each route).
+_Reach = tuple[Channel, int, list[_Lane], list[tuple[_Lane, int]]]
+
 
 class IndexedMatcher:
     """Heaps per (route, language, channel): waiting contacts in priority order, free operators
     by proficiency then longest idle. Entries are never removed in place: a record's `version`
     moves on when it changes, stale entries are dropped when they surface, and a heap is
-    rebuilt once it holds more stale entries than live ones."""
+    rebuilt once it holds more stale entries than live ones. Each operator's lanes are worked
+    out once per profile change, so a decision costs heap peeks and no key building."""
 
     def __init__(self, ops: dict[str, OperatorRecord], waiting: dict[str, ContactRecord]) -> None:
-        self._queues: dict[QueueKey, list[ContactEntry]] = {}
-        self._free: dict[QueueKey, list[OperatorEntry]] = {}
-        self._live: dict[QueueKey, int] = {}
-        self._free_live: dict[QueueKey, int] = {}
-        self._parked_ops: dict[str, list[QueueKey]] = {}
-        self._parked_contacts: dict[str, list[QueueKey]] = {}
+        self._queues: dict[QueueKey, _Lane] = {}
+        self._free: dict[QueueKey, _Lane] = {}
+        self._reach: dict[str, list[_Reach]] = {}
+        self._parked_ops: dict[str, list[_Lane]] = {}
+        self._parked_contacts: dict[str, list[_Lane]] = {}
+
+    def profile_changed(self, op: OperatorRecord) -> None:
+        self._reach.pop(op.id, None)
+
+    def _reach_of(self, op: OperatorRecord) -> list[_Reach]:
+        reach = self._reach.get(op.id)
+        if reach is None:
+            reach = []
+            for channel, cap in op.capacity.items():
+                contacts: list[_Lane] = []
+                free: list[tuple[_Lane, int]] = []
+                for language in op.languages:
+                    for route, score in op.route_keys:
+                        qk = (route, language, channel)
+                        contacts.append(self._queues.setdefault(qk, _Lane()))
+                        free.append((self._free.setdefault(qk, _Lane()), score))
+                reach.append((channel, cap, contacts, free))
+            self._reach[op.id] = reach
+        return reach
 
     # -- contacts ---------------------------------------------------------------------------
 
     def park_contact(self, c: ContactRecord) -> None:
         rank, deadline, arrived, seq = c.key
         entry: ContactEntry = (rank, deadline, arrived, seq, c.version, c)
-        keys = [(route, c.language, c.channel) for route in c.routes]
-        self._parked_contacts[c.id] = keys
-        for qk in keys:
-            heap = self._queues.setdefault(qk, [])
-            heapq.heappush(heap, entry)
-            live = self._live.get(qk, 0) + 1
-            self._live[qk] = live
-            if len(heap) > 2 * live + _SLACK:
-                heap[:] = [e for e in heap if e[4] == e[5].version]
-                heapq.heapify(heap)
+        lanes = []
+        for route in c.routes:
+            qk = (route, c.language, c.channel)
+            lane = self._queues.get(qk)
+            if lane is None:
+                lane = self._queues[qk] = _Lane()
+            lane.push(entry, 4)
+            lanes.append(lane)
+        self._parked_contacts[c.id] = lanes
 
     def unpark_contact(self, c: ContactRecord) -> None:
         c.version += 1
-        keys = self._parked_contacts.pop(c.id, None)
-        if keys:
-            for qk in keys:
-                self._live[qk] -= 1
+        lanes = self._parked_contacts.pop(c.id, None)
+        if lanes:
+            for lane in lanes:
+                lane.live -= 1
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:
         if not op.certified(now):
             return None
         best: ContactRecord | None = None
-        queues = self._queues
-        for channel, cap in op.capacity.items():
-            if op.load[channel] >= cap:
+        load = op.load
+        for channel, cap, lanes, _ in self._reach_of(op):
+            if load[channel] >= cap:
                 continue
-            for language in op.languages:
-                for route, _score in op.route_keys:
-                    heap = queues.get((route, language, channel))
-                    while heap:
-                        top = heap[0]
-                        c = top[5]
-                        if top[4] == c.version and c.state is ContactState.WAITING:
-                            if best is None or c.key < best.key:
-                                best = c
-                            break
-                        heapq.heappop(heap)
+            for lane in lanes:
+                heap = lane.heap
+                while heap:
+                    top = heap[0]
+                    c = top[5]
+                    if top[4] == c.version and c.state is ContactState.WAITING:
+                        if best is None or c.key < best.key:
+                            best = c
+                        break
+                    heapq.heappop(heap)
         return best
 
     # -- operators --------------------------------------------------------------------------
 
     def park_operator(self, op: OperatorRecord) -> None:
-        keys: list[QueueKey] = []
-        for channel, cap in op.capacity.items():
-            if op.load[channel] >= cap:
+        parked: list[_Lane] = []
+        load = op.load
+        for channel, cap, _, lanes in self._reach_of(op):
+            if load[channel] >= cap:
                 continue
-            for language in op.languages:
-                for route, score in op.route_keys:
-                    qk = (route, language, channel)
-                    keys.append(qk)
-                    heap = self._free.setdefault(qk, [])
-                    heapq.heappush(heap, (-score, op.idle_since, op.id, op.version, op))
-                    live = self._free_live.get(qk, 0) + 1
-                    self._free_live[qk] = live
-                    if len(heap) > 2 * live + _SLACK:
-                        heap[:] = [e for e in heap if e[3] == e[4].version]
-                        heapq.heapify(heap)
-        self._parked_ops[op.id] = keys
+            for lane, score in lanes:
+                lane.push((-score, op.idle_since, op.id, op.version, op), 3)
+                parked.append(lane)
+        self._parked_ops[op.id] = parked
 
     def unpark_operator(self, op: OperatorRecord) -> None:
         op.version += 1
-        keys = self._parked_ops.pop(op.id, None)
-        if keys:
-            for qk in keys:
-                self._free_live[qk] -= 1
+        lanes = self._parked_ops.pop(op.id, None)
+        if lanes:
+            for lane in lanes:
+                lane.live -= 1
 
     def best_operator_for(self, c: ContactRecord, now: float) -> OperatorRecord | None:
         best: OperatorEntry | None = None
         for route in c.routes:
-            heap = self._free.get((route, c.language, c.channel))
+            lane = self._free.get((route, c.language, c.channel))
+            if lane is None:
+                continue
+            heap = lane.heap
             while heap:
                 top = heap[0]
                 op = top[4]

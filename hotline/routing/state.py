@@ -507,6 +507,7 @@ class RoutingState:
             op = self._ops[op_id]
             if route <= op.skills.keys():
                 op.route_keys.append((route, op.route_score(route)))
+                self._matcher.profile_changed(op)
                 if op.routable:
                     self._matcher.unpark_operator(op)
                     self._matcher.park_operator(op)
@@ -520,6 +521,7 @@ class RoutingState:
             self._ops_by_skill[skill].add(op.id)
             routes.update(r for r in self._routes_by_skill.get(skill, ()) if r <= skills.keys())
         op.route_keys = [(r, op.route_score(r)) for r in routes]
+        self._matcher.profile_changed(op)
 
     # -- lookups ----------------------------------------------------------------------------
 
