@@ -1,8 +1,11 @@
 """The router actor: the trio task that owns one `RoutingState`.
 
-Others hold a `RouterHandle`. A command travels through a bounded inbox with its own one-shot
-reply channel; the state's answer (or error) comes back and is re-raised in the caller. The actor
-sleeps until the state's next deadline or the next command, whichever is first, then applies the
+Others hold a `RouterHandle`. A command travels through a bounded inbox carrying its own one-shot
+reply slot (a `trio.Event` and the outcome: a third cheaper than a memory channel per call); the
+state's answer (or error) comes back and is re-raised in the caller. Timers: a small alarm task
+sleeps until the state's next deadline, which the actor moves by setting the alarm's deadline,
+and then sends a no-op request, so the actor itself just awaits its inbox (a cancel scope per
+receive would cost more than the routing decision). Before each request the actor applies the
 due timers (offer timeout, wrap-up end, target -> overflow, limit -> breach). Every event the
 state decides is published, in order, to subscribers: the store and KPIs subscribe losslessly
 (back-pressure), live feeds lossily (a lagging feed is closed, never waited for).
@@ -10,7 +13,6 @@ state decides is published, in order, to subscribers: the store and KPIs subscri
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +35,16 @@ from hotline.routing.state import RoutingState
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Request(Generic[T]):
     apply: Callable[[RoutingState, float], T]
-    reply: trio.MemorySendChannel[outcome.Outcome[T]]
     publishes: bool  # True when `apply` returns the list of events it decided
+    done: trio.Event
+    result: outcome.Outcome[T] | None = None
+
+
+def _nothing(state: RoutingState, now: float) -> list[Event]:
+    return []
 
 
 @dataclass(slots=True)
@@ -53,11 +60,12 @@ class RouterHandle:
         self._inbox = inbox
 
     async def _call(self, apply: Callable[[RoutingState, float], T], publishes: bool) -> T:
-        reply_send, reply_recv = trio.open_memory_channel[outcome.Outcome[T]](1)
-        with reply_recv:
-            await self._inbox.send(_Request(apply, reply_send, publishes))
-            result = await reply_recv.receive()
-        return result.unwrap()
+        request = _Request(apply, publishes, trio.Event())
+        await self._inbox.send(request)
+        # If this caller is cancelled now, the command still runs: it was already handed over.
+        await request.done.wait()
+        assert request.result is not None
+        return request.result.unwrap()
 
     async def command(self, apply: Callable[[RoutingState, float], list[Event]]) -> list[Event]:
         return await self._call(apply, True)
@@ -111,6 +119,8 @@ class RouterActor:
         send, self._inbox = trio.open_memory_channel[_Request[Any]](inbox_size)
         self.handle = RouterHandle(send)
         self._subscribers: list[_Subscriber] = []
+        self._wake = math.inf  # trio time of the state's next deadline
+        self._alarm = trio.CancelScope()
 
     def subscribe(
         self, *, buffer: int = 1024, lossless: bool = False
@@ -126,35 +136,46 @@ class RouterActor:
     ) -> None:
         clock = self._clock if self._clock is not None else WallClock()
         state = self._state
-        task_status.started(self.handle)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._alarm_task)
+            task_status.started(self.handle)
+            async for first in self._inbox:
+                request: _Request[Any] | None = first
+                # Everything below runs to completion: a change is never cut off from its reply.
+                # Due timers go first, so that a late answer meets an offer already expired.
+                while True:
+                    now = clock.now()
+                    events = state.tick(now)
+                    if events:
+                        await self._publish(events)
+                        continue  # publishing may have taken time: apply what fell due meanwhile
+                    if request is None:
+                        break
+                    await self._serve(request, now)
+                    try:
+                        request = self._inbox.receive_nowait()
+                    except trio.WouldBlock:
+                        request = None
+                due = state.next_deadline()
+                wake = math.inf if due is None else clock.trio_time(due)
+                if wake != self._wake:
+                    self._wake = self._alarm.deadline = wake
+
+    async def _alarm_task(self) -> None:
+        """Wake the actor when the next timer is due; the actor moves `self._alarm.deadline`."""
         while True:
-            due = state.next_deadline()
-            request: _Request[Any] | None = None
-            with trio.move_on_at(math.inf if due is None else clock.trio_time(due)):
-                request = await self._inbox.receive()
-            # Everything below runs to completion: a state change is never cut off from its reply.
-            # Due timers go first, so that a late answer meets an offer that has already expired.
-            while True:
-                now = clock.now()
-                events = state.tick(now)
-                if events:
-                    await self._publish(events)
-                    continue  # publishing may have taken time: apply what fell due meanwhile
-                if request is None:
-                    break
-                await self._serve(request, now)
-                try:
-                    request = self._inbox.receive_nowait()
-                except trio.WouldBlock:
-                    request = None
+            self._alarm = trio.CancelScope(deadline=self._wake)
+            with self._alarm:
+                await trio.sleep_forever()
+            # Wait for the actor to serve the wake-up, so that `_wake` is fresh before re-arming.
+            await self.handle.query(_nothing)
 
     async def _serve(self, request: _Request[Any], now: float) -> None:
         result = outcome.capture(request.apply, self._state, now)
         if request.publishes and isinstance(result, outcome.Value):
             await self._publish(result.value)
-        # A caller that gave up waiting has closed its end; the change stands and was published.
-        with contextlib.suppress(trio.BrokenResourceError, trio.WouldBlock):
-            request.reply.send_nowait(result)
+        request.result = result
+        request.done.set()
         if isinstance(result, outcome.Error) and not isinstance(result.error, HotlineError):
             # A bug inside the state: it may be inconsistent now, so stop and let start-up rebuild.
             raise result.error
