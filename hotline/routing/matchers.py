@@ -48,6 +48,9 @@ class Matcher(Protocol):
     def profile_changed(self, op: OperatorRecord) -> None:
         """`op`'s skills, languages or capacity changed."""
 
+    def routes_changed(self, c: ContactRecord) -> None:
+        """`c` gained routes (overflow); it is not parked."""
+
 
 class ScanMatcher:
     """Looks at every waiting contact or every operator: O(n) a decision, and plainly correct."""
@@ -87,6 +90,9 @@ class ScanMatcher:
     def profile_changed(self, op: OperatorRecord) -> None:
         pass
 
+    def routes_changed(self, c: ContactRecord) -> None:
+        pass
+
 
 class _Lane:
     """One heap of a (route, language, channel) queue and how many of its entries are live."""
@@ -123,15 +129,15 @@ class IndexedMatcher:
     def __init__(self, ops: dict[str, OperatorRecord], waiting: dict[str, ContactRecord]) -> None:
         self._queues: dict[QueueKey, _Lane] = {}
         self._free: dict[QueueKey, _Lane] = {}
-        self._reach: dict[str, list[_Reach]] = {}
-        self._parked_ops: dict[str, list[_Lane]] = {}
-        self._parked_contacts: dict[str, list[_Lane]] = {}
 
     def profile_changed(self, op: OperatorRecord) -> None:
-        self._reach.pop(op.id, None)
+        op.reach = None
+
+    def routes_changed(self, c: ContactRecord) -> None:
+        c.lanes = None
 
     def _reach_of(self, op: OperatorRecord) -> list[_Reach]:
-        reach = self._reach.get(op.id)
+        reach: list[_Reach] | None = op.reach
         if reach is None:
             reach = []
             for channel, cap in op.capacity.items():
@@ -143,30 +149,39 @@ class IndexedMatcher:
                         contacts.append(self._queues.setdefault(qk, _Lane()))
                         free.append((self._free.setdefault(qk, _Lane()), score))
                 reach.append((channel, cap, contacts, free))
-            self._reach[op.id] = reach
+            op.reach = reach
         return reach
+
+    def _lanes_of(self, c: ContactRecord) -> list[tuple[_Lane, _Lane]]:
+        """The (waiting-contact lane, free-operator lane) of each of `c`'s routes."""
+        lanes: list[tuple[_Lane, _Lane]] | None = c.lanes
+        if lanes is None:
+            lanes = []
+            for route in c.routes:
+                qk = (route, c.language, c.channel)
+                lanes.append(
+                    (self._queues.setdefault(qk, _Lane()), self._free.setdefault(qk, _Lane()))
+                )
+            c.lanes = lanes
+        return lanes
 
     # -- contacts ---------------------------------------------------------------------------
 
     def park_contact(self, c: ContactRecord) -> None:
         rank, deadline, arrived, seq = c.key
         entry: ContactEntry = (rank, deadline, arrived, seq, c.version, c)
-        lanes = []
-        for route in c.routes:
-            qk = (route, c.language, c.channel)
-            lane = self._queues.get(qk)
-            if lane is None:
-                lane = self._queues[qk] = _Lane()
+        parked = c.parked
+        for lane, _ in self._lanes_of(c):
             lane.push(entry, 4)
-            lanes.append(lane)
-        self._parked_contacts[c.id] = lanes
+            parked.append(lane)
 
     def unpark_contact(self, c: ContactRecord) -> None:
         c.version += 1
-        lanes = self._parked_contacts.pop(c.id, None)
-        if lanes:
-            for lane in lanes:
+        parked = c.parked
+        if parked:
+            for lane in parked:
                 lane.live -= 1
+            parked.clear()
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:
         if not op.certified(now):
@@ -191,7 +206,7 @@ class IndexedMatcher:
     # -- operators --------------------------------------------------------------------------
 
     def park_operator(self, op: OperatorRecord) -> None:
-        parked: list[_Lane] = []
+        parked = op.parked
         load = op.load
         for channel, cap, _, lanes in self._reach_of(op):
             if load[channel] >= cap:
@@ -199,21 +214,18 @@ class IndexedMatcher:
             for lane, score in lanes:
                 lane.push((-score, op.idle_since, op.id, op.version, op), 3)
                 parked.append(lane)
-        self._parked_ops[op.id] = parked
 
     def unpark_operator(self, op: OperatorRecord) -> None:
         op.version += 1
-        lanes = self._parked_ops.pop(op.id, None)
-        if lanes:
-            for lane in lanes:
+        parked = op.parked
+        if parked:
+            for lane in parked:
                 lane.live -= 1
+            parked.clear()
 
     def best_operator_for(self, c: ContactRecord, now: float) -> OperatorRecord | None:
         best: OperatorEntry | None = None
-        for route in c.routes:
-            lane = self._free.get((route, c.language, c.channel))
-            if lane is None:
-                continue
+        for _, lane in self._lanes_of(c):
             heap = lane.heap
             while heap:
                 top = heap[0]

@@ -7,6 +7,8 @@ matcher is an accelerated form of them, and the checks compare it against them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hotline.routing.model import Channel, ContactState, OperatorState, Presence
 
 RouteKey = frozenset[str]
@@ -24,7 +26,9 @@ class OperatorRecord:
         "languages",
         "load",
         "offer",
+        "parked",
         "presence",
+        "reach",
         "route_keys",
         "shown",
         "skills",
@@ -57,6 +61,10 @@ class OperatorRecord:
         self.version = 0  # bumped whenever anything that decides routing changes
         self.route_keys: list[tuple[RouteKey, int]] = []  # routes it can serve, with its score
         self.shown = OperatorState.OFFLINE
+        # Owned by the matcher: what the operator can reach per channel (None once its profile
+        # changes), and the free-operator queues it currently stands in.
+        self.reach: list[Any] | None = None
+        self.parked: list[Any] = []
 
     @property
     def routable(self) -> bool:
@@ -91,10 +99,12 @@ class ContactRecord:
         "deadline_at",
         "id",
         "key",
+        "lanes",
         "language",
         "offered_at",
         "operator",
         "overflowed",
+        "parked",
         "priority",
         "routes",
         "seq",
@@ -139,6 +149,10 @@ class ContactRecord:
         self.offered_at = 0.0
         self.seq_offer = 0  # which offer is open, so that a stale offer timer is ignored
         self.version = 0  # bumped whenever the contact leaves or re-enters the queues
+        # Owned by the matcher: the queues of its routes (None once routes change), and the
+        # queues it currently stands in.
+        self.lanes: list[Any] | None = None
+        self.parked: list[Any] = []
 
 
 def can_take(op: OperatorRecord, c: ContactRecord, now: float) -> bool:

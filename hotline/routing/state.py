@@ -247,7 +247,13 @@ class RoutingState:
             elif due == 2:
                 *_, cid = heapq.heappop(self._target_timers)
                 c = self._contacts.get(cid)
-                if c is not None and c.state is ContactState.WAITING and not c.overflowed:
+                if c is None or c.state is ContactState.ASSIGNED:
+                    continue  # taken in time: no overflow, and no breach can follow
+                # The limit's timer is set only now: most contacts never need it.
+                heapq.heappush(
+                    self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id)
+                )
+                if c.state is ContactState.WAITING and not c.overflowed:
                     self._matcher.unpark_contact(c)
                     self._overflow(c, now, out)
                     self._route_contact(c, now, out)
@@ -327,7 +333,6 @@ class RoutingState:
         heapq.heappush(
             self._target_timers, (c.target_at, rank, c.deadline_at, c.arrived_at, c.seq, c.id)
         )
-        heapq.heappush(self._limit_timers, (c.deadline_at, rank, c.arrived_at, c.seq, c.id))
         out.append(
             Enqueued(
                 c.id,
@@ -473,6 +478,7 @@ class RoutingState:
                 self._register_route(route)
                 c.routes.append(route)
                 added.append(skill)
+        self._matcher.routes_changed(c)
         if added:
             self.overflows += 1
             out.append(Overflowed(c.id, now, tuple(added)))
