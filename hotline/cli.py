@@ -9,6 +9,8 @@ before anything starts, with exit code 2 and one line per problem on stderr:
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -19,7 +21,11 @@ import trio
 from hotline.config import ConfigError, Settings, check_bind, load_settings
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_CONFIG = 2  # also what argparse uses for a bad command line: "you asked for something wrong"
+# Errors that mean "this address cannot be listened on": a deployer's problem, worth one line
+# rather than a traceback. Any other OSError is a fault and keeps its traceback.
+_LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
 DEFAULT_CONFIG = Path("config/hotline.toml")
 
 
@@ -48,8 +54,32 @@ def _serve(settings: Settings, *, db: Path | None, bind: str | None) -> int:
         store = settings.store.model_copy(update={"path": db})
         settings = settings.model_copy(update={"store": store})
     configure_logging(settings.log.level)
-    trio.run(partial(serve, settings, bind=bind if bind is not None else settings.http.bind))
+    address = bind if bind is not None else settings.http.bind
+    cannot_listen: OSError | None = None
+    try:
+        trio.run(partial(serve, settings, bind=address))
+    except* OSError as group:
+        listen_errors, others = group.split(_is_listen_error)
+        if others is not None:
+            raise others from None
+        assert listen_errors is not None
+        cannot_listen = _first_leaf(listen_errors)
+    if cannot_listen is not None:
+        why = cannot_listen.strerror or str(cannot_listen)
+        print(f"hotline: cannot listen on {address}: {why}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def _is_listen_error(error: BaseException) -> bool:
+    return isinstance(error, socket.gaierror) or (
+        isinstance(error, OSError) and error.errno in _LISTEN_ERRNOS
+    )
+
+
+def _first_leaf(group: BaseExceptionGroup[OSError]) -> OSError:
+    first = group.exceptions[0]
+    return first if isinstance(first, OSError) else _first_leaf(first)
 
 
 def _bind(value: str) -> str:

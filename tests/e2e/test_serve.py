@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import subprocess
 import sys
 from functools import partial
 from pathlib import Path
@@ -148,3 +149,26 @@ async def test_server_process_stops_cleanly_on_a_signal(
     assert returncode == 0, logged
     assert '"event": "hotline.stopping"' in logged
     assert '"event": "hotline.stopped"' in logged
+
+
+def test_an_address_in_use_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                *(sys.executable, "-m", "hotline", "serve"),
+                *("--bind", f"127.0.0.1:{port}", "--db", str(tmp_path / "hotline.db")),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"hotline: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "Traceback" not in result.stderr
