@@ -9,11 +9,8 @@ it, so the process never keeps answering without its core.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import re
 import signal
-from typing import Any
 
 import hypercorn.trio
 import trio
@@ -22,10 +19,10 @@ from hypercorn.config import Config as HypercornConfig
 import hotline
 from hotline.api import HotlineApp, Services, create_app
 from hotline.config import Settings
+from hotline.eventlog import log_router_events
 from hotline.jsonlog import log_event
 from hotline.routing import RoutingState
 from hotline.routing.actor import RouterActor
-from hotline.routing.model import Event
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +55,7 @@ async def serve(
 
         actor = RouterActor(RoutingState(settings.routing_policy()))
         router = await root.start(actor.run)
-        root.start_soon(_log_router_events, actor)
+        root.start_soon(log_router_events, actor)
 
         services = Services(router=router, settings=settings)
         urls = await root.start(
@@ -103,24 +100,6 @@ async def _watch_signals(
                 # A second signal: the deployer will not wait for the grace time.
                 log_event(log, "hotline.stopping_now", signal=signal.Signals(signum).name)
                 root_scope.cancel()
-
-
-async def _log_router_events(actor: RouterActor) -> None:
-    """One log line per routing event, until the store keeps them. A lossy feed: logging must
-    never hold the router back, so a lagging log is told so and resubscribes."""
-    while True:
-        async with actor.subscribe(buffer=4096) as feed:
-            async for event in feed:
-                log_event(log, _event_name(event), **_fields(event))
-        log_event(log, "router.log_lagged", logging.WARNING)
-
-
-def _event_name(event: Event) -> str:
-    return "router." + re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
-
-
-def _fields(event: Event) -> dict[str, Any]:
-    return {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
 
 
 def _hypercorn_config(settings: Settings, bind: str) -> HypercornConfig:

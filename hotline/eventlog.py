@@ -1,0 +1,42 @@
+"""Writes every routing event as one structured log line, until the store keeps them durably.
+
+Started by the composition root (`hotline.app`) in the root nursery beside the router actor it
+reads from. The feed is lossy on purpose: logging must never hold the router back, so a log that
+falls behind is told so by the actor (its feed closes), says so in the log, and resubscribes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from typing import Any
+
+from hotline.jsonlog import log_event
+from hotline.routing.actor import RouterActor
+from hotline.routing.model import Event
+
+log = logging.getLogger(__name__)
+FEED_BUFFER = 4096  # events the log may fall behind a burst before it loses some
+
+
+async def log_router_events(actor: RouterActor) -> None:
+    while True:
+        async with actor.subscribe(buffer=FEED_BUFFER) as feed:
+            async for event in feed:
+                log_event(log, event_name(event), **event_fields(event))
+        log_event(log, "router.log_lagged", logging.WARNING)
+
+
+def event_name(event: Event) -> str:
+    """`Enqueued` -> `router.enqueued`, `OfferWithdrawn` -> `router.offer_withdrawn`."""
+    return "router." + re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    # Events are slotted records (dataclasses today); reading the slots keeps this working if the
+    # core drops the dataclass decorator on its hot path.
+    if dataclasses.is_dataclass(event):
+        return {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
+    names: tuple[str, ...] = getattr(type(event), "__slots__", ())
+    return {name: getattr(event, name) for name in names}
