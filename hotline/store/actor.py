@@ -1,0 +1,289 @@
+"""The store actor: sole owner of the SQLite database, through aiosqlite under trio-asyncio.
+
+Everything that reads or writes durable state holds a `StoreHandle`. `transact(work)` runs
+`work(tx)` inside a write transaction shared with every request that was waiting beside it (group
+commit: one COMMIT, so one fsync, per group) and answers only once that COMMIT is done, so an
+answer means the change is on disk. Each request runs under its own SAVEPOINT: a `work` that
+raises is rolled back alone and its exception goes to its caller alone. `read(work)` runs on a
+second, query-only connection, so reads go on while a group is being written.
+
+The composition root starts it first (`await nursery.start(store.run)`) and stops it last; tests
+use `async with open_store(path) as store:`. It opens trio-asyncio's loop for itself unless one
+is already open around it, so nothing else in the process needs to know about asyncio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import outcome
+import trio
+
+from hotline.store.bridge import asyncio_loop
+from hotline.store.connection import open_connection
+from hotline.store.errors import CommitFailed, StoreUnavailable
+from hotline.store.migrate import migrate
+from hotline.store.tx import Tx
+
+T = TypeVar("T")
+Work = Callable[[Tx], Awaitable[T]]
+
+INBOX_SIZE = 256
+MAX_GROUP = 512  # bounds a group's transaction time, so one burst cannot hold the lock for long
+BUSY_TIMEOUT_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatistics:
+    commits: int  # COMMITs done; one per group in which some work succeeded
+    requests: int  # `transact` requests answered
+    failed: int  # of which failed: their work raised, or their group did not commit
+    largest_group: int
+    reads: int  # `read` requests answered
+
+
+@dataclass(slots=True)
+class _Counters:
+    commits: int = 0
+    requests: int = 0
+    failed: int = 0
+    largest_group: int = 0
+    reads: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Request(Generic[T]):
+    work: Work[T]
+    reply: trio.MemorySendChannel[outcome.Outcome[T]]
+
+
+class StoreHandle:
+    """What the rest of the process holds: durable writes and consistent reads."""
+
+    def __init__(
+        self,
+        writes: trio.MemorySendChannel[_Request[Any]],
+        reads: trio.MemorySendChannel[_Request[Any]],
+        counters: _Counters,
+    ) -> None:
+        self._writes = writes
+        self._reads = reads
+        self._counters = counters
+
+    async def transact(self, work: Work[T]) -> T:
+        """`await work(tx)` in a write transaction; its result once the transaction is on disk.
+
+        If the caller is cancelled while waiting, the work may still commit: give writes that
+        must not happen twice an idempotency key.
+        """
+        return await _call(self._writes, work)
+
+    async def read(self, work: Work[T]) -> T:
+        """`await work(tx)` on a consistent snapshot of the last commit; writes are refused."""
+        return await _call(self._reads, work)
+
+    def statistics(self) -> StoreStatistics:
+        c = self._counters
+        return StoreStatistics(c.commits, c.requests, c.failed, c.largest_group, c.reads)
+
+
+async def _call(inbox: trio.MemorySendChannel[_Request[Any]], work: Work[T]) -> T:
+    reply_send, reply_recv = trio.open_memory_channel[outcome.Outcome[T]](1)
+    with reply_recv:
+        try:
+            await inbox.send(_Request(work, reply_send))
+        except trio.BrokenResourceError:
+            raise StoreUnavailable("the store is not running") from None
+        try:
+            result = await reply_recv.receive()
+        except trio.EndOfChannel:
+            raise StoreUnavailable("the store stopped before answering") from None
+    return result.unwrap()
+
+
+class Store:
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        *,
+        inbox_size: int = INBOX_SIZE,
+        max_group: int = MAX_GROUP,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> None:
+        self._path = Path(path)
+        self._max_group = max_group
+        self._busy_timeout_ms = busy_timeout_ms
+        writes, self._writes = trio.open_memory_channel[_Request[Any]](inbox_size)
+        reads, self._reads = trio.open_memory_channel[_Request[Any]](inbox_size)
+        self._counters = _Counters()
+        self.handle = StoreHandle(writes, reads, self._counters)
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[StoreHandle] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Open, migrate, report started, then serve until cancelled. Runs once."""
+        try:
+            with _SoleErrorAsItself():
+                await self._open_and_serve(task_status)
+        finally:
+            # Whoever is still queued is told the store is gone rather than left waiting.
+            for inbox in (self._writes, self._reads):
+                with contextlib.suppress(trio.WouldBlock, trio.EndOfChannel):
+                    while True:
+                        inbox.receive_nowait().reply.close()
+                inbox.close()
+
+    async def _open_and_serve(self, task_status: trio.TaskStatus[StoreHandle]) -> None:
+        timeout = self._busy_timeout_ms
+        async with (
+            asyncio_loop(),
+            open_connection(self._path, read_only=False, busy_timeout_ms=timeout) as writer,
+        ):
+            await _migrate(Tx(writer))
+            async with (
+                open_connection(self._path, read_only=True, busy_timeout_ms=timeout) as reader,
+                trio.open_nursery() as nursery,
+            ):
+                nursery.start_soon(self._serve_reads, Tx(reader))
+                task_status.started(self.handle)
+                await self._serve_writes(Tx(writer))
+
+    async def _serve_writes(self, tx: Tx) -> None:
+        async for first in self._writes:
+            group = [first]
+            while len(group) < self._max_group:
+                try:
+                    group.append(self._writes.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            # Without a result (the actor is dying) a caller's reply channel just closes.
+            results: list[outcome.Outcome[Any] | None] = [None] * len(group)
+            try:
+                results[:] = await self._write_group(tx, group)
+            finally:
+                for request, result in zip(group, results, strict=True):
+                    _answer(request, result)
+
+    async def _write_group(self, tx: Tx, group: list[_Request[Any]]) -> list[outcome.Outcome[Any]]:
+        # A lone request needs no savepoint: if its work fails, the whole transaction goes.
+        savepoints = len(group) > 1
+        results: list[outcome.Outcome[Any]] = []
+        try:
+            await tx.execute("BEGIN IMMEDIATE")
+            for request in group:
+                if savepoints:
+                    await tx.execute("SAVEPOINT request")
+                result = await _attempt(request.work, tx)
+                if savepoints:
+                    if isinstance(result, outcome.Error):
+                        await tx.execute("ROLLBACK TO request")
+                    await tx.execute("RELEASE request")
+                results.append(result)
+            wrote = any(isinstance(r, outcome.Value) for r in results)
+            await tx.execute("COMMIT" if wrote else "ROLLBACK")
+        except Exception as exc:
+            # BEGIN, a savepoint or the COMMIT failed: nothing of this group is on disk.
+            if tx.in_transaction:
+                await tx.execute("ROLLBACK")  # if this fails too, the actor dies: let it
+            results = [_group_failed(exc) for _ in group]
+            wrote = False
+        c = self._counters
+        c.commits += wrote
+        c.requests += len(group)
+        c.failed += sum(isinstance(r, outcome.Error) for r in results)
+        c.largest_group = max(c.largest_group, len(group))
+        return results
+
+    async def _serve_reads(self, tx: Tx) -> None:
+        async for request in self._reads:
+            result: outcome.Outcome[Any] | None = None
+            try:
+                # One read transaction, so every statement of the work sees the same commit.
+                await tx.execute("BEGIN")
+                result = await _attempt(request.work, tx)
+                await tx.execute("ROLLBACK")
+                self._counters.reads += 1
+            finally:
+                _answer(request, result)
+
+
+async def _migrate(tx: Tx) -> None:
+    await tx.execute("BEGIN IMMEDIATE")
+    try:
+        await migrate(tx)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await tx.execute("ROLLBACK")
+        raise
+    await tx.execute("COMMIT")
+
+
+async def _attempt(work: Work[T], tx: Tx) -> outcome.Outcome[T]:
+    # Exception, not BaseException: a Cancelled belongs to the actor, not to the caller.
+    try:
+        return outcome.Value(await work(tx))
+    except Exception as exc:
+        return outcome.Error(exc)
+
+
+def _group_failed(cause: Exception) -> outcome.Error:
+    # One exception object per caller: raising a shared one in many tasks tangles tracebacks.
+    error = CommitFailed("the transaction failed; nothing of this request was written")
+    error.__cause__ = cause
+    return outcome.Error(error)
+
+
+def _answer(request: _Request[Any], result: outcome.Outcome[Any] | None) -> None:
+    with request.reply:
+        if result is not None:
+            # A caller that stopped waiting has closed its end; the outcome stands.
+            with contextlib.suppress(trio.BrokenResourceError):
+                request.reply.send_nowait(result)
+
+
+@asynccontextmanager
+async def open_store(
+    path: str | PathLike[str],
+    *,
+    inbox_size: int = INBOX_SIZE,
+    max_group: int = MAX_GROUP,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+) -> AsyncIterator[StoreHandle]:
+    """A started store on `path` (created and migrated as needed), stopped when the block ends."""
+    store = Store(path, inbox_size=inbox_size, max_group=max_group, busy_timeout_ms=busy_timeout_ms)
+    with _SoleErrorAsItself():
+        async with trio.open_nursery() as nursery:
+            handle: StoreHandle = await nursery.start(store.run)
+            try:
+                yield handle
+            finally:
+                nursery.cancel_scope.cancel()
+
+
+class _SoleErrorAsItself:
+    """Let an exception group holding one exception out as that exception.
+
+    The groups come from nurseries that are the store's own (and trio-asyncio's, two per loop):
+    a caller should see `SchemaTooNew`, not it three groups deep. Several errors stay a group.
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> Literal[False]:
+        sole = error
+        while isinstance(sole, BaseExceptionGroup) and len(sole.exceptions) == 1:
+            sole = sole.exceptions[0]
+        if sole is not error and not isinstance(sole, BaseExceptionGroup) and sole is not None:
+            context = sole.__context__  # raising here would otherwise chain it to the group
+            try:
+                raise sole
+            finally:
+                sole.__context__ = context
+        return False

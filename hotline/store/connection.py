@@ -1,0 +1,56 @@
+"""Opening and closing the store's SQLite connections, with the settings durability rests on.
+
+Only the store actor calls it. The writer runs in WAL mode with synchronous=FULL, so a COMMIT
+returns only after the log is fsynced (an answered request survives power loss, not just a
+crash), with foreign keys enforced and a busy timeout for a second process (a migration, a
+backup) holding the lock. The reader is query-only: WAL lets it read the last commit while the
+writer is in the middle of a group.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+import trio
+
+from hotline.store.bridge import in_asyncio
+from hotline.store.errors import StoreError
+
+
+@asynccontextmanager
+async def open_connection(
+    path: Path, *, read_only: bool, busy_timeout_ms: int
+) -> AsyncIterator[aiosqlite.Connection]:
+    # isolation_level=None: sqlite3 opens no transaction behind our back; the actor issues
+    # BEGIN IMMEDIATE / SAVEPOINT / COMMIT itself.
+    conn = await in_asyncio(aiosqlite.connect, str(path), isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        pragmas = [f"PRAGMA busy_timeout = {int(busy_timeout_ms)}"]
+        if read_only:
+            pragmas.append("PRAGMA query_only = ON")
+        else:
+            pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
+            pragmas.append("PRAGMA foreign_keys = ON")
+        mode = await in_asyncio(_configure, conn, pragmas)
+        if mode != "wal":
+            # e.g. ':memory:' or a file system without shared memory: no concurrent reader.
+            raise StoreError(f"the database must run in WAL mode, not {mode!r}")
+        yield conn
+    finally:
+        # Shielded: the store is usually being cancelled here, and an unclosed connection leaves
+        # aiosqlite's thread running. Closing waits for the statement in flight, then rolls back
+        # an unfinished transaction.
+        with trio.CancelScope(shield=True):
+            await in_asyncio(conn.close)
+
+
+async def _configure(conn: aiosqlite.Connection, pragmas: list[str]) -> str:
+    for pragma in pragmas:
+        await conn.execute(pragma)
+    rows = list(await conn.execute_fetchall("PRAGMA journal_mode"))
+    return str(rows[0][0])

@@ -1,0 +1,257 @@
+"""Router events into the store, and back out at start-up: the only place that maps the two.
+
+The store subscriber hands each batch of events the router published to `append_router_events`
+inside `StoreHandle.transact`; it writes the append-only event rows and brings the current-state
+tables up to date in the same transaction. Start-up rebuilds the router from `load_live_contacts`
+and `load_operators`; services save operator profiles with `save_operator`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from hotline.routing.model import (
+    Accepted,
+    Breached,
+    Channel,
+    ContactState,
+    Ended,
+    Enqueued,
+    Event,
+    Offered,
+    OfferWithdrawn,
+    OperatorChanged,
+    OperatorState,
+    Overflowed,
+    Presence,
+)
+from hotline.store.rows import LiveContact, OperatorProfile, StoredOperator
+from hotline.store.tx import Tx
+
+_INSERT_CONTACT = """
+INSERT INTO contacts (id, channel, topic, language, phone, priority, state, arrived_at,
+                      target_at, deadline_at, seq, created_at, updated_at)
+VALUES (:id, :channel, :topic, :language, :phone, :priority, 'waiting', :arrived_at,
+        :target_at, :deadline_at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM contacts), :at, :at)
+ON CONFLICT (id) DO UPDATE SET phone = COALESCE(excluded.phone, contacts.phone)
+"""
+# On conflict (the router re-enqueues a restored contact) the row keeps its place in the queue;
+# the Enqueued event's other effects come through the state patch like any other event's.
+
+_INSERT_CONTACT_EVENT = """
+INSERT INTO contact_events (contact_id, at, kind, operator_id, data) VALUES (?, ?, ?, ?, ?)
+"""
+_INSERT_OPERATOR_EVENT = (
+    "INSERT INTO operator_events (operator_id, at, kind, data) VALUES (?, ?, ?, ?)"
+)
+
+_PRESENCE_SHOWN = {  # an operator's presence follows from the state the router shows
+    OperatorState.OFFLINE: Presence.OFFLINE,
+    OperatorState.BREAK: Presence.BREAK,
+    OperatorState.READY: Presence.READY,
+    OperatorState.BUSY: Presence.READY,
+    OperatorState.WRAP_UP: Presence.READY,
+}
+
+
+async def append_router_events(
+    tx: Tx, events: Iterable[Event], *, phone_by_contact: Mapping[str, str] | None = None
+) -> None:
+    """Record `events` (in the order the router decided them) and apply them to the contact and
+    operator tables. `phone_by_contact` gives the phone of contacts enqueued in this batch.
+
+    Each changed row is updated once, with the net effect of its events, and each statement runs
+    once for the batch (executemany). An event for a contact the store never saw enqueued fails
+    the transaction (foreign key); one for an operator without a profile is logged only.
+    """
+    phones = phone_by_contact or {}
+    new_contacts: list[dict[str, Any]] = []
+    contact_rows: list[tuple[Any, ...]] = []
+    operator_rows: list[tuple[Any, ...]] = []
+    contact_patch: dict[str, dict[str, Any]] = {}
+    operator_patch: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind, data = _describe(event)
+        if isinstance(event, OperatorChanged):
+            operator_rows.append((event.operator_id, event.at, kind, data))
+            operator_patch[event.operator_id] = {
+                "state": event.state.value,
+                "presence": _PRESENCE_SHOWN[event.state].value,
+                "updated_at": event.at,
+            }
+            continue
+        operator_id = getattr(event, "operator_id", None)
+        contact_rows.append((event.contact_id, event.at, kind, operator_id, data))
+        patch = contact_patch.setdefault(event.contact_id, {})
+        patch["updated_at"] = event.at
+        if isinstance(event, Enqueued):
+            new_contacts.append(_new_contact(event, phones.get(event.contact_id)))
+            patch.update(
+                state=ContactState.WAITING.value,
+                operator_id=None,
+                channel=event.channel.value,
+                topic=event.topic,
+                language=event.language,
+                priority=event.priority,
+                arrived_at=event.arrived_at,
+                target_at=event.target_at,
+                deadline_at=event.deadline_at,
+                ended_at=None,
+            )
+        elif isinstance(event, Offered):
+            patch.update(state=ContactState.OFFERED.value, operator_id=event.operator_id)
+        elif isinstance(event, Accepted):
+            patch.update(state=ContactState.ASSIGNED.value, operator_id=event.operator_id)
+        elif isinstance(event, OfferWithdrawn):
+            patch.update(state=ContactState.WAITING.value, operator_id=None)
+        elif isinstance(event, Overflowed):
+            patch["overflowed"] = 1
+        elif isinstance(event, Breached):
+            patch["breached"] = 1
+        elif isinstance(event, Ended):
+            patch.update(state=event.state.value, ended_at=event.at)
+            patch["transferred_to"] = event.transferred_to
+            if event.operator_id is not None:  # who had it last, kept for history
+                patch["operator_id"] = event.operator_id
+    # Rows first (the event rows reference them), then the log, then the net state.
+    if new_contacts:
+        await tx.executemany(_INSERT_CONTACT, new_contacts)
+    if contact_rows:
+        await tx.executemany(_INSERT_CONTACT_EVENT, contact_rows)
+    if operator_rows:
+        await tx.executemany(_INSERT_OPERATOR_EVENT, operator_rows)
+    await _apply_patches(tx, "contacts", contact_patch)
+    await _apply_patches(tx, "operators", operator_patch)
+
+
+async def load_live_contacts(tx: Tx) -> list[LiveContact]:
+    """Every contact that has not ended, in queue order."""
+    rows = await tx.fetchall(
+        "SELECT id, channel, topic, language, priority, state, operator_id, arrived_at,"
+        " target_at, deadline_at, seq, breached, overflowed"
+        " FROM contacts WHERE ended_at IS NULL ORDER BY seq"
+    )
+    return [
+        LiveContact(
+            id=r["id"],
+            channel=Channel(r["channel"]),
+            topic=r["topic"],
+            language=r["language"],
+            priority=r["priority"],
+            state=ContactState(r["state"]),
+            operator_id=r["operator_id"],
+            arrived_at=r["arrived_at"],
+            target_at=r["target_at"],
+            deadline_at=r["deadline_at"],
+            seq=r["seq"],
+            breached=bool(r["breached"]),
+            overflowed=bool(r["overflowed"]),
+        )
+        for r in rows
+    ]
+
+
+async def save_operator(tx: Tx, profile: OperatorProfile, *, at: float) -> None:
+    """Create or change an operator's profile; presence and state are the router's to change."""
+    skills = dict(profile.skills)
+    languages = sorted(profile.languages)
+    capacity = {str(ch): n for ch, n in profile.capacity.items()}
+    certified_until = profile.certified_until.isoformat() if profile.certified_until else None
+    values = {
+        "id": profile.id,
+        "name": profile.name,
+        "skills": _json(skills),
+        "languages": _json(languages),
+        "capacity": _json(capacity),
+        "certified_until": certified_until,
+        "at": at,
+    }
+    await tx.execute(
+        "INSERT INTO operators (id, name, skills, languages, capacity, certified_until,"
+        " created_at, updated_at)"
+        " VALUES (:id, :name, :skills, :languages, :capacity, :certified_until, :at, :at)"
+        " ON CONFLICT (id) DO UPDATE SET name = excluded.name, skills = excluded.skills,"
+        " languages = excluded.languages, capacity = excluded.capacity,"
+        " certified_until = excluded.certified_until, updated_at = excluded.updated_at",
+        values,
+    )
+    data: dict[str, Any] = {"name": profile.name, "skills": skills, "languages": languages}
+    data.update(capacity=capacity, certified_until=certified_until)
+    await tx.execute(_INSERT_OPERATOR_EVENT, (profile.id, at, "profile_saved", _json(data)))
+
+
+async def load_operators(tx: Tx) -> list[StoredOperator]:
+    rows = await tx.fetchall(
+        "SELECT id, name, skills, languages, capacity, certified_until, presence, state,"
+        " updated_at FROM operators ORDER BY id"
+    )
+    return [
+        StoredOperator(
+            profile=OperatorProfile(
+                id=r["id"],
+                name=r["name"],
+                skills=json.loads(r["skills"]),
+                languages=frozenset(json.loads(r["languages"])),
+                capacity={Channel(ch): n for ch, n in json.loads(r["capacity"]).items()},
+                certified_until=(
+                    date.fromisoformat(r["certified_until"]) if r["certified_until"] else None
+                ),
+            ),
+            presence=Presence(r["presence"]),
+            state=OperatorState(r["state"]),
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
+
+
+def _describe(event: Event) -> tuple[str, str]:
+    """The event's kind and its remaining fields as JSON (the columns hold the rest)."""
+    fields = asdict(event)
+    for column in ("contact_id", "operator_id", "at"):
+        fields.pop(column, None)
+    kinds = {
+        Enqueued: "enqueued",
+        Offered: "offered",
+        OfferWithdrawn: "offer_withdrawn",
+        Accepted: "accepted",
+        Overflowed: "overflowed",
+        Breached: "breached",
+        Ended: "ended",
+        OperatorChanged: "state_changed",
+    }
+    return kinds[type(event)], _json(fields)
+
+
+def _new_contact(event: Enqueued, phone: str | None) -> dict[str, Any]:
+    return {
+        "id": event.contact_id,
+        "channel": event.channel.value,
+        "topic": event.topic,
+        "language": event.language,
+        "phone": phone,
+        "priority": event.priority,
+        "arrived_at": event.arrived_at,
+        "target_at": event.target_at,
+        "deadline_at": event.deadline_at,
+        "at": event.at,
+    }
+
+
+async def _apply_patches(tx: Tx, table: str, patches: Mapping[str, Mapping[str, Any]]) -> None:
+    """One UPDATE per distinct set of changed columns; the names come from this module only."""
+    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for row_id, patch in patches.items():
+        columns = tuple(sorted(patch))
+        by_columns.setdefault(columns, []).append((*(patch[c] for c in columns), row_id))
+    for columns, rows in by_columns.items():
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        await tx.executemany(f"UPDATE {table} SET {assignments} WHERE id = ?", rows)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,70 @@
+"""What the store hands back and takes in for contacts and operators, as plain frozen values.
+
+Filled by `hotline.store.events` from rows; read by the start-up code that rebuilds the router and
+by services that save operator profiles. Phone numbers are not in these records: recovery does not
+need them, and a record that holds none cannot leak one into a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from hotline.routing.model import Channel, ContactState, NewContact, OperatorState, Presence
+
+
+@dataclass(frozen=True, slots=True)
+class LiveContact:
+    """A contact that has not ended, with everything the router needs to take it back."""
+
+    id: str
+    channel: Channel
+    topic: str
+    language: str
+    priority: str
+    state: ContactState
+    operator_id: str | None
+    arrived_at: float
+    target_at: float
+    deadline_at: float
+    seq: int
+    breached: bool
+    overflowed: bool
+
+    def as_new_contact(self) -> NewContact:
+        """The contact as the router re-enqueues it: same class, arrival and deadlines.
+
+        Required skills are left to the policy: routing events do not carry custom ones.
+        """
+        return NewContact(
+            id=self.id,
+            channel=self.channel,
+            topic=self.topic,
+            language=self.language,
+            priority=self.priority,
+            arrived_at=self.arrived_at,
+            target_at=self.target_at,
+            deadline_at=self.deadline_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorProfile:
+    """An operator as a supervisor defines them; `certified_until` is a calendar date, and
+    turning it into an instant (end of that day, in the line's time zone) is the caller's."""
+
+    id: str
+    name: str
+    skills: Mapping[str, int]
+    languages: frozenset[str]
+    capacity: Mapping[Channel, int]
+    certified_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOperator:
+    profile: OperatorProfile
+    presence: Presence
+    state: OperatorState
+    updated_at: float
