@@ -40,6 +40,8 @@ class RoutingPolicy:
         for topic, name in self.topic_class.items():
             if name not in self.classes:
                 raise Invalid(f"topic {topic!r} names unknown class {name!r}", field="topic_class")
+        if len({pc.rank for pc in self.classes.values()}) != len(self.classes):
+            raise Invalid("priority classes need distinct ranks", field="classes")
         for pc in self.classes.values():
             if not 0 < pc.target_s <= pc.limit_s:
                 raise Invalid(f"class {pc.name!r} needs 0 < target <= limit", field="classes")

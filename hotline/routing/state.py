@@ -472,8 +472,10 @@ class RoutingState:
         """Past its target with nobody free: let the fallback pool take it too."""
         c.overflowed = True
         added = []
+        # A fallback skill stands in for the topic only: other needs (say `callback`) remain.
+        rest = c.skills - {c.topic}
         for skill in self.policy.fallback_skills(c.topic):
-            route = frozenset({skill})
+            route = rest | {skill}
             if route not in c.routes:
                 self._register_route(route)
                 c.routes.append(route)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline.routing import ContactState, Presence, RoutingState
+from hotline.routing import Channel, ContactState, NewContact, Presence, RoutingState
 from hotline.routing.model import Breached, Offered, Overflowed
 from tests.routing_fixtures import MIN, T0, contact, operator, policy
 
@@ -41,3 +41,19 @@ def test_limit_passing_during_an_offer_is_a_breach_and_an_accept_after_it_is_not
     state.accept("c1", "specialist", T0 + 30 * MIN + 5)
     assert state.tick(T0 + 31 * MIN) == []
     assert state.statistics(T0 + 31 * MIN).breaches == 1
+
+
+def test_an_overflowing_callback_still_needs_the_callback_skill() -> None:
+    state = RoutingState(policy(), audit=True)
+    _ready(state, "plain_generalist", {"general": 5}, T0)
+    state.enqueue(
+        NewContact("cb1", Channel.VOICE, "documents", skills=frozenset({"callback", "documents"})),
+        T0,
+    )
+    events = state.tick(T0 + 15 * MIN)
+    assert [e.skills for e in events if isinstance(e, Overflowed)] == [("general",)]
+    assert state.contact_state("cb1") is ContactState.WAITING  # no `callback` skill: no offer
+
+    _ready(state, "callback_generalist", {"general": 2, "callback": 4}, T0 + 15 * MIN + 1)
+    assert state.holder_of("cb1") == "callback_generalist"
+    state.check_invariants(T0 + 15 * MIN + 1)
