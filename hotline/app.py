@@ -9,6 +9,7 @@ it, so the process never keeps answering without its core.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 
@@ -55,6 +56,9 @@ async def serve(
 
         actor = RouterActor(RoutingState(settings.routing_policy()))
         router = await root.start(actor.run)
+        # What start-up built lives as long as the process: keep full collections off it.
+        gc.collect()
+        gc.freeze()
         root.start_soon(log_router_events, actor)
 
         services = Services(router=router, settings=settings)
