@@ -246,7 +246,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
 
 RoutingMachine.TestCase.settings = settings(
-    max_examples=300,
+    max_examples=1000,
     stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
