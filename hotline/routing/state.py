@@ -21,7 +21,6 @@ from hotline.routing.matchers import IndexedMatcher, Matcher, ScanMatcher
 from hotline.routing.model import (
     Accepted,
     Breached,
-    Channel,
     ContactState,
     Ended,
     Enqueued,
@@ -625,4 +624,4 @@ def _still_fits(op: OperatorRecord, c: ContactRecord, now: float) -> bool:
     )
 
 
-__all__ = ["Channel", "RoutingState", "ScanRoutingState"]
+__all__ = ["RoutingState", "ScanRoutingState"]
