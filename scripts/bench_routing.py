@@ -328,51 +328,39 @@ class SyncRouter(Protocol):
     def abandon(self, contact_id: str, now: float) -> list[Event]: ...
 
 
-def bind_sync(r: SyncRouter, a: Action) -> Callable[[float], list[Event]]:
-    """The one call that processes `a`, waiting only for `now` (binding is not timed)."""
+def _call_of(a: Action) -> tuple[str, tuple[object, ...]]:
+    """The router method that processes `a` and its arguments (all but `now`)."""
     k = a.kind
     if k == ARRIVE:
-        assert a.new_contact is not None
-        return partial(r.enqueue, a.new_contact)
-    if k == ACCEPT:
-        return partial(r.accept, a.contact, a.operator)
-    if k == COMPLETE:
-        return partial(r.complete, a.contact, a.operator)
+        return "enqueue", (a.new_contact,)
+    if k in (ACCEPT, COMPLETE, REJECT):
+        return {ACCEPT: "accept", COMPLETE: "complete", REJECT: "reject"}[k], (
+            a.contact,
+            a.operator,
+        )
     if k == END_WRAP:
-        return partial(r.end_wrap_up, a.operator)
+        return "end_wrap_up", (a.operator,)
     if k == ABANDON:
-        return partial(r.abandon, a.contact)
+        return "abandon", (a.contact,)
     if k == READY:
-        return partial(r.set_presence, a.operator, Presence.READY)
-    if k == REJECT:
-        return partial(r.reject, a.contact, a.operator)
+        return "set_presence", (a.operator, Presence.READY)
     if k == ADD:
-        assert a.new_operator is not None
-        return partial(r.upsert_operator, a.new_operator)
+        return "upsert_operator", (a.new_operator,)
     raise ValueError(k)
+
+
+def bind_sync(r: SyncRouter, a: Action) -> Callable[[float], list[Event]]:
+    """The one call that processes `a`, waiting only for `now` (binding is not timed)."""
+    name, args = _call_of(a)
+    call: Callable[[float], list[Event]] = partial(getattr(r, name), *args)
+    return call
 
 
 def bind_async(h: RouterHandle, a: Action) -> Callable[[], Awaitable[list[Event]]]:
-    k = a.kind
-    if k == ARRIVE:
-        assert a.new_contact is not None
-        return partial(h.enqueue, a.new_contact)
-    if k == ACCEPT:
-        return partial(h.accept, a.contact, a.operator)
-    if k == COMPLETE:
-        return partial(h.complete, a.contact, a.operator)
-    if k == END_WRAP:
-        return partial(h.end_wrap_up, a.operator)
-    if k == ABANDON:
-        return partial(h.abandon, a.contact)
-    if k == READY:
-        return partial(h.set_presence, a.operator, Presence.READY)
-    if k == REJECT:
-        return partial(h.reject, a.contact, a.operator)
-    if k == ADD:
-        assert a.new_operator is not None
-        return partial(h.upsert_operator, a.new_operator)
-    raise ValueError(k)
+    """The same call through the actor's handle (the actor supplies `now`)."""
+    name, args = _call_of(a)
+    call: Callable[[], Awaitable[list[Event]]] = partial(getattr(h, name), *args)
+    return call
 
 
 _SCHEMA = """
