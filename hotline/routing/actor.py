@@ -28,6 +28,7 @@ from hotline.routing.model import (
     NewContact,
     OperatorSpec,
     Presence,
+    QueuePosition,
     RouterStatistics,
 )
 from hotline.routing.state import RoutingState
@@ -105,6 +106,23 @@ class RouterHandle:
 
     async def transfer(self, contact_id: str, new: NewContact) -> list[Event]:
         return await self.command(lambda s, now: s.transfer(contact_id, new, now))
+
+    async def restore_contact(
+        self,
+        spec: NewContact,
+        *,
+        overflowed: bool = False,
+        breached: bool = False,
+        assigned_to: str | None = None,
+    ) -> list[Event]:
+        return await self.command(
+            lambda s, now: s.restore_contact(
+                spec, now, overflowed=overflowed, breached=breached, assigned_to=assigned_to
+            )
+        )
+
+    async def queue_position(self, contact_id: str) -> QueuePosition:
+        return await self.query(lambda s, now: s.queue_position(contact_id, now))
 
     async def statistics(self, *, queues: bool = False) -> RouterStatistics:
         return await self.query(lambda s, now: s.statistics(now, queues=queues))

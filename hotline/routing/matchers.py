@@ -51,6 +51,10 @@ class Matcher(Protocol):
     def routes_changed(self, c: ContactRecord) -> None:
         """`c` gained routes (overflow); it is not parked."""
 
+    def contacts_ahead(self, c: ContactRecord) -> int:
+        """How many waiting contacts sharing a queue with waiting `c` come before it."""
+        ...
+
 
 class ScanMatcher:
     """Looks at every waiting contact or every operator: O(n) a decision, and plainly correct."""
@@ -92,6 +96,17 @@ class ScanMatcher:
 
     def routes_changed(self, c: ContactRecord) -> None:
         pass
+
+    def contacts_ahead(self, c: ContactRecord) -> int:
+        routes = set(c.routes)
+        return sum(
+            1
+            for other in self._waiting.values()
+            if other.key < c.key
+            and other.language == c.language
+            and other.channel == c.channel
+            and not routes.isdisjoint(other.routes)
+        )
 
 
 class _Lane:
@@ -135,6 +150,16 @@ class IndexedMatcher:
 
     def routes_changed(self, c: ContactRecord) -> None:
         c.lanes = None
+
+    def contacts_ahead(self, c: ContactRecord) -> int:
+        # O(size of c's own lanes): live entries only, each contact once across its lanes.
+        ahead: set[str] = set()
+        for lane, _ in self._lanes_of(c):
+            for entry in lane.heap:
+                other = entry[5]
+                if entry[4] == other.version and other.key < c.key:
+                    ahead.add(other.id)
+        return len(ahead)
 
     def _reach_of(self, op: OperatorRecord) -> list[_Reach]:
         reach: list[_Reach] | None = op.reach

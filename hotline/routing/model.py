@@ -103,6 +103,7 @@ class Enqueued:
     arrived_at: float
     target_at: float
     deadline_at: float
+    skills: tuple[str, ...] = ()  # what an operator must hold, all of it; () as in older logs
 
 
 @dataclass(slots=True)
@@ -168,6 +169,17 @@ class OperatorChanged:
 Event = (
     Enqueued | Offered | OfferWithdrawn | Accepted | Overflowed | Breached | Ended | OperatorChanged
 )
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePosition:
+    """Where a contact stands: `position` waiting contacts an operator would take first (0 =
+    next; 0 too once it is offered or assigned), `eligible_operators` not offline who could take
+    it, `free_operators` of them ready with room now."""
+
+    position: int
+    eligible_operators: int
+    free_operators: int
 
 
 @dataclass(frozen=True, slots=True)

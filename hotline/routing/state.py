@@ -34,6 +34,7 @@ from hotline.routing.model import (
     Overflowed,
     Presence,
     QueueFigures,
+    QueuePosition,
     RouterStatistics,
 )
 from hotline.routing.policy import RoutingPolicy
@@ -201,6 +202,58 @@ class RoutingState:
         self._release(c, op, now, ContactState.COMPLETED, None, out)
         return out
 
+    def restore_contact(
+        self,
+        spec: NewContact,
+        now: float,
+        *,
+        overflowed: bool = False,
+        breached: bool = False,
+        assigned_to: str | None = None,
+    ) -> list[Event]:
+        """Take back a contact the store remembers, after a restart, without recording again
+        what is recorded: no `Enqueued`, no second `Overflowed` or `Breached`. Arrival, class
+        and deadlines come from `spec`; restore calls keep their order among equal keys.
+        `assigned_to`: it stays with the operator who was handling it (restored before it,
+        offline or not), counted against that operator's capacity. Otherwise it waits and is
+        routed like any contact."""
+        c = self._new_record(spec, now)
+        op = self._operator(assigned_to) if assigned_to is not None else None
+        if op is not None and not op.has_room(c.channel):
+            raise Conflict(f"operator {op.id} has no room for contact {c.id}", field="assigned_to")
+        out: list[Event] = []
+        self._seq = c.seq
+        self._register_route(c.skills)
+        self._contacts[c.id] = c
+        self._waiting[c.id] = c
+        self._by_state[ContactState.WAITING] += 1
+        self.created += 1
+        c.breached = breached
+        if overflowed:
+            c.overflowed = True
+            self._widen(c)
+        if op is not None:
+            self._set_state(c, ContactState.ASSIGNED)
+            c.operator = op.id
+            self._matcher.unpark_operator(op)
+            op.held.add(c.id)
+            op.load[c.channel] += 1
+            self._show(op, now, "restored", out)
+            self._route_operator(op, now, out)
+            return out
+        if overflowed:  # past its target already: only the limit can still fall due
+            if not breached:
+                heapq.heappush(
+                    self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id)
+                )
+        else:
+            heapq.heappush(
+                self._target_timers,
+                (c.target_at, c.key[0], c.deadline_at, c.arrived_at, c.seq, c.id),
+            )
+        self._route_contact(c, now, out)
+        return out
+
     def transfer(self, contact_id: str, new: NewContact, now: float) -> list[Event]:
         """End a waiting or assigned contact as transferred and queue `new` in its stead."""
         c = self._contact(contact_id)
@@ -285,6 +338,29 @@ class RoutingState:
             figures,
         )
 
+    def queue_position(self, contact_id: str, now: float) -> QueuePosition:
+        """Where a live contact stands; costs the size of its own queues, not of all."""
+        c = self._contact(contact_id)
+        ahead = self._matcher.contacts_ahead(c) if c.state is ContactState.WAITING else 0
+        eligible = free = 0
+        seen: set[str] = set()
+        for route in c.routes:
+            rarest = min(route, key=lambda s: len(self._ops_by_skill.get(s, ())))
+            for op_id in self._ops_by_skill.get(rarest, ()):
+                op = self._ops[op_id]
+                if op_id in seen or not route <= op.skills.keys():
+                    continue
+                seen.add(op_id)
+                if (
+                    op.presence is not Presence.OFFLINE
+                    and op.certified(now)
+                    and c.language in op.languages
+                    and op.capacity.get(c.channel, 0) > 0
+                ):
+                    eligible += 1
+                    free += op.routable and op.has_room(c.channel)
+        return QueuePosition(ahead, eligible, free)
+
     def operator_state(self, op_id: str) -> OperatorState:
         return self._operator(op_id).state()
 
@@ -343,6 +419,7 @@ class RoutingState:
                 c.arrived_at,
                 c.target_at,
                 c.deadline_at,
+                tuple(sorted(c.skills)),
             )
         )
         self._route_contact(c, now, out)
@@ -470,6 +547,13 @@ class RoutingState:
     def _overflow(self, c: ContactRecord, now: float, out: list[Event]) -> None:
         """Past its target with nobody free: let the fallback pool take it too."""
         c.overflowed = True
+        added = self._widen(c)
+        if added:
+            self.overflows += 1
+            out.append(Overflowed(c.id, now, tuple(added)))
+
+    def _widen(self, c: ContactRecord) -> list[str]:
+        """Add `c`'s fallback routes; the fallback skills that were new."""
         added = []
         # A fallback skill stands in for the topic only: other needs (say `callback`) remain.
         rest = c.skills - {c.topic}
@@ -480,9 +564,7 @@ class RoutingState:
                 c.routes.append(route)
                 added.append(skill)
         self._matcher.routes_changed(c)
-        if added:
-            self.overflows += 1
-            out.append(Overflowed(c.id, now, tuple(added)))
+        return added
 
     def _set_state(self, c: ContactRecord, state: ContactState) -> None:
         self._by_state[c.state] -= 1
