@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -33,9 +33,9 @@ from hotline.store.rows import LiveContact, OperatorProfile, StoredOperator
 from hotline.store.tx import Tx
 
 _INSERT_CONTACT = """
-INSERT INTO contacts (id, channel, topic, language, phone, priority, state, arrived_at,
+INSERT INTO contacts (id, channel, topic, language, skills, phone, priority, state, arrived_at,
                       target_at, deadline_at, seq, created_at, updated_at)
-VALUES (:id, :channel, :topic, :language, :phone, :priority, 'waiting', :arrived_at,
+VALUES (:id, :channel, :topic, :language, :skills, :phone, :priority, 'waiting', :arrived_at,
         :target_at, :deadline_at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM contacts), :at, :at)
 ON CONFLICT (id) DO UPDATE SET phone = COALESCE(excluded.phone, contacts.phone)
 """
@@ -49,6 +49,11 @@ _INSERT_OPERATOR_EVENT = (
     "INSERT INTO operator_events (operator_id, at, kind, data) VALUES (?, ?, ?, ?)"
 )
 
+_INSERT_IDEMPOTENCY_KEY = """
+INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)
+VALUES (?, ?, ?, ?, ?)
+"""
+
 _PRESENCE_SHOWN = {  # an operator's presence follows from the state the router shows
     OperatorState.OFFLINE: Presence.OFFLINE,
     OperatorState.BREAK: Presence.BREAK,
@@ -58,17 +63,37 @@ _PRESENCE_SHOWN = {  # an operator's presence follows from the state the router 
 }
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The `Idempotency-Key` a contact was created with: the same key and body find it again."""
+
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactNote:
+    """What the router does not know about a contact, written with its `Enqueued` event
+    (`phone`, `idempotency`) or with its `Ended` event (`outcome`)."""
+
+    phone: str | None = None
+    idempotency: IdempotencyRecord | None = None
+    outcome: str | None = None
+
+
 async def append_router_events(
-    tx: Tx, events: Iterable[Event], *, phone_by_contact: Mapping[str, str] | None = None
+    tx: Tx, events: Iterable[Event], *, notes: Mapping[str, ContactNote] | None = None
 ) -> None:
     """Record `events` (in the order the router decided them) and apply them to the contact and
-    operator tables. `phone_by_contact` gives the phone of contacts enqueued in this batch.
+    operator tables. `notes` holds what the API knows beside them, by contact.
 
     Each changed row is updated once, with the net effect of its events, and each statement runs
     once for the batch (executemany). An event for a contact the store never saw enqueued fails
     the transaction (foreign key); one for an operator without a profile is logged only.
     """
-    phones = phone_by_contact or {}
+    notes = notes or {}
+    keys: list[tuple[Any, ...]] = []
     new_contacts: list[dict[str, Any]] = []
     contact_rows: list[tuple[Any, ...]] = []
     operator_rows: list[tuple[Any, ...]] = []
@@ -89,7 +114,12 @@ async def append_router_events(
         patch = contact_patch.setdefault(event.contact_id, {})
         patch["updated_at"] = event.at
         if isinstance(event, Enqueued):
-            new_contacts.append(_new_contact(event, phones.get(event.contact_id)))
+            note = notes.get(event.contact_id, _NO_NOTE)
+            new_contacts.append(_new_contact(event, note.phone))
+            if note.idempotency is not None:
+                k = note.idempotency
+                response = _json({"contact_id": event.contact_id})
+                keys.append((k.scope, k.key, k.request_hash, response, event.at))
             patch.update(
                 state=ContactState.WAITING.value,
                 operator_id=None,
@@ -114,12 +144,17 @@ async def append_router_events(
             patch["breached"] = 1
         elif isinstance(event, Ended):
             patch.update(state=event.state.value, ended_at=event.at)
+            outcome = notes.get(event.contact_id, _NO_NOTE).outcome
+            if outcome is not None:
+                patch["outcome"] = outcome
             patch["transferred_to"] = event.transferred_to
             if event.operator_id is not None:  # who had it last, kept for history
                 patch["operator_id"] = event.operator_id
     # Rows first (the event rows reference them), then the log, then the net state.
     if new_contacts:
         await tx.executemany(_INSERT_CONTACT, new_contacts)
+    if keys:
+        await tx.executemany(_INSERT_IDEMPOTENCY_KEY, keys)
     if contact_rows:
         await tx.executemany(_INSERT_CONTACT_EVENT, contact_rows)
     if operator_rows:
@@ -128,11 +163,14 @@ async def append_router_events(
     await _apply_patches(tx, "operators", operator_patch)
 
 
+_NO_NOTE = ContactNote()
+
+
 async def load_live_contacts(tx: Tx) -> list[LiveContact]:
     """Every contact that has not ended, in queue order."""
     rows = await tx.fetchall(
         "SELECT id, channel, topic, language, priority, state, operator_id, arrived_at,"
-        " target_at, deadline_at, seq, breached, overflowed"
+        " target_at, deadline_at, seq, breached, overflowed, skills"
         " FROM contacts WHERE ended_at IS NULL ORDER BY seq"
     )
     return [
@@ -150,6 +188,7 @@ async def load_live_contacts(tx: Tx) -> list[LiveContact]:
             seq=r["seq"],
             breached=bool(r["breached"]),
             overflowed=bool(r["overflowed"]),
+            skills=frozenset(json.loads(r["skills"])) if r["skills"] else None,
         )
         for r in rows
     ]
@@ -233,6 +272,7 @@ def _new_contact(event: Enqueued, phone: str | None) -> dict[str, Any]:
         "channel": event.channel.value,
         "topic": event.topic,
         "language": event.language,
+        "skills": _skills_column(event),
         "phone": phone,
         "priority": event.priority,
         "arrived_at": event.arrived_at,
@@ -251,6 +291,11 @@ async def _apply_patches(tx: Tx, table: str, patches: Mapping[str, Mapping[str, 
     for columns, rows in by_columns.items():
         assignments = ", ".join(f"{c} = ?" for c in columns)
         await tx.executemany(f"UPDATE {table} SET {assignments} WHERE id = ?", rows)
+
+
+def _skills_column(event: Enqueued) -> str | None:
+    skills = event.skills
+    return None if not skills or skills == (event.topic,) else _json(sorted(skills))
 
 
 def _json(value: Any) -> str:

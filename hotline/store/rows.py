@@ -31,22 +31,44 @@ class LiveContact:
     seq: int
     breached: bool
     overflowed: bool
+    skills: frozenset[str] | None = None  # None: the topic alone
 
     def as_new_contact(self) -> NewContact:
-        """The contact as the router re-enqueues it: same class, arrival and deadlines.
-
-        Required skills are left to the policy: routing events do not carry custom ones.
-        """
+        """The contact as the router takes it back: same skills, class, arrival and deadlines."""
         return NewContact(
             id=self.id,
             channel=self.channel,
             topic=self.topic,
             language=self.language,
+            skills=self.skills,
             priority=self.priority,
             arrived_at=self.arrived_at,
             target_at=self.target_at,
             deadline_at=self.deadline_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """A contact as the API shows it: its current state and what the API recorded beside it."""
+
+    id: str
+    channel: Channel
+    topic: str
+    language: str
+    phone: str | None
+    priority: str
+    state: ContactState
+    operator_id: str | None
+    arrived_at: float
+    target_at: float
+    deadline_at: float
+    seq: int
+    breached: bool
+    overflowed: bool
+    transferred_to: str | None
+    ended_at: float | None
+    outcome: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +90,13 @@ class StoredOperator:
     presence: Presence
     state: OperatorState
     updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """An API token's identity; the token itself is never stored, only its hash."""
+
+    id: str
+    role: str
+    operator_id: str | None
+    name: str

@@ -35,6 +35,7 @@ from hotline.routing.model import (
 )
 from hotline.store import StoreHandle, Tx, open_store
 from hotline.store.events import (
+    ContactNote,
     append_router_events,
     load_live_contacts,
     load_operators,
@@ -66,7 +67,9 @@ async def record(
     store: StoreHandle, events: list[Event], phones: dict[str, str] | None = None
 ) -> None:
     async def work(tx: Tx) -> None:
-        await append_router_events(tx, events, phone_by_contact=phones)
+        await append_router_events(
+            tx, events, notes={cid: ContactNote(phone=p) for cid, p in (phones or {}).items()}
+        )
 
     await store.transact(work)
 
