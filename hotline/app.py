@@ -1,7 +1,8 @@
 """The composition root: builds the actors and the HTTP edge from `Settings` and runs them.
 
 Called by the CLI (`hotline serve`) and by end-to-end tests. Everything long-lived runs in one
-root nursery, started in dependency order (router, then HTTP) and stopped in reverse: a signal
+root nursery, started in dependency order (store, then the router rebuilt from it with its
+journal and offer board, then HTTP) and stopped in reverse: a signal
 stops the HTTP server first (no new requests, those in flight may finish within the grace time),
 then the root nursery is cancelled. If any actor crashes, the nursery takes the server down with
 it, so the process never keeps answering without its core.
@@ -18,16 +19,23 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 
 import hotline
-from hotline.api import HotlineApp, Services, create_app
+from hotline.api import HotlineApp, create_app
+from hotline.clock import WallClock
 from hotline.config import Settings
 from hotline.eventlog import log_router_events
+from hotline.journal import Journal
 from hotline.jsonlog import log_event
-from hotline.routing import RoutingState
+from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
+from hotline.services import Services
+from hotline.services.auth import TokenBook
+from hotline.services.offers import OfferBoard
+from hotline.store import Store
 
 log = logging.getLogger(__name__)
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+JOURNAL_BUFFER = 8192  # events; a full buffer holds the router back until the journal catches up
 
 
 async def serve(
@@ -50,39 +58,68 @@ async def serve(
         # Signals are watched before anything listens, so a SIGTERM is never the default "die".
         await root.start(_watch_signals, stopping, root.cancel_scope)
 
-        # Store: opened here first once it exists (next issue): migrations run before it reports
-        # started, and the router below is rebuilt from it (waiting contacts keep their places).
-        # settings.store.path is the database file.
-
-        actor = RouterActor(RoutingState(settings.routing_policy()))
-        router = await root.start(actor.run)
+        services = await start_services(root, settings)
         # What start-up built lives as long as the process: keep full collections off it.
         gc.collect()
         gc.freeze()
-        root.start_soon(log_router_events, actor)
-
-        services = Services(router=router, settings=settings)
         urls = await root.start(
-            _serve_http, create_app(services), _hypercorn_config(settings, bind), stopping, root
+            _serve_http,
+            create_app(services),
+            _hypercorn_config(settings, bind),
+            stopping,
+            services.offers,
+            root,
         )
         log_event(log, "hotline.serving", urls=urls)
         task_status.started(urls)
     log_event(log, "hotline.stopped")
 
 
+async def start_services(
+    nursery: trio.Nursery, settings: Settings, *, clock: WallClock | None = None
+) -> Services:
+    """Start the actors in `nursery`, in dependency order, and hand back their handles."""
+    # The store first: migrations run before it reports started.
+    store = await nursery.start(Store(settings.store.path).run)
+    clock = clock if clock is not None else WallClock()
+    recovered = await rebuild_router(
+        store, settings.routing_policy(), settings.timezone, now=clock.now()
+    )
+    actor = RouterActor(recovered.state, clock=clock)
+    # Subscribed before the router serves anything, so that no event escapes them.
+    journal = Journal(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True), store)
+    board = OfferBoard(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True))
+    nursery.start_soon(log_router_events, actor)
+    await nursery.start(journal.run)
+    await nursery.start(board.run)
+    router = await nursery.start(actor.run)
+    return Services(
+        settings=settings,
+        clock=clock,
+        router=router,
+        store=store,
+        journal=journal,
+        tokens=TokenBook(store),
+        offers=board,
+        calendar=settings.schedule.working_calendar(),
+    )
+
+
 async def _serve_http(
     app: HotlineApp,
     config: HypercornConfig,
     stopping: trio.Event,
+    board: OfferBoard,
     root: trio.Nursery,
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    async def shutdown_trigger() -> None:
+        await stopping.wait()
+        board.close_listeners()  # live streams end, so they do not hold the drain up
+
     await hypercorn.trio.serve(
-        app,
-        config,
-        shutdown_trigger=stopping.wait,
-        task_status=task_status,
+        app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
     )
     # The edge has drained; nothing is left to serve, so the actors stop too.
     root.cancel_scope.cancel()

@@ -42,17 +42,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"hotline: {args.config}: ok ({len(settings.topics)} topics)")
         return EXIT_OK
-    return _serve(settings, db=args.db, bind=args.bind)
+    settings = _with_db(settings, args.db)
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "create-token":
+        return _create_token(settings, args.role, args.operator, args.name)
+    return _serve(settings, bind=args.bind)
 
 
-def _serve(settings: Settings, *, db: Path | None, bind: str | None) -> int:
+def _with_db(settings: Settings, db: Path | None) -> Settings:
+    if db is None:
+        return settings
+    store = settings.store.model_copy(update={"path": db})
+    return settings.model_copy(update={"store": store})
+
+
+def _migrate(settings: Settings) -> int:
+    from hotline.store import open_store
+
+    async def run() -> None:
+        settings.store.path.parent.mkdir(parents=True, exist_ok=True)
+        async with open_store(settings.store.path):
+            pass  # opening the store applies the migrations it lacks
+
+    trio.run(run)
+    print(f"hotline: {settings.store.path}: schema up to date")
+    return EXIT_OK
+
+
+def _create_token(settings: Settings, role: str, operator: str | None, name: str | None) -> int:
+    from hotline.services.auth import Role, create_token
+    from hotline.store import open_store
+
+    if (role == Role.OPERATOR) != (operator is not None):
+        print(
+            "hotline: --operator is required with --role operator, and only then", file=sys.stderr
+        )
+        return EXIT_CONFIG
+
+    async def run() -> str:
+        settings.store.path.parent.mkdir(parents=True, exist_ok=True)
+        async with open_store(settings.store.path) as store:
+            stored, secret = await create_token(
+                store, Role(role), operator_id=operator, name=name or ""
+            )
+        print(f"hotline: token {stored.id} ({stored.role}) created", file=sys.stderr)
+        return secret
+
+    print(trio.run(run))
+    return EXIT_OK
+
+
+def _serve(settings: Settings, *, bind: str | None) -> int:
     # Imported here so that `check-config` does not pay for the web stack.
     from hotline.app import serve
     from hotline.jsonlog import configure_logging
 
-    if db is not None:
-        store = settings.store.model_copy(update={"path": db})
-        settings = settings.model_copy(update={"store": store})
+    settings.store.path.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.log.level)
     address = bind if bind is not None else settings.http.bind
     cannot_listen: OSError | None = None
@@ -102,12 +148,7 @@ def _parser() -> argparse.ArgumentParser:
         "(requests in flight finish) with exit code 0.",
     )
     _config_flag(serve)
-    serve.add_argument(
-        "--db",
-        type=Path,
-        metavar="PATH",
-        help="SQLite database file (default: store.path of the config, var/hotline.db)",
-    )
+    _db_flag(serve)
     serve.add_argument(
         "--bind",
         type=_bind,
@@ -122,7 +163,38 @@ def _parser() -> argparse.ArgumentParser:
         description="Exit 0 if the file is usable, else 2 with one line per problem.",
     )
     _config_flag(check)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="create the database or bring its schema up to date, and exit",
+        description="Apply the schema migrations the database lacks (serve does this too).",
+    )
+    _config_flag(migrate)
+    _db_flag(migrate)
+
+    token = commands.add_parser(
+        "create-token",
+        help="create an API token and print it on stdout",
+        description="Create a bearer token for the API. It is printed once; only its hash "
+        "is stored.",
+    )
+    _config_flag(token)
+    _db_flag(token)
+    token.add_argument(
+        "--role", required=True, choices=["admin", "supervisor", "operator", "integration"]
+    )
+    token.add_argument("--operator", metavar="ID", help="the operator an operator token acts as")
+    token.add_argument("--name", metavar="NAME", help="who holds it (shown in logs)")
     return parser
+
+
+def _db_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="SQLite database file (default: store.path of the config, var/hotline.db)",
+    )
 
 
 def _config_flag(parser: argparse.ArgumentParser) -> None:

@@ -13,11 +13,13 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline.domain.errors import Invalid
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
+from hotline.schedule.settings import ScheduleSettings
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
@@ -56,6 +58,7 @@ class _Section(BaseModel):
 class HttpSettings(_Section):
     bind: str
     shutdown_grace_s: float = Field(ge=0)
+    max_body_kib: int = Field(default=64, gt=0)
 
     @model_validator(mode="after")
     def _bind_is_host_port(self) -> Self:
@@ -110,6 +113,8 @@ class ClassSettings(_Section):
 class RoutingSettings(_Section):
     offer_timeout_s: float = Field(gt=0)
     wrap_up_s: float = Field(ge=0)
+    # What one contact takes an operator on average; only for the wait estimates callers get.
+    handle_time_s: float = Field(default=300, gt=0)
     default_class: str
     classes: dict[str, ClassSettings] = Field(min_length=1)
     overflow: dict[str, Names] = Field(default_factory=dict)
@@ -150,6 +155,7 @@ class Settings(_Section):
     topics: dict[str, TopicSettings] = Field(min_length=1)
     routing: RoutingSettings
     operators: OperatorSettings
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @model_validator(mode="after")
     def _topics_known(self) -> Self:
@@ -178,6 +184,11 @@ class Settings(_Section):
             if len(set(skills)) != len(skills):
                 raise _At(where, "a skill is listed twice")
         return self
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The line's time zone: calendar dates (certification, working days) are read in it."""
+        return self.schedule.zone
 
     def routing_policy(self) -> RoutingPolicy:
         """The pure core's view of these settings (times in seconds)."""

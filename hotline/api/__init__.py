@@ -7,30 +7,39 @@ mapped to HTTP in `errors`, and every request is logged as one line by `access_l
 
 from __future__ import annotations
 
-from quart.json.provider import DefaultJSONProvider
+from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
-from hotline.api import access_log, health, queues
+import hotline
+from hotline.api import access_log, contacts, health, operators, queues, schedule
 from hotline.api.errors import register_error_handlers
 from hotline.api.services import Services, attach_services
 
 __all__ = ["HotlineApp", "Services", "create_app"]
 
 
-class _JsonProvider(DefaultJSONProvider):
-    ensure_ascii = False  # Russian labels and messages stay readable on the wire
-    sort_keys = False  # keys in the order the response models declare them
-
-
 class HotlineApp(QuartTrio):
-    json_provider_class = _JsonProvider
+    pass
 
 
 def create_app(services: Services) -> HotlineApp:
     app = HotlineApp(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.http.max_body_kib * 1024
+    QuartSchema(
+        app,
+        info=Info(title="hotline", version=hotline.__version__),
+        openapi_path="/openapi.json",
+        swagger_ui_path=None,  # the UIs load scripts from CDNs: the document alone is served
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
+        security=[{"bearer": []}],
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Russian stays readable
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in model order
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(queues.blueprint)
+    for module in (health, queues, contacts, operators, schedule):
+        app.register_blueprint(module.blueprint)
     return app

@@ -1,7 +1,9 @@
 """The one JSON error shape of the API, and the one place where errors become HTTP statuses.
 
 Every 4xx/5xx body is `{"error": {"code", "message", "field"?}}`. Domain errors map by class
-(`NotFound` 404, `Forbidden` 403, `Conflict` 409, `Invalid` 422); HTTP errors raised by routing
+(`Unauthenticated` 401, `NotFound` 404, `Forbidden` 403, `Conflict` 409, `Invalid` 422); a body
+that fails its schema is 415 (not JSON) or 422 (naming the field); a store that cannot commit is
+503 with Retry-After; HTTP errors raised by routing
 (unknown path, wrong method) keep their status; anything else is a 500 whose body says nothing
 about the cause, while the log gets the full trace.
 """
@@ -9,17 +11,24 @@ about the cause, while the log gets the full trace.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
 from quart import Quart, Response, jsonify, request
+from quart_schema import RequestSchemaValidationError
+from quart_schema.validation import QuerystringValidationError
 from werkzeug.exceptions import HTTPException
 
 from hotline.domain.errors import Conflict, Forbidden, HotlineError, Invalid, NotFound
 from hotline.jsonlog import log_event
+from hotline.services.auth import Unauthenticated
+from hotline.store import StoreError
 
 log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[HotlineError], int] = {
+    Unauthenticated: 401,
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
@@ -28,11 +37,17 @@ STATUS_OF: dict[type[HotlineError], int] = {
 _BAD_REQUEST = 400  # a HotlineError of no mapped kind: the client asked for something wrong
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
         body["field"] = field
-    response = jsonify({"error": body})
+    response = jsonify({"error": body, **(extra or {})})
     response.status_code = status
     return response
 
@@ -45,7 +60,35 @@ def status_of(error: HotlineError) -> int:
 
 
 async def _domain_error(error: HotlineError) -> Response:
-    return error_response(status_of(error), error.code, error.message, error.field)
+    response = error_response(status_of(error), error.code, error.message, error.field, error.extra)
+    if isinstance(error, Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+    return response
+
+
+async def _invalid_request(error: RequestSchemaValidationError) -> Response:
+    """A body or query that does not fit its model: 415 if it is not JSON at all, else 422
+    naming the first field that is wrong (`skills.payments`, `phone`, ...)."""
+    if isinstance(error, QuerystringValidationError):
+        pass
+    elif request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        return error_response(415, "unsupported_media_type", "send a JSON body (application/json)")
+    cause = error.validation_error
+    if isinstance(cause, ValidationError) and cause.errors():
+        first = cause.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        return error_response(422, "invalid", message, field)
+    return error_response(422, "invalid", "the body must be a JSON object")
+
+
+async def _store_error(error: StoreError) -> Response:
+    log_event(log, "http.store_unavailable", logging.ERROR, path=request.path, error=str(error))
+    response = error_response(503, "unavailable", "The change could not be saved; retry later.")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 async def _http_error(error: HTTPException) -> Response:
@@ -73,5 +116,7 @@ async def _unexpected(error: Exception) -> Response:
 
 def register_error_handlers(app: Quart) -> None:
     app.register_error_handler(HotlineError, _domain_error)
+    app.register_error_handler(RequestSchemaValidationError, _invalid_request)
+    app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

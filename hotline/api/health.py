@@ -7,10 +7,16 @@ answer here cannot come from a half-dead process.
 from __future__ import annotations
 
 from quart import Blueprint
+from quart_schema import security_scheme, validate_response
+
+from hotline.api.schemas import Health
 
 blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@security_scheme([])
+@validate_response(Health)
+async def healthz() -> Health:
+    """No authentication: 200 once the store and the router are serving."""
+    return Health(status="ok")

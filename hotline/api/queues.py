@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 from quart import Blueprint
+from quart_schema import validate_response
 
-from hotline.api.services import current_services
+from hotline.api.services import caller, current_services
 from hotline.routing import ContactState, OperatorState
 from hotline.routing.model import QueueFigures, RouterStatistics
+from hotline.services.auth import Role
 
 blueprint = Blueprint("queues", __name__, url_prefix="/v1/queues")
 
@@ -76,6 +78,8 @@ def _row(q: QueueFigures) -> QueueRow:
 
 
 @blueprint.get("")
-async def snapshot() -> dict[str, object]:
-    stats = await current_services().router.statistics(queues=True)
-    return QueuesSnapshot.of(stats).model_dump(mode="json")
+@validate_response(QueuesSnapshot)
+async def snapshot() -> QueuesSnapshot:
+    """The live queues (supervisor)."""
+    (await caller()).require(Role.SUPERVISOR)
+    return QueuesSnapshot.of(await current_services().router.statistics(queues=True))

@@ -1,27 +1,19 @@
-"""What the HTTP edge holds: handles to the actors and the settings, nothing with state of its own.
+"""Where handlers find the services and the caller: both hang off the app and the request.
 
-Built by the composition root (`hotline.app`) and stored on the app by `create_app`; blueprints
-reach it through `current_services()`. Handlers call the handles and map the answers; they never
-own business logic.
+`create_app` stores the `Services` on the app; `caller()` authenticates the request's bearer
+token once and keeps the `Principal` on `g` for the rest of the request.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from quart import Quart, current_app, g, request
 
-from quart import Quart, current_app
-
-from hotline.config import Settings
-from hotline.routing.actor import RouterHandle
+from hotline.services import Services
+from hotline.services.auth import Principal
 
 _KEY = "hotline.services"
 
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    router: RouterHandle
-    settings: Settings
-    # store: the store's handle joins here with the store (next issue).
+__all__ = ["Services", "attach_services", "caller", "current_services"]
 
 
 def current_services() -> Services:
@@ -33,3 +25,14 @@ def current_services() -> Services:
 
 def attach_services(app: Quart, services: Services) -> None:
     app.extensions[_KEY] = services
+
+
+async def caller() -> Principal:
+    """Who sent this request (401 if nobody the API knows)."""
+    principal = g.get("hotline_principal")
+    if principal is None:
+        tokens = current_services().tokens
+        principal = await tokens.authenticate(request.headers.get("Authorization"))
+        g.hotline_principal = principal
+    assert isinstance(principal, Principal)
+    return principal

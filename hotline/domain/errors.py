@@ -5,16 +5,23 @@ Messages are safe to show a client: they never carry personal data or internals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class HotlineError(Exception):
     """Base of every error the domain raises on purpose."""
 
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, extra: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Facts a client acts on, beside the error (e.g. `"opens_at"` when the line is closed).
+        self.extra: Mapping[str, Any] = extra or {}
 
 
 class NotFound(HotlineError):

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import trio
 from quart import Quart
 
 from hotline.api import Services, create_app
-from hotline.config import Settings, load_settings
 from hotline.domain.errors import Conflict, Forbidden, HotlineError, Invalid, NotFound
-from hotline.routing import Channel, NewContact, OperatorSpec, Presence, RoutingState
-from hotline.routing.actor import RouterActor
+from hotline.routing import Channel, NewContact, OperatorSpec, Presence
+from tests.api.conftest import Tokens, auth
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config" / "hotline.toml"
 DAY = 86400.0
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return load_settings(SHIPPED)
-
-
-@pytest.fixture
-async def services(nursery: trio.Nursery, settings: Settings) -> Services:
-    actor = RouterActor(RoutingState(settings.routing_policy()))
-    router = await nursery.start(actor.run)
-    return Services(router=router, settings=settings)
-
-
-@pytest.fixture
-def app(services: Services) -> Quart:
-    return create_app(services)
 
 
 def payments_operator(op_id: str) -> OperatorSpec:
@@ -53,8 +32,10 @@ async def test_healthz_answers_ok(app: Quart) -> None:
     assert await response.get_json() == {"status": "ok"}
 
 
-async def test_queues_of_an_idle_router_list_every_state_at_zero(app: Quart) -> None:
-    response = await app.test_client().get("/v1/queues")
+async def test_queues_of_an_idle_router_list_every_state_at_zero(
+    app: Quart, tokens: Tokens
+) -> None:
+    response = await app.test_client().get("/v1/queues", headers=auth(tokens.supervisor))
 
     assert response.status_code == 200
     body = await response.get_json()
@@ -73,7 +54,9 @@ async def test_queues_of_an_idle_router_list_every_state_at_zero(app: Quart) -> 
     assert body["queues"] == []
 
 
-async def test_queues_show_the_live_snapshot_of_the_router(app: Quart, services: Services) -> None:
+async def test_queues_show_the_live_snapshot_of_the_router(
+    app: Quart, services: Services, tokens: Tokens
+) -> None:
     router = services.router
     await router.upsert_operator(payments_operator("op-1"))
     await router.set_presence("op-1", Presence.READY)
@@ -81,7 +64,7 @@ async def test_queues_show_the_live_snapshot_of_the_router(app: Quart, services:
     await router.enqueue(NewContact(id="c-2", channel=Channel.VOICE, topic="payments"))
     await router.enqueue(NewContact(id="c-3", channel=Channel.CHAT, topic="documents"))
 
-    response = await app.test_client().get("/v1/queues")
+    response = await app.test_client().get("/v1/queues", headers=auth(tokens.supervisor))
 
     assert response.status_code == 200
     body = await response.get_json()

@@ -20,6 +20,8 @@ import hotline.app
 from hotline.api import HotlineApp, Services, create_app
 from hotline.app import serve
 from hotline.config import Settings, load_settings
+from hotline.services.auth import Role, create_token
+from hotline.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "hotline.toml"
@@ -37,17 +39,23 @@ def settings(tmp_path: Path) -> Settings:
 async def test_served_app_answers_over_http_on_the_reported_port(
     nursery: trio.Nursery, settings: Settings
 ) -> None:
+    async with open_store(settings.store.path) as store:
+        _, token = await create_token(store, Role.ADMIN)
     urls = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
 
     [base] = urls
     assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
-    async with httpx.AsyncClient(base_url=base) as client:
+    headers = {"Authorization": f"Bearer {token}"}
+    call = {"channel": "chat", "topic": "documents", "phone": "+79123456789"}
+    async with httpx.AsyncClient(base_url=base, headers=headers) as client:
         health = await client.get("/healthz")
+        created = await client.post("/v1/contacts", json=call)
         queues = await client.get("/v1/queues")
         missing = await client.get("/nope")
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert created.status_code == 201
     assert queues.status_code == 200
-    assert queues.json()["created"] == 0
+    assert queues.json()["contacts"]["waiting"] == 1
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
     nursery.cancel_scope.cancel()
@@ -136,7 +144,7 @@ async def test_server_process_stops_cleanly_on_a_signal(
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 await wait_until_healthy(client, process)
-                assert (await client.get("/v1/queues")).status_code == 200
+                assert (await client.get("/v1/queues")).status_code == 401  # the API needs a token
             process.send_signal(stop)
             with trio.fail_after(STOP_TIMEOUT_S):
                 returncode = await process.wait()

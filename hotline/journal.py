@@ -1,0 +1,155 @@
+"""The journal: every event the router decides goes to the store, in order, in group commits.
+
+The router answers a command as soon as its state has changed; the change is durable only once
+the journal has committed the events it published. A request handler therefore calls
+`await journal.sync()` after its router command and before it answers: that returns once every
+event published so far (its own included) is on disk. Timer events (offers, overflows, breaches)
+need no caller: the journal writes them like any other.
+
+The journal is the router's one lossless subscriber. It takes whatever has piled up in its feed
+(up to `max_batch` events) and writes it in one store transaction, so under load one commit
+carries many requests' events, and while it waits for that commit the next batch piles up.
+Facts the router does not know (a contact's phone, the idempotency key that created it, the
+outcome an operator recorded) are attached with `note` before the command and are written in the
+same transaction as the contact's events.
+
+If a batch cannot be written, the journal retries a few times and then fails, which takes the
+process down: the router has already moved on, and answering clients while their changes are not
+on disk would break the one promise the API makes. Start-up rebuilds the router from the store.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import trio
+
+from hotline.jsonlog import log_event
+from hotline.routing.model import Ended, Enqueued, Event
+from hotline.store import StoreError, StoreHandle, Tx
+from hotline.store.events import ContactNote, append_router_events
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 4096
+RETRIES = (0.05, 0.2, 1.0)  # seconds to wait before each new attempt at a failed batch
+
+
+@dataclass(frozen=True, slots=True)
+class JournalStatistics:
+    events: int  # events committed
+    batches: int  # transactions that carried them
+    largest_batch: int
+
+
+class Journal:
+    def __init__(
+        self,
+        feed: trio.MemoryReceiveChannel[Event],
+        store: StoreHandle,
+        *,
+        max_batch: int = MAX_BATCH,
+        on_committed: Callable[[list[Event]], None] | None = None,
+    ) -> None:
+        """`feed` is a lossless subscription taken before the router served anything."""
+        self._feed = feed
+        self._store = store
+        self._max_batch = max_batch
+        self._on_committed = on_committed
+        self._received = 0  # events taken from the feed
+        self._durable = 0  # events committed
+        self._batches = 0
+        self._largest = 0
+        self._waiters: list[tuple[int, int, trio.Event]] = []  # (needed, tie, wake)
+        self._tie = itertools.count()
+        self._notes: dict[str, ContactNote] = {}
+        self._failed: BaseException | None = None
+
+    def note(self, contact_id: str, note: ContactNote) -> None:
+        """Attach facts to a contact's next events; call it before the router command."""
+        self._notes[contact_id] = note
+
+    def forget(self, contact_id: str) -> None:
+        """Drop a note whose command was refused."""
+        self._notes.pop(contact_id, None)
+
+    async def sync(self) -> None:
+        """Return once every event published before this call is on disk."""
+        needed = self._received + self._feed.statistics().current_buffer_used
+        if self._durable >= needed:
+            return
+        if self._failed is not None:
+            raise StoreError("the journal cannot write to the store") from self._failed
+        wake = trio.Event()
+        heapq.heappush(self._waiters, (needed, next(self._tie), wake))
+        await wake.wait()
+        if self._durable < needed:
+            raise StoreError("the journal stopped before the change was written")
+
+    def statistics(self) -> JournalStatistics:
+        return JournalStatistics(self._durable, self._batches, self._largest)
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[Journal] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started(self)
+        try:
+            async for first in self._feed:
+                batch = [first]
+                while len(batch) < self._max_batch:
+                    try:
+                        batch.append(self._feed.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                self._received += len(batch)
+                await self._write(batch)
+                self._durable += len(batch)
+                self._batches += 1
+                self._largest = max(self._largest, len(batch))
+                self._wake_durable()
+                if self._on_committed is not None:
+                    self._on_committed(batch)
+        except BaseException as exc:
+            self._failed = exc
+            raise
+        finally:
+            for _, _, wake in self._waiters:  # they see `_durable` short and raise
+                wake.set()
+            self._waiters.clear()
+
+    async def _write(self, batch: list[Event]) -> None:
+        # A note travels with the event it belongs to: facts of creation with `Enqueued`, the
+        # outcome with `Ended`. A timer event in between leaves it waiting.
+        notes = {
+            e.contact_id: self._notes.pop(e.contact_id)
+            for e in batch
+            if isinstance(e, Enqueued | Ended) and e.contact_id in self._notes
+        }
+
+        async def work(tx: Tx) -> None:
+            await append_router_events(tx, batch, notes=notes)
+
+        for attempt, pause in enumerate((*RETRIES, None)):
+            try:
+                await self._store.transact(work)
+                return
+            except StoreError as exc:
+                log_event(
+                    log,
+                    "journal.write_failed",
+                    logging.ERROR,
+                    attempt=attempt + 1,
+                    events=len(batch),
+                    error=str(exc),
+                )
+                if pause is None:
+                    raise
+                await trio.sleep(pause)
+
+    def _wake_durable(self) -> None:
+        while self._waiters and self._waiters[0][0] <= self._durable:
+            heapq.heappop(self._waiters)[2].set()

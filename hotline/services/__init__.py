@@ -1,0 +1,35 @@
+"""Use cases over the actors: what the HTTP edge (and the CLI) ask of hotline.
+
+Each module takes the `Services` container and the caller's `Principal`, checks what the domain
+demands, talks to the router and the store, and waits for the journal before it reports
+success, so that every answer it gives is on disk. Handlers in `hotline.api` only translate
+HTTP to these calls and back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotline.clock import WallClock
+from hotline.config import Settings
+from hotline.journal import Journal
+from hotline.routing.actor import RouterHandle
+from hotline.schedule.calendar import WorkingCalendar
+from hotline.services.auth import TokenBook
+from hotline.services.offers import OfferBoard
+from hotline.store import StoreHandle
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    clock: WallClock
+    router: RouterHandle
+    store: StoreHandle
+    journal: Journal
+    tokens: TokenBook
+    offers: OfferBoard
+    calendar: WorkingCalendar
+
+
+__all__ = ["Services"]

@@ -1,0 +1,280 @@
+"""Contacts: create (idempotently), look up, list, and the moves of their life over the API.
+
+A contact is created by an integration (the switch, the chat widget): validated, given an id,
+handed to the router, and answered only once the journal has its `Enqueued` on disk. The answer
+says where the contact stands: its class, deadline, place in the queue and a wait estimate.
+Operators accept, reject and complete through here too; every move waits for the journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import trio
+
+from hotline.domain.errors import Conflict, Invalid, NotFound
+from hotline.domain.phones import normalize_phone
+from hotline.routing.model import (
+    TERMINAL_STATES,
+    Channel,
+    ContactState,
+    Event,
+    NewContact,
+    QueuePosition,
+)
+from hotline.schedule.rules import ScheduleChannel
+from hotline.services import Services
+from hotline.services.auth import Principal, Role
+from hotline.store import Tx
+from hotline.store.events import ContactNote, IdempotencyRecord
+from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
+from hotline.store.rows import ContactRow
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequest:
+    channel: Channel
+    topic: str
+    phone: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    """A contact as stored, with its live place in the queue while it waits."""
+
+    row: ContactRow
+    position: int | None
+    estimated_wait_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    contacts: list[ContactRow]
+    next_cursor: str | None
+
+
+# One lock per idempotency key in use, so that two requests with one key never race.
+_key_locks: dict[tuple[str, str], trio.Lock] = {}
+
+
+async def create_contact(
+    sv: Services, caller: Principal, req: ContactRequest, idempotency_key: str | None
+) -> tuple[ContactView, bool]:
+    """The new contact and True, or, for a repeated `Idempotency-Key` with the same request,
+    the contact it created and False."""
+    caller.require(Role.INTEGRATION)
+    phone = normalize_phone(req.phone)
+    _check_topic(sv, req.topic)
+    _check_open(sv, req.channel)
+    language = req.language or sv.settings.languages.default
+    if language not in sv.settings.languages.accepted:
+        raise Invalid(f"language {language!r} is not served", field="language")
+    if idempotency_key is None:
+        return await _create(sv, req, phone, language, None), True
+    if not 1 <= len(idempotency_key) <= 200:
+        raise Invalid("an idempotency key is 1 to 200 characters", field="Idempotency-Key")
+    scope = f"{caller.token_id}:contacts"
+    digest = _request_hash(req.channel, req.topic, phone, language)
+    lock_key = (scope, idempotency_key)
+    lock = _key_locks.setdefault(lock_key, trio.Lock())
+    try:
+        async with lock:
+            found = await sv.store.read(lambda tx: find_idempotency_key(tx, scope, idempotency_key))
+            if found is not None:
+                request_hash, contact_id = found
+                if request_hash != digest:
+                    raise Conflict(
+                        "this Idempotency-Key was used with a different request",
+                        field="Idempotency-Key",
+                    )
+                return await get_contact_view(sv, caller, contact_id), False
+            record = IdempotencyRecord(scope, idempotency_key, digest)
+            return await _create(sv, req, phone, language, record), True
+    finally:
+        if not lock.locked() and lock.statistics().tasks_waiting == 0:
+            _key_locks.pop(lock_key, None)
+
+
+async def _create(
+    sv: Services,
+    req: ContactRequest,
+    phone: str,
+    language: str,
+    idempotency: IdempotencyRecord | None,
+) -> ContactView:
+    contact_id = new_contact_id()
+    sv.journal.note(contact_id, ContactNote(phone=phone, idempotency=idempotency))
+    spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
+    try:
+        await sv.router.enqueue(spec)
+    except BaseException:
+        sv.journal.forget(contact_id)
+        raise
+    await sv.journal.sync()
+    return await _view(sv, contact_id)
+
+
+async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> ContactView:
+    caller.require(Role.INTEGRATION, Role.SUPERVISOR, Role.OPERATOR)
+    view = await _view(sv, contact_id)
+    if caller.role is Role.OPERATOR and view.row.operator_id != caller.operator_id:
+        raise NotFound(f"no contact {contact_id}")  # an operator sees only what it holds
+    return view
+
+
+async def list_contact_page(
+    sv: Services,
+    caller: Principal,
+    *,
+    state: ContactState | None,
+    topic: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    caller.require(Role.INTEGRATION, Role.SUPERVISOR)
+    if topic is not None:
+        _check_topic(sv, topic)
+    after = _decode_cursor(cursor) if cursor else 0
+    limit = max(1, min(limit, MAX_PAGE))
+
+    async def work(tx: Tx) -> list[ContactRow]:
+        return await list_contacts(tx, state=state, topic=topic, after_seq=after, limit=limit + 1)
+
+    rows = await sv.store.read(work)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, _encode_cursor(rows[-1].seq) if more else None)
+
+
+async def abandon(sv: Services, caller: Principal, contact_id: str) -> ContactView:
+    """The citizen hung up or closed the chat, while waiting or being offered."""
+    caller.require(Role.INTEGRATION)
+    await _move(sv, contact_id, lambda: sv.router.abandon(contact_id))
+    return await _view(sv, contact_id)
+
+
+async def accept(
+    sv: Services, caller: Principal, contact_id: str, operator_id: str | None
+) -> ContactView:
+    op = caller.acting_as(operator_id)
+    await _move(sv, contact_id, lambda: sv.router.accept(contact_id, op))
+    return await _view(sv, contact_id)
+
+
+async def reject(
+    sv: Services, caller: Principal, contact_id: str, operator_id: str | None
+) -> ContactView:
+    op = caller.acting_as(operator_id)
+    await _move(sv, contact_id, lambda: sv.router.reject(contact_id, op))
+    return await _view(sv, contact_id)
+
+
+async def complete(
+    sv: Services, caller: Principal, contact_id: str, operator_id: str | None, outcome: str
+) -> ContactView:
+    op = caller.acting_as(operator_id)
+    sv.journal.note(contact_id, ContactNote(outcome=outcome))
+    try:
+        await _move(sv, contact_id, lambda: sv.router.complete(contact_id, op))
+    except BaseException:
+        sv.journal.forget(contact_id)
+        raise
+    return await _view(sv, contact_id)
+
+
+def estimate_wait_s(
+    position: QueuePosition, handle_time_s: float, offer_timeout_s: float
+) -> float | None:
+    """Rough seconds until an operator answers: the contacts ahead share the eligible
+    operators, each taking about `handle_time_s`. None when nobody on shift could take it."""
+    if position.eligible_operators == 0:
+        return None
+    if position.position == 0 and position.free_operators > 0:
+        return 0.0
+    rounds = math.ceil((position.position + 1) / position.eligible_operators)
+    return round(rounds * handle_time_s, 1)
+
+
+def new_contact_id() -> str:
+    return "c_" + secrets.token_hex(8)
+
+
+async def _move(
+    sv: Services, contact_id: str, command: Callable[[], Awaitable[list[Event]]]
+) -> None:
+    try:
+        await command()
+    except NotFound:
+        row = await sv.store.read(lambda tx: get_contact(tx, contact_id))
+        if row is None:
+            raise
+        if row.state in TERMINAL_STATES:
+            raise Conflict(f"contact {contact_id} has already ended ({row.state})") from None
+        raise
+    await sv.journal.sync()
+
+
+async def _view(sv: Services, contact_id: str) -> ContactView:
+    row = await sv.store.read(lambda tx: get_contact(tx, contact_id))
+    if row is None:
+        raise NotFound(f"no contact {contact_id}")
+    if row.state is not ContactState.WAITING:
+        return ContactView(row, None, None)
+    try:
+        position = await sv.router.queue_position(contact_id)
+    except NotFound:  # ended between the two reads
+        return ContactView(row, None, None)
+    routing = sv.settings.routing
+    wait = estimate_wait_s(position, routing.handle_time_s, routing.offer_timeout_s)
+    return ContactView(row, position.position, wait)
+
+
+class LineClosed(Conflict):
+    """The channel is outside its working hours: a voice call is offered voicemail instead."""
+
+    code = "closed"
+
+
+def _check_open(sv: Services, channel: Channel) -> None:
+    hours = ScheduleChannel.VOICE if channel is Channel.VOICE else ScheduleChannel.CHAT
+    now = sv.clock.now()
+    if sv.calendar.is_open(hours, now):
+        return
+    opens = sv.calendar.next_opening(hours, now)
+    opens_at = None if opens is None else datetime.fromtimestamp(opens, UTC).isoformat()
+    raise LineClosed(
+        f"the {channel} line is closed now",
+        field="channel",
+        extra={"voicemail": channel is Channel.VOICE, "opens_at": opens_at},
+    )
+
+
+def _check_topic(sv: Services, topic: str) -> None:
+    if topic not in sv.settings.topics:
+        raise Invalid(f"unknown topic {topic!r}", field="topic")
+
+
+def _request_hash(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
+
+
+def _encode_cursor(seq: int) -> str:
+    return f"s{seq:x}"
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        if cursor[0] != "s":
+            raise ValueError
+        return int(cursor[1:], 16)
+    except (ValueError, IndexError):
+        raise Invalid("not a cursor this server gave out", field="cursor") from None

@@ -1,0 +1,142 @@
+"""Operators: profiles (set by supervisors), presence (set by the operator or a supervisor),
+wrap-up, and what the desk is offered.
+
+A profile change goes to the router first (it refuses one that would cut capacity below the
+work in hand), then to the store; the answer waits for both. `certified_until` is a calendar
+date: certification runs to the end of that day in the line's time zone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hotline.domain.errors import Invalid, NotFound
+from hotline.routing import RoutingState
+from hotline.routing.model import Channel, Offered, OperatorSpec, OperatorState, Presence
+from hotline.services import Services
+from hotline.services.auth import Principal, Role
+from hotline.store import Tx
+from hotline.store.events import load_operators, save_operator
+from hotline.store.rows import OperatorProfile, StoredOperator
+
+MIN_LEVEL, MAX_LEVEL = 1, 5
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorView:
+    profile: OperatorProfile
+    state: OperatorState
+
+
+def certified_instant(day: date | None, tz: ZoneInfo) -> float | None:
+    """The end of `day` in the line's time zone, as epoch seconds."""
+    if day is None:
+        return None
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return end.timestamp()
+
+
+def operator_spec(profile: OperatorProfile, tz: ZoneInfo) -> OperatorSpec:
+    return OperatorSpec(
+        id=profile.id,
+        skills=dict(profile.skills),
+        languages=profile.languages,
+        capacity=dict(profile.capacity),
+        certified_until=certified_instant(profile.certified_until, tz),
+    )
+
+
+async def put_operator(
+    sv: Services, caller: Principal, profile: OperatorProfile
+) -> tuple[OperatorView, bool]:
+    """Create or change an operator's profile; True if it was created."""
+    caller.require(Role.SUPERVISOR)
+    _check_profile(sv, profile)
+    existed = await _find(sv, profile.id) is not None
+    await sv.router.upsert_operator(operator_spec(profile, sv.settings.timezone))
+    at = sv.clock.now()
+
+    async def work(tx: Tx) -> None:
+        await save_operator(tx, profile, at=at)
+
+    await sv.store.transact(work)
+    await sv.journal.sync()
+    return await get_operator(sv, caller, profile.id), not existed
+
+
+async def get_operator(sv: Services, caller: Principal, operator_id: str) -> OperatorView:
+    caller.may_see_operator(operator_id)
+    stored = await _find(sv, operator_id)
+    if stored is None:
+        raise NotFound(f"no operator {operator_id}")
+    states = await _live_states(sv, [operator_id])
+    return OperatorView(stored.profile, states.get(operator_id, stored.state))
+
+
+async def list_operators(sv: Services, caller: Principal) -> list[OperatorView]:
+    caller.require(Role.SUPERVISOR)
+    stored = await sv.store.read(load_operators)
+    states = await _live_states(sv, [s.profile.id for s in stored])
+    return [OperatorView(s.profile, states.get(s.profile.id, s.state)) for s in stored]
+
+
+async def set_presence(
+    sv: Services, caller: Principal, operator_id: str, presence: Presence
+) -> OperatorView:
+    op = caller.acting_as(operator_id)
+    await sv.router.set_presence(op, presence)
+    await sv.journal.sync()
+    return await get_operator(sv, caller, op)
+
+
+async def end_wrap_up(sv: Services, caller: Principal, operator_id: str) -> OperatorView:
+    op = caller.acting_as(operator_id)
+    await sv.router.end_wrap_up(op)
+    await sv.journal.sync()
+    return await get_operator(sv, caller, op)
+
+
+async def pending_offers(sv: Services, caller: Principal, operator_id: str) -> list[Offered]:
+    caller.may_see_operator(operator_id)
+    if await _find(sv, operator_id) is None:
+        raise NotFound(f"no operator {operator_id}")
+    return sv.offers.pending(operator_id)
+
+
+async def _find(sv: Services, operator_id: str) -> StoredOperator | None:
+    # Few operators (hundreds): reading them all is cheaper than a query module for one.
+    for stored in await sv.store.read(load_operators):
+        if stored.profile.id == operator_id:
+            return stored
+    return None
+
+
+async def _live_states(sv: Services, ids: list[str]) -> Mapping[str, OperatorState]:
+    def read(state: RoutingState, now: float) -> dict[str, OperatorState]:
+        out: dict[str, OperatorState] = {}
+        for op_id in ids:
+            with contextlib.suppress(NotFound):
+                out[op_id] = state.operator_state(op_id)
+        return out
+
+    return await sv.router.query(read)
+
+
+def _check_profile(sv: Services, profile: OperatorProfile) -> None:
+    for skill, level in profile.skills.items():
+        if skill not in sv.settings.topics:
+            raise Invalid(f"unknown skill {skill!r}", field=f"skills.{skill}")
+        if not MIN_LEVEL <= level <= MAX_LEVEL:
+            raise Invalid(f"proficiency is {MIN_LEVEL} to {MAX_LEVEL}", field=f"skills.{skill}")
+    for language in profile.languages:
+        if language not in sv.settings.languages.accepted:
+            raise Invalid(f"language {language!r} is not served", field="languages")
+    for channel, n in profile.capacity.items():
+        if n < 0:
+            raise Invalid("a capacity is 0 or more", field=f"capacity.{channel}")
+    if not any(profile.capacity.get(ch, 0) for ch in Channel):
+        raise Invalid("an operator takes at least one channel", field="capacity")
