@@ -23,7 +23,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
@@ -53,13 +52,11 @@ class Journal:
         store: StoreHandle,
         *,
         max_batch: int = MAX_BATCH,
-        on_committed: Callable[[list[Event]], None] | None = None,
     ) -> None:
         """`feed` is a lossless subscription taken before the router served anything."""
         self._feed = feed
         self._store = store
         self._max_batch = max_batch
-        self._on_committed = on_committed
         self._received = 0  # events taken from the feed
         self._durable = 0  # events committed
         self._batches = 0
@@ -111,8 +108,6 @@ class Journal:
                 self._batches += 1
                 self._largest = max(self._largest, len(batch))
                 self._wake_durable()
-                if self._on_committed is not None:
-                    self._on_committed(batch)
         except BaseException as exc:
             self._failed = exc
             raise
