@@ -22,7 +22,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
 OperatorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
 
-class _Request(BaseModel):
+class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -37,14 +37,14 @@ def instant(epoch: float | None) -> datetime | None:
 # -- contacts ---------------------------------------------------------------------------------
 
 
-class NewContactBody(_Request):
+class NewContactBody(Request):
     channel: Literal["voice", "chat"]
     topic: Code
     phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     language: Code | None = None
 
 
-class OperatorChoice(_Request):
+class OperatorChoice(Request):
     """Who acts: an operator's own token needs nothing; a supervisor names the operator."""
 
     operator_id: OperatorId | None = None
@@ -54,7 +54,7 @@ class CompleteBody(OperatorChoice):
     outcome: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
 
-class ContactQuery(_Request):
+class ContactQuery(Request):
     state: ContactState | None = None
     topic: Code | None = None
     limit: int = Field(default=50, ge=1, le=200)
@@ -129,7 +129,7 @@ class ContactPage(Response):
 # -- operators --------------------------------------------------------------------------------
 
 
-class OperatorBody(_Request):
+class OperatorBody(Request):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     skills: dict[Code, Annotated[int, Field(ge=1, le=5)]] = Field(min_length=1)
     languages: list[Code] = Field(min_length=1)
@@ -139,7 +139,7 @@ class OperatorBody(_Request):
     certified_until: date | None = None
 
 
-class StateBody(_Request):
+class StateBody(Request):
     state: Presence
 
 

@@ -1,0 +1,232 @@
+"""Tickets in the store: rows, history and links to contacts, read and written by the ticket
+service inside its transactions (`hotline.services.tickets`). Every write here goes with a
+history row in the same transaction; lists are paged by keyset on the row id."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.store.tx import Tx
+
+_COLUMNS = (
+    "rowid, number, status, topic, phone, full_name, email, description, department, source,"
+    " revision, created_at, updated_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRow:
+    row_id: int
+    number: str
+    status: str
+    topic: str
+    phone: str
+    full_name: str | None
+    email: str | None
+    description: str
+    department: str | None
+    source: str
+    revision: int
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEventRow:
+    revision: int
+    at: float
+    kind: str
+    actor: str
+    from_status: str | None
+    to_status: str | None
+    comment: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    number: str
+    status: str
+    topic: str
+    phone: str
+    full_name: str | None
+    email: str | None
+    description: str
+    source: str
+
+
+async def insert_ticket(tx: Tx, t: NewTicket, *, actor: str, at: float) -> None:
+    await tx.execute(
+        "INSERT INTO tickets (number, status, topic, phone, full_name, email, description,"
+        " source, revision, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        (
+            *(t.number, t.status, t.topic, t.phone, t.full_name),
+            t.email,
+            t.description,
+            t.source,
+            at,
+            at,
+        ),
+    )
+    await _history(tx, t.number, 1, at, "created", actor, None, t.status, None, {})
+
+
+async def number_taken(tx: Tx, number: str) -> bool:
+    return await tx.fetchone("SELECT 1 FROM tickets WHERE number = ?", (number,)) is not None
+
+
+async def get_ticket(tx: Tx, number: str) -> TicketRow | None:
+    row = await tx.fetchone(f"SELECT {_COLUMNS} FROM tickets WHERE number = ?", (number,))
+    return None if row is None else _ticket(row)
+
+
+async def ticket_history(tx: Tx, number: str) -> list[TicketEventRow]:
+    rows = await tx.fetchall(
+        "SELECT revision, at, kind, actor, from_status, to_status, comment, data"
+        " FROM ticket_events WHERE number = ? ORDER BY id",
+        (number,),
+    )
+    return [
+        TicketEventRow(
+            r["revision"],
+            r["at"],
+            r["kind"],
+            r["actor"],
+            r["from_status"],
+            r["to_status"],
+            r["comment"],
+            json.loads(r["data"]),
+        )
+        for r in rows
+    ]
+
+
+async def linked_contacts(tx: Tx, number: str) -> list[str]:
+    rows = await tx.fetchall(
+        "SELECT contact_id FROM ticket_contacts WHERE number = ? ORDER BY linked_at, contact_id",
+        (number,),
+    )
+    return [r["contact_id"] for r in rows]
+
+
+async def list_tickets(
+    tx: Tx,
+    *,
+    phone: str | None = None,
+    status: str | None = None,
+    after_row: int = 0,
+    limit: int,
+) -> list[TicketRow]:
+    where = ["rowid > :after"]
+    params: dict[str, Any] = {"after": after_row, "limit": limit}
+    if phone is not None:
+        where.append("phone = :phone")
+        params["phone"] = phone
+    if status is not None:
+        where.append("status = :status")
+        params["status"] = status
+    rows = await tx.fetchall(
+        f"SELECT {_COLUMNS} FROM tickets WHERE {' AND '.join(where)} ORDER BY rowid LIMIT :limit",
+        params,
+    )
+    return [_ticket(r) for r in rows]
+
+
+async def latest_open_ticket(tx: Tx, phone: str, *, closed: str) -> str | None:
+    """The number of the caller's most recent ticket not in status `closed`."""
+    row = await tx.fetchone(
+        "SELECT number FROM tickets WHERE phone = ? AND status != ?"
+        " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (phone, closed),
+    )
+    return None if row is None else str(row["number"])
+
+
+async def change_status(
+    tx: Tx, t: TicketRow, to: str, *, actor: str, comment: str | None, at: float
+) -> int:
+    """Move `t` (as read in this transaction) to `to`; its new revision."""
+    revision = await _bump(tx, t, at, status=to)
+    await _history(tx, t.number, revision, at, "status_changed", actor, t.status, to, comment, {})
+    return revision
+
+
+async def escalate(
+    tx: Tx, t: TicketRow, department: str, *, actor: str, comment: str | None, at: float
+) -> int:
+    revision = await _bump(tx, t, at, department=department)
+    data = {"department": department, "from_department": t.department}
+    await _history(tx, t.number, revision, at, "escalated", actor, None, None, comment, data)
+    return revision
+
+
+async def link_contact(tx: Tx, t: TicketRow, contact_id: str, *, actor: str, at: float) -> bool:
+    """Link a contact to the ticket; False if it already was (nothing written)."""
+    changed = await tx.execute(
+        "INSERT INTO ticket_contacts (number, contact_id, linked_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (t.number, contact_id, at),
+    )
+    if not changed:
+        return False
+    revision = await _bump(tx, t, at)
+    data = {"contact_id": contact_id}
+    await _history(tx, t.number, revision, at, "linked", actor, None, None, None, data)
+    return True
+
+
+async def _bump(tx: Tx, t: TicketRow, at: float, **columns: str) -> int:
+    """Advance the revision, refusing if someone changed the ticket since `t` was read."""
+    sets = "".join(f", {name} = :{name}" for name in columns)
+    changed = await tx.execute(
+        f"UPDATE tickets SET revision = revision + 1, updated_at = :at{sets}"
+        " WHERE number = :number AND revision = :revision",
+        {"at": at, "number": t.number, "revision": t.revision, **columns},
+    )
+    if changed != 1:
+        raise sqlite3.IntegrityError(f"ticket {t.number} changed under this transaction")
+    return t.revision + 1
+
+
+async def _history(
+    tx: Tx,
+    number: str,
+    revision: int,
+    at: float,
+    kind: str,
+    actor: str,
+    from_status: str | None,
+    to_status: str | None,
+    comment: str | None,
+    data: dict[str, Any],
+) -> None:
+    await tx.execute(
+        "INSERT INTO ticket_events (number, revision, at, kind, actor, from_status, to_status,"
+        " comment, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            *(number, revision, at, kind, actor),
+            *(from_status, to_status, comment, json.dumps(data, ensure_ascii=False)),
+        ),
+    )
+
+
+def _ticket(r: sqlite3.Row) -> TicketRow:
+    return TicketRow(
+        row_id=r["rowid"],
+        number=r["number"],
+        status=r["status"],
+        topic=r["topic"],
+        phone=r["phone"],
+        full_name=r["full_name"],
+        email=r["email"],
+        description=r["description"],
+        department=r["department"],
+        source=r["source"],
+        revision=r["revision"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+    )
