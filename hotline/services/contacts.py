@@ -24,8 +24,10 @@ from hotline.routing.model import (
     TERMINAL_STATES,
     Channel,
     ContactState,
+    Enqueued,
     Event,
     NewContact,
+    Offered,
     QueuePosition,
 )
 from hotline.schedule.rules import ScheduleChannel
@@ -115,12 +117,13 @@ async def _create(
     sv.journal.note(contact_id, ContactNote(phone=phone, idempotency=idempotency))
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
     try:
-        await sv.router.enqueue(spec)
+        events = await sv.router.enqueue(spec)
     except BaseException:
         sv.journal.forget(contact_id)
         raise
     await sv.journal.sync()
-    return await _view(sv, contact_id)
+    # The answer is built from the router's own events: no read back from the store.
+    return await _live_view(sv, _row_of_new(events, phone))
 
 
 async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> ContactView:
@@ -227,6 +230,40 @@ async def _view(sv: Services, contact_id: str) -> ContactView:
     row = await sv.store.read(lambda tx: get_contact(tx, contact_id))
     if row is None:
         raise NotFound(f"no contact {contact_id}")
+    return await _live_view(sv, row)
+
+
+def _row_of_new(events: list[Event], phone: str) -> ContactRow:
+    """The row the journal has just written for a new contact, from the events it wrote."""
+    first = events[0]
+    assert isinstance(first, Enqueued)
+    state, operator = ContactState.WAITING, None
+    for e in events[1:]:
+        if isinstance(e, Offered) and e.contact_id == first.contact_id:
+            state, operator = ContactState.OFFERED, e.operator_id
+    return ContactRow(
+        id=first.contact_id,
+        channel=first.channel,
+        topic=first.topic,
+        language=first.language,
+        phone=phone,
+        priority=first.priority,
+        state=state,
+        operator_id=operator,
+        arrived_at=first.arrived_at,
+        target_at=first.target_at,
+        deadline_at=first.deadline_at,
+        seq=0,  # not shown; lists page by the stored row's
+        breached=False,
+        overflowed=False,
+        transferred_to=None,
+        ended_at=None,
+        outcome=None,
+    )
+
+
+async def _live_view(sv: Services, row: ContactRow) -> ContactView:
+    contact_id = row.id
     if row.state is not ContactState.WAITING:
         return ContactView(row, None, None)
     try:
