@@ -81,10 +81,14 @@ class ContactOut(Response):
     overflowed: bool
     ended_at: datetime | None
     outcome: str | None
+    open_ticket: str | None = Field(
+        default=None, description="on creation: the caller's most recent ticket not completed"
+    )
 
     @classmethod
     def of(cls, view: ContactView, *, masked: bool = False) -> ContactOut:
-        return cls.of_row(view.row, view.position, view.estimated_wait_s, masked=masked)
+        out = cls.of_row(view.row, view.position, view.estimated_wait_s, masked=masked)
+        return out.model_copy(update={"open_ticket": view.open_ticket})
 
     @classmethod
     def of_row(

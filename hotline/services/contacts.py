@@ -8,6 +8,7 @@ Operators accept, reject and complete through here too; every move waits for the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -37,8 +38,10 @@ from hotline.store import Tx
 from hotline.store.events import ContactNote, IdempotencyRecord
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
 from hotline.store.rows import ContactRow
+from hotline.store.tickets import latest_open_ticket
 
 MAX_PAGE = 200
+CLOSED_TICKET = "completed"  # the one ticket status after which a caller has no open ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class ContactView:
     row: ContactRow
     position: int | None
     estimated_wait_s: float | None
+    open_ticket: str | None = None  # on creation: the caller's most recent open ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +120,25 @@ async def _create(
     contact_id = new_contact_id()
     sv.journal.note(contact_id, ContactNote(phone=phone, idempotency=idempotency))
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
-    try:
-        events = await sv.router.enqueue(spec)
-    except BaseException:
-        sv.journal.forget(contact_id)
-        raise
-    await sv.journal.sync()
+    open_ticket: list[str | None] = [None]
+
+    async def find_open_ticket() -> None:
+        open_ticket[0] = await sv.store.read(
+            lambda tx: latest_open_ticket(tx, phone, closed=CLOSED_TICKET)
+        )
+
+    async with trio.open_nursery() as nursery:
+        # A repeat caller's open ticket is looked up while the contact is being queued.
+        nursery.start_soon(find_open_ticket)
+        try:
+            events = await sv.router.enqueue(spec)
+        except BaseException:
+            sv.journal.forget(contact_id)
+            raise
+        await sv.journal.sync()
     # The answer is built from the router's own events: no read back from the store.
-    return await _live_view(sv, _row_of_new(events, phone))
+    view = await _live_view(sv, _row_of_new(events, phone))
+    return dataclasses.replace(view, open_ticket=open_ticket[0])
 
 
 async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> ContactView:
