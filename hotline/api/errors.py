@@ -23,12 +23,14 @@ from werkzeug.exceptions import HTTPException
 from hotline.domain.errors import Conflict, Forbidden, HotlineError, Invalid, NotFound
 from hotline.jsonlog import log_event
 from hotline.services.auth import Unauthenticated
+from hotline.services.identity import IdentityLocked
 from hotline.store import StoreError
 
 log = logging.getLogger(__name__)
 
 STATUS_OF: dict[type[HotlineError], int] = {
     Unauthenticated: 401,
+    IdentityLocked: 423,
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,

@@ -9,6 +9,7 @@ writer is in the middle of a group.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,10 @@ import trio
 
 from hotline.store.bridge import in_asyncio
 from hotline.store.errors import StoreError
+
+# aiosqlite logs every statement with its parameters at DEBUG: phones, INN, SNILS, names. Its
+# logger is held at WARNING whatever level the deployer picks, so that none of it is ever written.
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 
 @asynccontextmanager

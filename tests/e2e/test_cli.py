@@ -58,3 +58,37 @@ def test_create_token_refuses_an_unknown_role(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["create-token", "--role", "root", "--db", str(tmp_path / "hotline.db")])
     assert stopped.value.code == 2
+
+
+def test_import_citizens_checks_every_record_before_writing_any(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "hotline.db"
+    good = tmp_path / "register.csv"
+    good.write_text(
+        "full_name,phone,inn,snils\n"
+        "Иванова Мария Петровна,8 916 123-45-67,500123456750,\n"
+        "Петров Пётр,+79031112233,,112-233-445 95\n",
+        encoding="utf-8",
+    )
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "full_name,phone,inn,snils\n"
+        "Сидоров Иван,+79035550000,,\n"  # neither INN nor SNILS
+        "Петров Пётр,+79031112233,,112-233-445 95\n",
+        encoding="utf-8",
+    )
+
+    assert main(["import-citizens", "--db", str(db), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv:2: inn:" in err and "nothing imported" in err
+    assert main(["import-citizens", "--db", str(db), str(good)]) == 0
+    assert main(["import-citizens", "--db", str(db), str(good)]) == 0  # again: updates
+    out = capsys.readouterr().out
+    assert "2 citizens read" in out and "500123456750" not in out
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT name_key, phone FROM citizens ORDER BY id").fetchall()
+    assert rows == [
+        ("иванова мария петровна", "+79161234567"),
+        ("петров петр", "+79031112233"),
+    ]
