@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _with_db(settings, args.db)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "import-citizens":
+        return _import_citizens(settings, args.file)
     if args.command == "create-token":
         return _create_token(settings, args.role, args.operator, args.name)
     return _serve(settings, bind=args.bind)
@@ -67,6 +69,36 @@ def _migrate(settings: Settings) -> int:
 
     trio.run(run)
     print(f"hotline: {settings.store.path}: schema up to date")
+    return EXIT_OK
+
+
+def _import_citizens(settings: Settings, file: Path) -> int:
+    import time
+
+    from hotline.citizens_import import CitizenFileError, read_citizens
+    from hotline.store import Tx, open_store
+    from hotline.store.citizens import import_citizens
+
+    try:
+        records = read_citizens(file)
+    except OSError as e:
+        print(f"hotline: cannot read {file}: {e.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    except CitizenFileError as e:
+        print(f"hotline: {e}; nothing imported", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def run() -> int:
+        settings.store.path.parent.mkdir(parents=True, exist_ok=True)
+        async with open_store(settings.store.path) as store:
+
+            async def work(tx: Tx) -> int:
+                return await import_citizens(tx, records, at=time.time())
+
+            return await store.transact(work)
+
+    written = trio.run(run)
+    print(f"hotline: {len(records)} citizens read, {written} written")
     return EXIT_OK
 
 
@@ -171,6 +203,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _config_flag(migrate)
     _db_flag(migrate)
+
+    citizens = commands.add_parser(
+        "import-citizens",
+        help="load the citizens' register from CSV or JSON lines",
+        description="Columns/keys: full_name, phone, inn and/or snils. Every record is checked "
+        "first; one bad record imports nothing. Existing citizens (same INN or SNILS) are updated.",
+    )
+    _config_flag(citizens)
+    _db_flag(citizens)
+    citizens.add_argument("file", type=Path, metavar="FILE", help=".csv, or .jsonl/.json lines")
 
     token = commands.add_parser(
         "create-token",
