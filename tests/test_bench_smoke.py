@@ -1,4 +1,5 @@
-"""`scripts/bench routing` still runs end to end (tiny sizes; nothing about its timings)."""
+"""`scripts/bench routing` and `scripts/bench api` still run end to end (tiny sizes; nothing
+about their timings)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ LAST_LINE = re.compile(
     r"routing: \d+ decisions/s pure, \d+/s actor, p99 \d+\.\d us, "
     r"\d+\.\dx naive, \d+\.\dx sql-dispatch"
 )
+API_LAST_LINE = re.compile(r"api: \d+ creates/s, p99 \d+\.\d ms, \d+% of healthz \(\d+ req/s\)")
 
 
 def load_bench() -> ModuleType:
@@ -38,6 +40,15 @@ def test_routing_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) 
         assert name in rows
     assert rows["naive"].split()[1] == "100"
     assert rows["sql-dispatch"].split()[1] == "300"
+
+
+@pytest.mark.slow
+def test_api_benchmark_runs_a_server_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_bench().main(["api", "--quick"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert API_LAST_LINE.fullmatch(lines[-1]), lines[-1]
+    rows = {line.split()[0]: line for line in lines if line.split()[:1]}
+    assert "healthz" in rows and "create" in rows
 
 
 def test_bench_needs_a_benchmark_name() -> None:

@@ -1,0 +1,502 @@
+"""`scripts/bench api`: requests per second and latency of the HTTP API, `GET /healthz` against
+`POST /v1/contacts`, on one server in one run.
+
+The server is `python -m hotline serve` on a temporary database (the shipped configuration, so
+log level `info`: one JSON line per request and per routing event, to a file), bound to
+127.0.0.1:0. The load comes from separate processes (`bench_api.py loadgen`, one by default),
+each a trio program holding its share of the connections open (keep-alive) and sending one
+request after another on each: pre-encoded requests and a minimal HTTP/1.1 reader (status
+line, Content-Length), so that the client costs little beside the server. First `GET /healthz`,
+then `POST /v1/contacts` (a mix of topics and channels; each answered once on disk), each for
+the same duration after a short warm-up that is not counted. Latency is from the first byte
+sent to the last byte of the answer; req/s is the answers (2xx or not) in the timed window
+over its length. The server's and the load generators' CPU use is shown beside each phase.
+
+Profiling the server (the figures then include the profiler's cost):
+- HOTLINE_BENCH_PROFILE=py-spy (py-spy on PATH, or its path in HOTLINE_BENCH_PYSPY): each phase
+  is sampled with `py-spy record --gil --threads --format raw` and summarised after the
+  table: busy samples per thread, own time per package, and the costliest functions;
+- HOTLINE_BENCH_PROFILE=cprofile: the server runs under cProfile (much slower; its SQLite
+  thread is not seen) and the top of the profile of the whole run is printed.
+
+This is a benchmark, not a test: it reports, it asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 20.0
+TOKEN_TIMEOUT_S = 60.0
+LOADGEN_SLACK_S = 60.0  # beyond warm-up + duration, before a load generator is given up on
+TOPICS = ("payments", "documents", "registration", "account_blocked", "technical", "emergency")
+VOICE_SHARE = 0.6
+BODY_VARIANTS = 64
+TARGET_SHARE = 0.5  # creates/s >= this share of healthz req/s
+TARGET_P99_MS = 50.0
+PROFILE_ENV = "HOTLINE_BENCH_PROFILE"
+PYSPY_ENV = "HOTLINE_BENCH_PYSPY"
+PYSPY_RATE = 200  # samples/s
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# -- the load generator (a separate process) ----------------------------------------------------
+
+
+def healthz_requests(host: str) -> list[bytes]:
+    return [f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()]
+
+
+def create_requests(host: str, token: str, channels: Sequence[str], seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    requests = []
+    for n in range(BODY_VARIANTS):
+        voice = "voice" in channels and (len(channels) == 1 or rng.random() < VOICE_SHARE)
+        body = json.dumps(
+            {
+                "channel": "voice" if voice else "chat",
+                "topic": rng.choice(TOPICS),
+                "phone": f"+7912{seed % 1000:03d}{n:04d}",
+            }
+        ).encode()
+        head = (
+            f"POST /v1/contacts HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        requests.append(head.encode() + body)
+    return requests
+
+
+class ProtocolError(Exception):
+    pass
+
+
+async def _read_response(stream: trio.SocketStream, buf: bytearray) -> int:
+    """Read one whole response from `stream` (its body is dropped); its status."""
+    receive = stream.receive_some
+    while (end := buf.find(b"\r\n\r\n")) < 0:
+        chunk = await receive(65536)
+        if not chunk:
+            raise ProtocolError("the server closed the connection")
+        buf += chunk
+    head = bytes(buf[:end]).lower()
+    at = head.find(b"\r\ncontent-length:")
+    if at < 0:
+        raise ProtocolError("an answer without Content-Length")
+    line_end = head.find(b"\r\n", at + 2)
+    length = int(head[at + 17 : line_end if line_end >= 0 else None])
+    total = end + 4 + length
+    while len(buf) < total:
+        chunk = await receive(65536)
+        if not chunk:
+            raise ProtocolError("the server closed the connection")
+        buf += chunk
+    if b"\r\nconnection: close" in head:
+        raise ProtocolError("the server closed a keep-alive connection")
+    status = int(buf[9:12])
+    del buf[:total]
+    return status
+
+
+def loadgen(args: argparse.Namespace) -> int:
+    """Run one phase on `args.connections` connections; print a JSON report on stdout."""
+    host = f"127.0.0.1:{args.port}"
+    if args.kind == "healthz":
+        requests = healthz_requests(host)
+    else:
+        requests = create_requests(host, args.token, args.channels.split(","), args.seed)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    failures: list[str] = []
+    clock = time.perf_counter
+
+    async def connection(n: int, counted_from: float, until: float) -> None:
+        stream = await trio.open_tcp_stream("127.0.0.1", args.port)
+        buf = bytearray()
+        i = n
+        async with stream:
+            while (start := clock()) < until:
+                await stream.send_all(requests[i % len(requests)])
+                status = await _read_response(stream, buf)
+                if start >= counted_from:
+                    latencies.append(clock() - start)
+                    statuses[status] = statuses.get(status, 0) + 1
+                i += 1
+
+    async def main() -> tuple[float, float]:
+        begin = clock()
+        counted_from = begin + args.warmup
+        until = counted_from + args.duration
+        try:
+            async with trio.open_nursery() as nursery:
+                for n in range(args.connections):
+                    nursery.start_soon(connection, n, counted_from, until)
+        except* (OSError, ProtocolError) as group:
+            failures.extend(repr(e) for e in group.exceptions)
+        return counted_from, clock()
+
+    cpu0 = time.process_time()
+    counted_from, ended = trio.run(main)
+    report = {
+        "window_s": max(1e-9, min(ended, counted_from + args.duration) - counted_from),
+        "latencies_us": [round(x * 1e6) for x in latencies],
+        "statuses": statuses,
+        "failures": failures,
+        "cpu_s": time.process_time() - cpu0,
+    }
+    json.dump(report, sys.stdout)
+    return 0
+
+
+# -- the benchmark (the parent process) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str
+    window_s: float
+    latencies_us: list[int]
+    statuses: dict[int, int]
+    failures: list[str]
+    server_cpu_s: float
+    loadgen_cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_us) / self.window_s
+
+    @property
+    def errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if not 200 <= status < 300)
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies_us)
+        if not ordered:
+            return 0.0
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1000.0
+
+
+class Server:
+    def __init__(self, workdir: Path, profile: Path | None) -> None:
+        db = workdir / "hotline.db"
+        self.log_path = workdir / "server.log"
+        self.integration = _create_token(db, "integration")
+        python = [sys.executable]
+        if profile is not None:
+            python += ["-m", "cProfile", "-o", str(profile)]
+        command = [*python, "-m", "hotline", "serve", "--db", str(db), "--bind", "127.0.0.1:0"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, stderr=log)
+        self.url = self._wait_serving()
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def _wait_serving(self) -> str:
+        give_up = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < give_up:
+            for line in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if '"hotline.serving"' in line:
+                    url: str = json.loads(line)["urls"][0]
+                    return url
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.process.returncode}")
+            time.sleep(0.05)
+        raise TimeoutError(f"the server did not start within {START_TIMEOUT_S} s")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+    def open_channels(self) -> list[str]:
+        call = urllib.request.Request(
+            f"{self.url}/v1/schedule", headers={"Authorization": f"Bearer {self.integration}"}
+        )
+        with urllib.request.urlopen(call, timeout=10) as answer:
+            channels = json.load(answer)["channels"]
+        return [c["channel"] for c in channels if c["open"] and c["channel"] in ("voice", "chat")]
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT_S)
+        return self.process.returncode
+
+
+def _create_token(db: Path, role: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline", "create-token", "--db", str(db), "--role", role],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TOKEN_TIMEOUT_S,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def run_phase(
+    server: Server,
+    kind: str,
+    args: argparse.Namespace,
+    channels: list[str],
+    pyspy: tuple[str, Path] | None,
+) -> Phase:
+    """One phase; with `pyspy` (its command and a directory), the server is sampled meanwhile."""
+    shares = [args.connections // args.processes] * args.processes
+    for i in range(args.connections % args.processes):
+        shares[i] += 1
+    loadgens: list[subprocess.Popen[bytes]] = []
+    spy: subprocess.Popen[bytes] | None = None
+    cpu0 = server.cpu_s()
+    try:
+        if pyspy is not None:
+            spy = _start_pyspy(pyspy[0], server.process.pid, pyspy[1] / f"{kind}.folded")
+        for i, share in enumerate(shares):
+            command = [sys.executable, str(Path(__file__).resolve()), "loadgen"]
+            command += ["--port", str(server.port), "--kind", kind, "--token", server.integration]
+            command += ["--channels", ",".join(channels), "--seed", str(i)]
+            command += ["--connections", str(share), "--warmup", str(args.warmup)]
+            command += ["--duration", str(args.duration)]
+            loadgens.append(subprocess.Popen(command, stdout=subprocess.PIPE))
+        reports = []
+        for process in loadgens:
+            out, _ = process.communicate(timeout=args.warmup + args.duration + LOADGEN_SLACK_S)
+            if process.returncode != 0:
+                raise RuntimeError(f"a load generator exited with {process.returncode}")
+            reports.append(json.loads(out))
+    finally:
+        for process in loadgens:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled, then exits
+            try:
+                spy.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+    statuses: dict[int, int] = {}
+    for r in reports:
+        for status, n in r["statuses"].items():
+            statuses[int(status)] = statuses.get(int(status), 0) + n
+    return Phase(
+        name=kind,
+        window_s=max(r["window_s"] for r in reports),
+        latencies_us=[x for r in reports for x in r["latencies_us"]],
+        statuses=statuses,
+        failures=[f for r in reports for f in r["failures"]],
+        server_cpu_s=server.cpu_s() - cpu0,
+        loadgen_cpu_s=sum(r["cpu_s"] for r in reports),
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--duration", type=float, default=10.0, help="s per phase (10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="s before each phase (1)")
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive (32)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="load generator processes sharing them (1)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="0.5 s phases, 0.2 s warm-up (the smoke test)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.quick:
+        args.duration, args.warmup = 0.5, 0.2
+    profile_mode = os.environ.get(PROFILE_ENV, "")
+    if profile_mode not in ("", "cprofile", "py-spy"):
+        print(f"{PROFILE_ENV} is cprofile or py-spy, not {profile_mode!r}", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    profile = workdir / "server.prof" if profile_mode == "cprofile" else None
+    pyspy = None
+    if profile_mode == "py-spy":
+        command = os.environ.get(PYSPY_ENV) or shutil.which("py-spy")
+        if command is None:
+            print(f"py-spy is not on PATH; set {PYSPY_ENV} to its path", file=sys.stderr)
+            return 2
+        pyspy = (command, workdir)
+    server: Server | None = None
+    try:
+        server = Server(workdir, profile)
+        channels = server.open_channels()
+        print(
+            f"api benchmark: hotline serve (1 process, temp db, shipped config) on {server.url}; "
+            f"load: {args.processes} separate process(es), trio, {args.connections} keep-alive "
+            f"connections, pre-encoded requests, minimal HTTP/1.1 reader; "
+            f"{args.duration:g} s per phase after {args.warmup:g} s warm-up; "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
+            + (f"; server profiled ({profile_mode})" if profile_mode else ""),
+            flush=True,
+        )
+        print(
+            f"creates: {' and '.join(channels)} over {len(TOPICS)} topics, "
+            "no Idempotency-Key; CPU = CPU-seconds / wall seconds of the phase",
+            flush=True,
+        )
+        phases = [run_phase(server, kind, args, channels, pyspy) for kind in ("healthz", "create")]
+        exit_code = server.stop()
+    finally:
+        if server is not None:
+            server.stop()
+    print()
+    header = (
+        f"{'phase':<8} {'answers':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+        f"{'non-2xx':>7} {'server CPU':>10} {'load CPU':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for p in phases:
+        wall = args.warmup + p.window_s
+        print(
+            f"{p.name:<8} {len(p.latencies_us):>8} {p.rate:>8.0f} {p.percentile_ms(0.5):>7.1f} "
+            f"{p.percentile_ms(0.99):>7.1f} {p.percentile_ms(1.0):>7.1f} {p.errors:>7} "
+            f"{p.server_cpu_s / wall:>10.0%} {p.loadgen_cpu_s / wall:>8.0%}"
+        )
+    for p in phases:
+        if p.errors or p.failures:
+            others = {s: n for s, n in sorted(p.statuses.items()) if not 200 <= s < 300}
+            print(f"{p.name}: statuses {others}, connection failures {p.failures[:3]}")
+    if exit_code != 0:
+        print(f"the server exited with {exit_code} on SIGTERM; log: {server.log_path}")
+    healthz, create = phases
+    share = create.rate / healthz.rate if healthz.rate else 0.0
+    p99 = create.percentile_ms(0.99)
+    targets = [
+        (f"creates >= {TARGET_SHARE:.0%} of healthz", share >= TARGET_SHARE),
+        (f"p99 <= {TARGET_P99_MS:g} ms", p99 <= TARGET_P99_MS),
+    ]
+    print()
+    if profile is not None:
+        _print_profile(profile)
+    if pyspy is not None:
+        for p in phases:
+            _print_folded(p.name, workdir / f"{p.name}.folded")
+    print("targets: " + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in targets))
+    print(
+        f"api: {create.rate:.0f} creates/s, p99 {p99:.1f} ms, {share:.0%} of healthz "
+        f"({healthz.rate:.0f} req/s)"
+    )
+    if exit_code == 0 and not (healthz.failures or create.failures or profile_mode):
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _print_profile(path: Path) -> None:
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    print(f"server profile (cProfile, main thread, whole run; kept in {path}):")
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
+def _start_pyspy(command: str, pid: int, output: Path) -> subprocess.Popen[bytes]:
+    spy = [command, "record", "--pid", str(pid), "--rate", str(PYSPY_RATE), "--gil"]
+    spy += ["--threads", "--format", "raw", "--output", str(output)]
+    process = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # attached before the load starts
+    return process
+
+
+# Where a frame's file lives, by the first path part that names it ("hotline/journal.py" and
+# "site-packages/trio/_core/_run.py" become "hotline" and "trio").
+def _package(frame: str) -> str:
+    where = frame.rsplit("(", 1)[-1].rstrip(")")
+    path = where.split(":", 1)[0]
+    parts = path.replace("\\", "/").split("/")
+    if "site-packages" in parts:
+        parts = parts[parts.index("site-packages") + 1 :]
+    if parts and parts[0] == "hotline" and len(parts) > 2:
+        return "/".join(parts[:2])  # hotline/store, hotline/routing, ...
+    if parts and parts[0] == "hotline" and len(parts) == 2:
+        return "hotline/" + parts[1].removesuffix(".py")
+    if len(parts) == 1:
+        return "stdlib:" + parts[0].removesuffix(".py")
+    return parts[0].removesuffix(".py")
+
+
+def _print_folded(phase: str, path: Path, top: int = 15) -> None:
+    """Summarise py-spy's collapsed stacks: `thread (tid);frame;...;frame count` per line."""
+    if not path.exists():
+        print(f"{phase}: py-spy wrote no profile")
+        return
+    threads: dict[str, int] = {}
+    own_package: dict[str, int] = {}
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        thread, *frames = stack.split(";")
+        total += count
+        threads[thread] = threads.get(thread, 0) + count
+        if not frames:
+            continue
+        leaf = frames[-1]
+        own[leaf] = own.get(leaf, 0) + count
+        package = _package(leaf)
+        own_package[package] = own_package.get(package, 0) + count
+        for frame in {f.split(":")[0] + ")" if ":" in f else f for f in frames}:
+            if "hotline/" in frame or frame.startswith(("serve", "handle")):
+                inclusive[frame] = inclusive.get(frame, 0) + count
+    if not total:
+        return
+    print(f"{phase}: {total} busy samples at {PYSPY_RATE}/s ({total / PYSPY_RATE:.1f} s of CPU)")
+
+    def show(title: str, counts: dict[str, int], n: int) -> None:
+        print(f"  {title}")
+        for name, count in sorted(counts.items(), key=lambda kv: -kv[1])[:n]:
+            print(f"    {count / total:6.1%}  {name[:130]}")
+
+    show("by thread", threads, 5)
+    show("own time by package", own_package, top)
+    show("own time by line", own, top)
+    show("hotline functions, inclusive", inclusive, top)
+    print()
+
+
+def _loadgen_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench_api.py loadgen")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--kind", choices=("healthz", "create"), required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--channels", default="chat")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--connections", type=int, required=True)
+    parser.add_argument("--warmup", type=float, required=True)
+    parser.add_argument("--duration", type=float, required=True)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["loadgen"]:
+        sys.exit("bench_api.py is run as `scripts/bench api`; `loadgen` is its load generator")
+    sys.exit(loadgen(_loadgen_arguments(sys.argv[2:])))
