@@ -131,11 +131,12 @@ class RoutingState:
     def set_presence(self, op_id: str, presence: Presence, now: float) -> list[Event]:
         """Go ready, on break or offline. Ready also ends wrap-up; an open offer is withdrawn."""
         op = self._operator(op_id)
-        if presence is Presence.OFFLINE and len(op.held) > (op.offer is not None):
-            raise Conflict("operator still holds contacts; complete them first", field="state")
         out: list[Event] = []
         if op.presence is presence and not op.wrapping:
+            # Also an operator restored offline with a contact in hand, told to be offline.
             return out
+        if presence is Presence.OFFLINE and len(op.held) > (op.offer is not None):
+            raise Conflict("operator still holds contacts; complete them first", field="state")
         self._matcher.unpark_operator(op)
         if op.presence is not Presence.READY or op.wrapping:
             op.idle_since = now

@@ -17,7 +17,15 @@ import trio.testing
 
 from hotline.clock import WallClock
 from hotline.domain.errors import Conflict, Invalid, NotFound
-from hotline.routing import ContactState, OperatorSpec, OperatorState, Presence, RoutingState
+from hotline.routing import (
+    Channel,
+    ContactState,
+    NewContact,
+    OperatorSpec,
+    OperatorState,
+    Presence,
+    RoutingState,
+)
 from hotline.routing.actor import RouterActor, RouterHandle
 from hotline.routing.model import (
     Accepted,
@@ -222,6 +230,36 @@ async def test_an_accept_sent_after_the_offer_expired_is_refused_even_if_the_act
         assert isinstance(accepted[0], Conflict)
         assert await contact_state(r.handle, "c1") is ContactState.WAITING
         assert await operator_state(r.handle, "ann") is OperatorState.BREAK
+
+
+async def test_restored_contacts_wait_in_their_place_and_time_without_repeating_events(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_router() as r:
+        await r.handle.upsert_operator(operator("ann", {"documents": 3}))
+        now = r.clock.now()
+        handled = NewContact("handled", Channel.VOICE, "documents", arrived_at=now - 20 * MIN)
+        late = NewContact("late", Channel.VOICE, "documents", arrived_at=now - 20 * MIN)
+        fresh = NewContact("fresh", Channel.VOICE, "documents", arrived_at=now - MIN)
+        feed = r.actor.subscribe()
+        assert await r.handle.restore_contact(handled, assigned_to="ann") == []
+        assert await r.handle.restore_contact(late, overflowed=True) == []
+        assert await r.handle.restore_contact(fresh) == []
+
+        seen: list[tuple[float, Event]] = []
+        with trio.move_on_after(60 * MIN):
+            async for event in feed:
+                seen.append((r.clock.now() - now, event))
+        # "late" overflowed before the restart: only its limit is left, at 10 min from now.
+        assert [(at, type(e), e.contact_id) for at, e in seen] == [
+            (10 * MIN, Breached, "late"),
+            (14 * MIN, Overflowed, "fresh"),
+            (29 * MIN, Breached, "fresh"),
+        ]
+        await r.handle.set_presence("ann", Presence.READY)
+        await r.handle.complete("handled", "ann")
+        await r.handle.end_wrap_up("ann")
+        assert await contact_state(r.handle, "late") is ContactState.OFFERED
 
 
 # -- feeds ------------------------------------------------------------------------------------

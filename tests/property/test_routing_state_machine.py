@@ -5,8 +5,9 @@ Two routers receive every operation: the real `RoutingState` (indexed heaps, laz
 audit mode, so every single offer is checked by brute force against rules 2, 4 and 5 before it
 is made; after every step both must have decided exactly the same events and pass
 `check_invariants()` (rules 1, 2, 3, 6). A small model beside them tracks what was created and how
-each contact ended, so that no contact is lost or ends twice, and a refused operation must leave
-the router exactly as it was.
+each contact ended, so that no contact is lost or ends twice, nor overflows or breaches twice, and
+a refused operation must leave the router exactly as it was. A restart rebuilds both routers from
+their live contacts, as start-up does from the store, and the run goes on with the rebuilt ones.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from hotline.domain.errors import HotlineError
-from hotline.routing import Channel, ContactState, NewContact, OperatorSpec, Presence
-from hotline.routing.model import Ended, Event
+from hotline.routing import (
+    Channel,
+    ContactState,
+    NewContact,
+    OperatorSpec,
+    OperatorState,
+    Presence,
+)
+from hotline.routing.model import Breached, Ended, Event, Overflowed
 from hotline.routing.state import RoutingState, ScanRoutingState
 from tests.routing_fixtures import T0, policy
 
@@ -53,6 +61,38 @@ def fingerprint(state: RoutingState) -> tuple[Any, ...]:
     return (contacts, ops, state.statistics(0.0))
 
 
+def restarted(old: RoutingState, now: float) -> RoutingState:
+    """A fresh router of the same kind holding what `old`'s store would give back at `now`."""
+    new = type(old)(old.policy, audit=True)
+    for op in sorted(old._ops.values(), key=lambda o: o.id):
+        spec = OperatorSpec(
+            op.id, dict(op.skills), op.languages, dict(op.capacity), op.certified_until
+        )
+        new.upsert_operator(spec, now)
+    for c in sorted(old._contacts.values(), key=lambda c: c.seq):
+        spec = NewContact(
+            c.id,
+            c.channel,
+            c.topic,
+            c.language,
+            c.skills,
+            c.priority,
+            c.arrived_at,
+            c.target_at,
+            c.deadline_at,
+        )
+        holder = c.operator if c.state is ContactState.ASSIGNED else None
+        events = new.restore_contact(
+            spec, now, overflowed=c.overflowed, breached=c.breached, assigned_to=holder
+        )
+        assert events == [], "every operator is offline after a restart: nothing to decide"
+    return new
+
+
+def waiting_order(state: RoutingState) -> list[str]:
+    return [c.id for c in sorted(state._waiting.values(), key=lambda c: c.key)]
+
+
 class RoutingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -63,6 +103,9 @@ class RoutingMachine(RuleBasedStateMachine):
         )
         self.created: set[str] = set()
         self.ended: dict[str, ContactState] = {}
+        self.overflowed: set[str] = set()
+        self.breached: set[str] = set()
+        self.ended_before_restart: set[str] = set()
         self.serial = 0
 
     # -- driving both routers ---------------------------------------------------------------
@@ -87,6 +130,14 @@ class RoutingMachine(RuleBasedStateMachine):
             if isinstance(event, Ended):
                 assert event.contact_id not in self.ended, f"{event.contact_id} ended twice"
                 self.ended[event.contact_id] = event.state
+            elif isinstance(event, Overflowed):
+                assert event.contact_id not in self.overflowed, (
+                    f"{event.contact_id} overflowed twice"
+                )
+                self.overflowed.add(event.contact_id)
+            elif isinstance(event, Breached):
+                assert event.contact_id not in self.breached, f"{event.contact_id} breached twice"
+                self.breached.add(event.contact_id)
         return indexed
 
     @property
@@ -199,6 +250,40 @@ class RoutingMachine(RuleBasedStateMachine):
         self.both(lambda r: r.accept(cid, op_id, self.now))
         self.both(lambda r: r.complete(cid, op_id, self.now))
 
+    # -- a restart ----------------------------------------------------------------------------
+
+    @rule()
+    def restart(self) -> None:
+        """Rebuild each router from what the store keeps, as `hotline.recovery` does: operators
+        offline, contacts in their order, offers in flight back in the queue, assignments kept,
+        nothing recorded twice; then the actor's first `tick`."""
+        rebuilt = tuple(restarted(router, self.now) for router in self.routers)
+        for old, new in zip(self.routers, rebuilt, strict=True):
+            assert waiting_order(new) == [
+                c.id
+                for c in sorted(old._contacts.values(), key=lambda c: c.key)
+                if c.state is not ContactState.ASSIGNED
+            ]
+            for c in old._contacts.values():
+                again = new._contacts[c.id]
+                assert (again.overflowed, again.breached) == (c.overflowed, c.breached)
+                assert again.key[:3] == c.key[:3] and again.target_at == c.target_at
+                if c.state is ContactState.ASSIGNED:
+                    assert again.state is ContactState.ASSIGNED and again.operator == c.operator
+                else:
+                    assert again.state is ContactState.WAITING
+            assert {
+                o.id for o in new._ops.values() if o.state() is not OperatorState.OFFLINE
+            } == set()
+            assert new.statistics(self.now).by_state.keys() <= {
+                ContactState.WAITING,
+                ContactState.ASSIGNED,
+            }
+            new.check_invariants(self.now)
+        self.routers = rebuilt
+        self.ended_before_restart = set(self.ended)
+        self.both(lambda r: r.tick(self.now))
+
     # -- time -------------------------------------------------------------------------------
 
     @rule(dt=steps)
@@ -226,10 +311,12 @@ class RoutingMachine(RuleBasedStateMachine):
         live = set(self.router._contacts)
         assert live | set(self.ended) == self.created
         assert not live & set(self.ended)
+        # A restarted router counts from its restart: what it took back, and what came after.
+        counted = {cid: s for cid, s in self.ended.items() if cid not in self.ended_before_restart}
         stats = self.router.statistics(self.now)
-        assert stats.created == len(self.created) == sum(stats.by_state.values())
+        assert stats.created == len(live) + len(counted) == sum(stats.by_state.values())
         for state in (ContactState.COMPLETED, ContactState.ABANDONED, ContactState.EXPIRED):
-            assert stats.by_state.get(state, 0) == list(self.ended.values()).count(state)
+            assert stats.by_state.get(state, 0) == list(counted.values()).count(state)
 
     @invariant()
     def a_contact_past_its_target_has_overflowed(self) -> None:

@@ -7,13 +7,11 @@ the way to its outcome. Times are seconds after `T0`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TypeVar
 
 import pytest
 
-from hotline.domain.errors import Conflict, HotlineError, Invalid, NotFound
+from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.routing import (
     Channel,
     ContactState,
@@ -28,95 +26,26 @@ from hotline.routing.model import (
     Breached,
     Ended,
     Enqueued,
-    Event,
     Offered,
     OfferWithdrawn,
     OperatorChanged,
     Overflowed,
-    RouterStatistics,
 )
 from hotline.routing.state import ScanRoutingState
-from tests.routing_fixtures import MIN, T0, contact, offers, operator, policy
-
-E = TypeVar("E", bound=Event)
-
-
-class AuditedRouter:
-    """A `RoutingState` in audit mode: each step runs at `T0 + at` and is followed by a full
-    check of the routing rules, also when the step is refused."""
-
-    def __init__(self, state_class: type[RoutingState]) -> None:
-        self.state = state_class(policy(), audit=True)
-
-    def step(self, at: float, apply: Callable[[float], list[Event]]) -> list[Event]:
-        now = T0 + at
-        try:
-            events = apply(now)
-        except HotlineError:
-            self.state.check_invariants(now)
-            raise
-        self.state.check_invariants(now)
-        return events
-
-    def add(self, spec: OperatorSpec, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.upsert_operator(spec, now))
-
-    def add_ready(self, spec: OperatorSpec, *, at: float) -> list[Event]:
-        return self.add(spec, at=at) + self.presence(spec.id, Presence.READY, at=at)
-
-    def presence(self, op_id: str, presence: Presence, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.set_presence(op_id, presence, now))
-
-    def remove(self, op_id: str, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.remove_operator(op_id, now))
-
-    def enqueue(self, spec: NewContact, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.enqueue(spec, now))
-
-    def accept(self, contact_id: str, op_id: str, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.accept(contact_id, op_id, now))
-
-    def reject(self, contact_id: str, op_id: str, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.reject(contact_id, op_id, now))
-
-    def abandon(self, contact_id: str, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.abandon(contact_id, now))
-
-    def complete(self, contact_id: str, op_id: str, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.complete(contact_id, op_id, now))
-
-    def end_wrap_up(self, op_id: str, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.end_wrap_up(op_id, now))
-
-    def transfer(self, contact_id: str, new: NewContact, *, at: float) -> list[Event]:
-        return self.step(at, lambda now: self.state.transfer(contact_id, new, now))
-
-    def tick(self, *, at: float) -> list[Event]:
-        return self.step(at, self.state.tick)
-
-    def handle(self, contact_id: str, op_id: str, *, at: float) -> list[Event]:
-        """Accept, complete and end wrap-up at once: the operator is free again after it."""
-        self.accept(contact_id, op_id, at=at)
-        self.complete(contact_id, op_id, at=at)
-        return self.end_wrap_up(op_id, at=at)
-
-    def statistics(self, *, at: float) -> RouterStatistics:
-        return self.state.statistics(T0 + at)
-
-    def contact(self, contact_id: str) -> ContactState:
-        return self.state.contact_state(contact_id)
-
-    def operator(self, op_id: str) -> OperatorState:
-        return self.state.operator_state(op_id)
+from tests.routing_fixtures import (
+    MIN,
+    T0,
+    AuditedRouter,
+    contact,
+    of_type,
+    offers,
+    operator,
+)
 
 
 @pytest.fixture(params=[RoutingState, ScanRoutingState], ids=["indexed", "scan"])
 def router(request: pytest.FixtureRequest) -> AuditedRouter:
     return AuditedRouter(request.param)
-
-
-def of_type(events: list[Event], kind: type[E]) -> list[E]:
-    return [e for e in events if isinstance(e, kind)]
 
 
 def docs_contact(cid: str, *, arrived: float, deadline: float) -> NewContact:
