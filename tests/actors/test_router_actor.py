@@ -35,6 +35,7 @@ from hotline.routing.model import (
     OfferWithdrawn,
     OperatorChanged,
     Overflowed,
+    QueuePosition,
 )
 from tests.routing_fixtures import MIN, T0, contact, offers, operator, policy
 
@@ -245,6 +246,8 @@ async def test_restored_contacts_wait_in_their_place_and_time_without_repeating_
         assert await r.handle.restore_contact(handled, assigned_to="ann") == []
         assert await r.handle.restore_contact(late, overflowed=True) == []
         assert await r.handle.restore_contact(fresh) == []
+        assert await r.handle.queue_position("fresh") == QueuePosition(1, 0, 0)
+        assert await r.handle.queue_position("handled") == QueuePosition(0, 0, 0)
 
         seen: list[tuple[float, Event]] = []
         with trio.move_on_after(60 * MIN):
@@ -257,6 +260,7 @@ async def test_restored_contacts_wait_in_their_place_and_time_without_repeating_
             (29 * MIN, Breached, "fresh"),
         ]
         await r.handle.set_presence("ann", Presence.READY)
+        assert await r.handle.queue_position("late") == QueuePosition(0, 1, 0)
         await r.handle.complete("handled", "ann")
         await r.handle.end_wrap_up("ann")
         assert await contact_state(r.handle, "late") is ContactState.OFFERED

@@ -7,7 +7,8 @@ is made; after every step both must have decided exactly the same events and pas
 `check_invariants()` (rules 1, 2, 3, 6). A small model beside them tracks what was created and how
 each contact ended, so that no contact is lost or ends twice, nor overflows or breaches twice, and
 a refused operation must leave the router exactly as it was. A restart rebuilds both routers from
-their live contacts, as start-up does from the store, and the run goes on with the rebuilt ones.
+their live contacts, as start-up does from the store, and the run goes on with the rebuilt ones;
+every live contact's queue position is checked against a brute-force count after every step.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from hotline.routing import (
     OperatorState,
     Presence,
 )
-from hotline.routing.model import Breached, Ended, Event, Overflowed
+from hotline.routing.model import Breached, Ended, Event, Overflowed, QueuePosition
 from hotline.routing.state import RoutingState, ScanRoutingState
 from tests.routing_fixtures import T0, policy
 
@@ -91,6 +92,33 @@ def restarted(old: RoutingState, now: float) -> RoutingState:
 
 def waiting_order(state: RoutingState) -> list[str]:
     return [c.id for c in sorted(state._waiting.values(), key=lambda c: c.key)]
+
+
+def brute_force_position(state: RoutingState, cid: str, now: float) -> QueuePosition:
+    """Waiting contacts sharing a queue (a route, the language, the channel) that come first;
+    operators not offline who could take it (certified, the language, a route, room on the
+    channel at all), and those of them ready with room now."""
+    c = state._contacts[cid]
+    ahead = 0
+    if c.state is ContactState.WAITING:
+        ahead = sum(
+            1
+            for other in state._waiting.values()
+            if other.key < c.key
+            and (other.language, other.channel) == (c.language, c.channel)
+            and any(route in c.routes for route in other.routes)
+        )
+    eligible = [
+        op
+        for op in state._ops.values()
+        if op.presence is not Presence.OFFLINE
+        and op.certified(now)
+        and c.language in op.languages
+        and op.capacity.get(c.channel, 0) > 0
+        and any(route <= op.skills.keys() for route in c.routes)
+    ]
+    free = sum(1 for op in eligible if op.routable and op.has_room(c.channel))
+    return QueuePosition(ahead, len(eligible), free)
 
 
 class RoutingMachine(RuleBasedStateMachine):
@@ -317,6 +345,15 @@ class RoutingMachine(RuleBasedStateMachine):
         assert stats.created == len(live) + len(counted) == sum(stats.by_state.values())
         for state in (ContactState.COMPLETED, ContactState.ABANDONED, ContactState.EXPIRED):
             assert stats.by_state.get(state, 0) == list(counted.values()).count(state)
+
+    @invariant()
+    def queue_positions_count_what_comes_first(self) -> None:
+        for c in self.router._contacts.values():
+            expected = brute_force_position(self.router, c.id, self.now)
+            for router in self.routers:
+                assert router.queue_position(c.id, self.now) == expected, c.id
+            if c.state is ContactState.WAITING:
+                assert expected.free_operators == 0, "rule 3: a free operator would take it"
 
     @invariant()
     def a_contact_past_its_target_has_overflowed(self) -> None:
