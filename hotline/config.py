@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline.domain.errors import Invalid
+from hotline.notify.settings import NotifySettings
+from hotline.notify.template_settings import TemplateSettings
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
 from hotline.schedule.settings import ScheduleSettings
 
@@ -147,6 +149,20 @@ class OperatorSettings(_Section):
     default_capacity: CapacitySettings
 
 
+class DepartmentSettings(_Section):
+    label: str = Field(min_length=1)
+
+
+class TicketsSettings(_Section):
+    # Where a ticket can be escalated: code -> label.
+    departments: dict[str, DepartmentSettings] = Field(default_factory=dict)
+
+
+class IdentitySettings(_Section):
+    max_failures: int = Field(default=3, ge=1)  # failed checks from one phone before the lock
+    lock_minutes: float = Field(default=30, gt=0)  # ... counted over this window
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -156,6 +172,10 @@ class Settings(_Section):
     routing: RoutingSettings
     operators: OperatorSettings
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    tickets: TicketsSettings = Field(default_factory=TicketsSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     @model_validator(mode="after")
     def _topics_known(self) -> Self:

@@ -39,9 +39,9 @@ from hotline.store.events import ContactNote, IdempotencyRecord
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
 from hotline.store.rows import ContactRow
 from hotline.store.tickets import latest_open_ticket
+from hotline.tickets.lifecycle import TicketStatus
 
 MAX_PAGE = 200
-CLOSED_TICKET = "completed"  # the one ticket status after which a caller has no open ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,7 @@ async def _create(
 
     async def find_open_ticket() -> None:
         open_ticket[0] = await sv.store.read(
-            lambda tx: latest_open_ticket(tx, phone, closed=CLOSED_TICKET)
+            lambda tx: latest_open_ticket(tx, phone, closed=TicketStatus.COMPLETED.value)
         )
 
     async with trio.open_nursery() as nursery:

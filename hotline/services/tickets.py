@@ -1,0 +1,277 @@
+"""Tickets (обращения): create, look up, list, move through their statuses, link, escalate.
+
+Each change is one store transaction holding the ticket row, its history entry and, for a
+status change, the SMS to the citizen and the personal-account event in the outbox, keyed by
+(ticket, revision): a change notifies exactly once, whatever crashes around it. The allowed moves
+are the pure lifecycle's (`hotline.tickets.lifecycle`); a refused move is a 409 listing them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from hotline.domain.errors import Conflict, Invalid, NotFound
+from hotline.domain.phones import normalize_phone
+from hotline.notify.templates import ticket_status_sms
+from hotline.services import Services
+from hotline.services.auth import Principal, Role
+from hotline.store import Tx
+from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
+from hotline.store.queries import get_contact
+from hotline.store.tickets import (
+    NewTicket,
+    TicketEventRow,
+    TicketRow,
+    change_status,
+    escalate,
+    get_ticket,
+    insert_ticket,
+    latest_open_ticket,
+    link_contact,
+    linked_contacts,
+    list_tickets,
+    number_taken,
+    ticket_history,
+)
+from hotline.tickets.lifecycle import TicketStatus, transition
+from hotline.tickets.numbers import new_number, parse_number
+
+MAX_PAGE = 200
+_NUMBER_TRIES = 8  # a 40-bit random number collides about never; the loop is for certainty
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRequest:
+    topic: str
+    phone: str
+    description: str
+    full_name: str | None = None
+    email: str | None = None
+    contact_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    ticket: TicketRow
+    history: list[TicketEventRow]
+    contacts: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    tickets: list[TicketRow]
+    next_cursor: str | None
+
+
+async def create_ticket(
+    sv: Services, caller: Principal, req: TicketRequest, *, source: str = "api"
+) -> TicketView:
+    caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
+    phone = normalize_phone(req.phone)
+    if req.topic not in sv.settings.topics:
+        raise Invalid(f"unknown topic {req.topic!r}", field="topic")
+    at = sv.clock.now()
+    actor = _actor(caller)
+
+    async def work(tx: Tx) -> str:
+        if req.contact_id is not None and await get_contact(tx, req.contact_id) is None:
+            raise NotFound(f"no contact {req.contact_id}", field="contact_id")
+        number = await _free_number(tx)
+        ticket = NewTicket(
+            number=number,
+            status=TicketStatus.ACCEPTED.value,
+            topic=req.topic,
+            phone=phone,
+            full_name=req.full_name,
+            email=req.email,
+            description=req.description,
+            source=source if req.contact_id is None else "contact",
+        )
+        await insert_ticket(tx, ticket, actor=actor, at=at)
+        row = await get_ticket(tx, number)
+        assert row is not None
+        if req.contact_id is not None:
+            await link_contact(tx, row, req.contact_id, actor=actor, at=at)
+            row = await get_ticket(tx, number)
+            assert row is not None
+        await _notify(sv, tx, row, at=at)
+        return number
+
+    number = await sv.store.transact(work)
+    return await get_ticket_view(sv, caller, number)
+
+
+async def get_ticket_view(sv: Services, caller: Principal, number_text: str) -> TicketView:
+    caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
+    number = parse_number(number_text)
+
+    async def work(tx: Tx) -> TicketView | None:
+        ticket = await get_ticket(tx, number)
+        if ticket is None:
+            return None
+        return TicketView(
+            ticket, await ticket_history(tx, number), await linked_contacts(tx, number)
+        )
+
+    view = await sv.store.read(work)
+    if view is None:
+        raise NotFound(f"no ticket {number}", field="number")
+    return view
+
+
+async def list_ticket_page(
+    sv: Services,
+    caller: Principal,
+    *,
+    phone: str | None,
+    status: TicketStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> TicketPage:
+    caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
+    e164 = normalize_phone(phone) if phone is not None else None
+    after = _decode_cursor(cursor) if cursor else 0
+    limit = max(1, min(limit, MAX_PAGE))
+
+    async def work(tx: Tx) -> list[TicketRow]:
+        return await list_tickets(
+            tx,
+            phone=e164,
+            status=status.value if status is not None else None,
+            after_row=after,
+            limit=limit + 1,
+        )
+
+    rows = await sv.store.read(work)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return TicketPage(rows, f"t{rows[-1].row_id:x}" if more else None)
+
+
+async def move_ticket(
+    sv: Services, caller: Principal, number_text: str, to: TicketStatus, comment: str | None
+) -> TicketView:
+    caller.require(Role.OPERATOR, Role.SUPERVISOR)
+    number = parse_number(number_text)
+    at = sv.clock.now()
+
+    async def work(tx: Tx) -> None:
+        ticket = await _ticket(tx, number)
+        transition(TicketStatus(ticket.status), to)  # raises the 409 naming the allowed moves
+        await change_status(tx, ticket, to.value, actor=_actor(caller), comment=comment, at=at)
+        moved = await _ticket(tx, number)
+        await _notify(sv, tx, moved, at=at, comment=comment)
+
+    await sv.store.transact(work)
+    return await get_ticket_view(sv, caller, number)
+
+
+async def escalate_ticket(
+    sv: Services, caller: Principal, number_text: str, department: str, comment: str | None
+) -> TicketView:
+    caller.require(Role.OPERATOR, Role.SUPERVISOR)
+    if department not in sv.settings.tickets.departments:
+        raise Invalid(f"unknown department {department!r}", field="department")
+    number = parse_number(number_text)
+    at = sv.clock.now()
+
+    async def work(tx: Tx) -> None:
+        ticket = await _ticket(tx, number)
+        if TicketStatus(ticket.status) is TicketStatus.COMPLETED:
+            raise Conflict("a completed ticket is not escalated", field="number")
+        if ticket.department == department:
+            raise Conflict(f"already with {department}", field="department")
+        await escalate(tx, ticket, department, actor=_actor(caller), comment=comment, at=at)
+
+    await sv.store.transact(work)
+    return await get_ticket_view(sv, caller, number)
+
+
+async def link_ticket_contact(
+    sv: Services, caller: Principal, number_text: str, contact_id: str
+) -> TicketView:
+    caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
+    number = parse_number(number_text)
+    at = sv.clock.now()
+
+    async def work(tx: Tx) -> None:
+        ticket = await _ticket(tx, number)
+        if await get_contact(tx, contact_id) is None:
+            raise NotFound(f"no contact {contact_id}", field="contact_id")
+        await link_contact(tx, ticket, contact_id, actor=_actor(caller), at=at)
+
+    await sv.store.transact(work)
+    return await get_ticket_view(sv, caller, number)
+
+
+async def open_ticket_of(sv: Services, phone: str) -> str | None:
+    """The caller's most recent ticket that is not completed, for a repeat caller."""
+    closed = TicketStatus.COMPLETED.value
+    return await sv.store.read(lambda tx: latest_open_ticket(tx, phone, closed=closed))
+
+
+async def _notify(
+    sv: Services, tx: Tx, ticket: TicketRow, *, at: float, comment: str | None = None
+) -> None:
+    """The SMS and the personal-account event for the ticket's current revision."""
+    status = TicketStatus(ticket.status)
+    text = ticket_status_sms(
+        sv.settings.templates.message_templates(),
+        number=ticket.number,
+        status=status,
+        comment=comment,
+    )
+    key = f"ticket:{ticket.number}:{ticket.revision}"
+    await enqueue_message(
+        tx,
+        NewMessage(MessageKind.SMS, ticket.phone, text, dedupe_key=f"{key}:sms"),
+        at=at,
+    )
+    event = {
+        "type": "ticket_status",
+        "number": ticket.number,
+        "status": status.value,
+        "status_label": status.label,
+        "revision": ticket.revision,
+        "at": at,
+    }
+    await enqueue_message(
+        tx,
+        NewMessage(
+            MessageKind.ACCOUNT_EVENT,
+            ticket.phone,
+            json.dumps(event, ensure_ascii=False),
+            dedupe_key=f"{key}:account",
+        ),
+        at=at,
+    )
+
+
+async def _ticket(tx: Tx, number: str) -> TicketRow:
+    ticket = await get_ticket(tx, number)
+    if ticket is None:
+        raise NotFound(f"no ticket {number}", field="number")
+    return ticket
+
+
+async def _free_number(tx: Tx) -> str:
+    for _ in range(_NUMBER_TRIES):
+        number = new_number(secrets.randbits)
+        if not await number_taken(tx, number):
+            return number
+    raise Conflict("no free ticket number; try again")
+
+
+def _actor(caller: Principal) -> str:
+    return caller.operator_id if caller.operator_id is not None else caller.name
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        if cursor[0] != "t":
+            raise ValueError
+        return int(cursor[1:], 16)
+    except (ValueError, IndexError):
+        raise Invalid("not a cursor this server gave out", field="cursor") from None
