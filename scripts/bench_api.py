@@ -126,6 +126,7 @@ def loadgen(args: argparse.Namespace) -> int:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     failures: list[str] = []
+    answered = [0]  # warm-up included
     clock = time.perf_counter
 
     async def connection(n: int, counted_from: float, until: float) -> None:
@@ -136,6 +137,7 @@ def loadgen(args: argparse.Namespace) -> int:
             while (start := clock()) < until:
                 await stream.send_all(requests[i % len(requests)])
                 status = await _read_response(stream, buf)
+                answered[0] += 1
                 if start >= counted_from:
                     latencies.append(clock() - start)
                     statuses[status] = statuses.get(status, 0) + 1
@@ -159,6 +161,7 @@ def loadgen(args: argparse.Namespace) -> int:
         "window_s": max(1e-9, min(ended, counted_from + args.duration) - counted_from),
         "latencies_us": [round(x * 1e6) for x in latencies],
         "statuses": statuses,
+        "answered": answered[0],
         "failures": failures,
         "cpu_s": time.process_time() - cpu0,
     }
@@ -176,6 +179,8 @@ class Phase:
     latencies_us: list[int]
     statuses: dict[int, int]
     failures: list[str]
+    answered: int  # warm-up included, as the CPU figures are
+    wall_s: float  # of the whole phase, load generators' start-up included
     server_cpu_s: float
     loadgen_cpu_s: float
 
@@ -269,6 +274,7 @@ def run_phase(
     loadgens: list[subprocess.Popen[bytes]] = []
     spy: subprocess.Popen[bytes] | None = None
     cpu0 = server.cpu_s()
+    began = time.monotonic()
     try:
         if pyspy is not None:
             spy = _start_pyspy(pyspy[0], server.process.pid, pyspy[1] / f"{kind}.folded")
@@ -307,6 +313,8 @@ def run_phase(
         latencies_us=[x for r in reports for x in r["latencies_us"]],
         statuses=statuses,
         failures=[f for r in reports for f in r["failures"]],
+        answered=sum(r["answered"] for r in reports),
+        wall_s=time.monotonic() - began,
         server_cpu_s=server.cpu_s() - cpu0,
         loadgen_cpu_s=sum(r["cpu_s"] for r in reports),
     )
@@ -355,7 +363,8 @@ def run(args: argparse.Namespace) -> int:
         )
         print(
             f"creates: {' and '.join(channels)} over {len(TOPICS)} topics, "
-            "no Idempotency-Key; CPU = CPU-seconds / wall seconds of the phase",
+            "no Idempotency-Key; server CPU = its CPU-seconds (all threads) / the phase's wall "
+            "seconds, and per answer (warm-up included)",
             flush=True,
         )
         phases = [run_phase(server, kind, args, channels, pyspy) for kind in ("healthz", "create")]
@@ -366,16 +375,17 @@ def run(args: argparse.Namespace) -> int:
     print()
     header = (
         f"{'phase':<8} {'answers':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-        f"{'non-2xx':>7} {'server CPU':>10} {'load CPU':>8}"
+        f"{'non-2xx':>7} {'server CPU':>10} {'CPU ms/req':>10} {'load CPU':>8}"
     )
     print(header)
     print("-" * len(header))
     for p in phases:
-        wall = args.warmup + p.window_s
+        per_answer_ms = p.server_cpu_s * 1e3 / max(1, p.answered)
         print(
             f"{p.name:<8} {len(p.latencies_us):>8} {p.rate:>8.0f} {p.percentile_ms(0.5):>7.1f} "
             f"{p.percentile_ms(0.99):>7.1f} {p.percentile_ms(1.0):>7.1f} {p.errors:>7} "
-            f"{p.server_cpu_s / wall:>10.0%} {p.loadgen_cpu_s / wall:>8.0%}"
+            f"{p.server_cpu_s / p.wall_s:>10.0%} {per_answer_ms:>10.2f} "
+            f"{p.loadgen_cpu_s / p.wall_s:>8.0%}"
         )
     for p in phases:
         if p.errors or p.failures:

@@ -16,7 +16,8 @@ and everything answered so far is checked against what the restarted server hold
 - a contact nobody acknowledged is one of the requests cut off by a kill, at most once each;
 - a request cut off with an `Idempotency-Key`, sent again, answers 200 with the contact it had
   committed (or 201 if it had not), and an acknowledged key sent again answers 200 with the
-  same contact.
+  same contact;
+- no server logged an error or a traceback.
 
 Once the last kill is checked the rest is sent, the server is stopped with SIGTERM (exit 0
 expected) and checked once more after a clean restart. The summary goes to stdout; the exit
@@ -465,7 +466,17 @@ async def run(args: argparse.Namespace, workdir: Path, children: list[trio.Proce
         flush=True,
     )
     await stop(server.process, signal.SIGTERM)
+    check_logs(workdir, ledger)
     return ledger
+
+
+def check_logs(workdir: Path, ledger: Ledger) -> None:
+    """A server that logged an error or a traceback has a fault to look at, even if every
+    answer checked out (a journal retry, a failed recovery step)."""
+    for log in sorted(workdir.glob("server-*.log")):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if '"level": "error"' in line or '"level": "critical"' in line or "Traceback" in line:
+                ledger.violate(f"{log.name}: {line[:300]}")
 
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> Ledger:
