@@ -14,8 +14,9 @@ over its length. The server's and the load generators' CPU use is shown beside e
 
 Profiling the server (the figures then include the profiler's cost):
 - HOTLINE_BENCH_PROFILE=py-spy (py-spy on PATH, or its path in HOTLINE_BENCH_PYSPY): each phase
-  is sampled with `py-spy record --gil --threads --format raw` and summarised after the
-  table: busy samples per thread, own time per package, and the costliest functions;
+  is sampled with `py-spy record --gil --threads --format raw` (Python time only: SQLite's
+  own work runs without the GIL) and summarised after the table by thread, by stage of the
+  work (HTTP, validation, handler, store bridge, logging, scheduler...) and by line;
 - HOTLINE_BENCH_PROFILE=cprofile: the server runs under cProfile (much slower; its SQLite
   thread is not seen) and the top of the profile of the whole run is printed.
 
@@ -433,63 +434,67 @@ def _start_pyspy(command: str, pid: int, output: Path) -> subprocess.Popen[bytes
     return process
 
 
-# Where a frame's file lives, by the first path part that names it ("hotline/journal.py" and
-# "site-packages/trio/_core/_run.py" become "hotline" and "trio").
-def _package(frame: str) -> str:
-    where = frame.rsplit("(", 1)[-1].rstrip(")")
-    path = where.split(":", 1)[0]
-    parts = path.replace("\\", "/").split("/")
-    if "site-packages" in parts:
-        parts = parts[parts.index("site-packages") + 1 :]
-    if parts and parts[0] == "hotline" and len(parts) > 2:
-        return "/".join(parts[:2])  # hotline/store, hotline/routing, ...
-    if parts and parts[0] == "hotline" and len(parts) == 2:
-        return "hotline/" + parts[1].removesuffix(".py")
-    if len(parts) == 1:
-        return "stdlib:" + parts[0].removesuffix(".py")
-    return parts[0].removesuffix(".py")
+# Stages of the server's work, for the py-spy summary: a sample counts for the first stage
+# that one of its frames names. Names of functions in hotline and its libraries: if they move,
+# a stage shows 0% and its time falls to "other".
+STAGES = (
+    ("logging: access log line", ("_log_request (hotline/api/access_log",)),
+    ("logging: router event lines", ("log_router_events",)),
+    (
+        "store bridge, asyncio side (trio-asyncio loop, aiosqlite)",
+        ("BaseTrioEventLoop._main_loop",),
+    ),
+    ("store and journal tasks, trio side", ("Store.run (", "Journal.run (", "Store._serve_reads")),
+    ("router actor", ("RouterActor.run",)),
+    ("create: open-ticket read, caller side", ("find_open_ticket",)),
+    ("create: phone normalisation", ("normalize_phone",)),
+    ("create: router calls and journal.sync, caller side", ("RouterHandle", "Journal.sync")),
+    ("create: rest of the handler", ("create (hotline/api/contacts",)),
+    ("request body and validation (quart-schema)", ("validate_request.<locals>",)),
+    ("response building (make_response, JSON)", ("finalize_request", "make_response")),
+    ("HTTP send (quart, hypercorn, h11, socket)", ("_send_response", "app_send")),
+    ("Quart / quart-trio request plumbing", ("TrioASGIHTTPConnection", "QuartTrio")),
+    ("HTTP receive and parse (hypercorn, h11)", ("_run_handler", "TCPServer", "_handle (")),
+    ("SQLite worker threads (their Python part)", ("_connection_worker_thread",)),
+    ("trio scheduler", ("unrolled_run (trio",)),
+)
 
 
-def _print_folded(phase: str, path: Path, top: int = 15) -> None:
-    """Summarise py-spy's collapsed stacks: `thread (tid);frame;...;frame count` per line."""
+def _print_folded(phase: str, path: Path, top: int = 12) -> None:
+    """Summarise py-spy's collapsed stacks (`thread (tid);frame;...;frame count` per line):
+    samples by thread, by stage of the work, and by the line that was running."""
     if not path.exists():
         print(f"{phase}: py-spy wrote no profile")
         return
     threads: dict[str, int] = {}
-    own_package: dict[str, int] = {}
+    stages: dict[str, int] = {}
     own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
     total = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack:
             continue
         count = int(count_text)
-        thread, *frames = stack.split(";")
         total += count
+        thread = stack.split(";", 1)[0]
         threads[thread] = threads.get(thread, 0) + count
-        if not frames:
-            continue
-        leaf = frames[-1]
+        leaf = stack.rsplit(";", 1)[-1]
         own[leaf] = own.get(leaf, 0) + count
-        package = _package(leaf)
-        own_package[package] = own_package.get(package, 0) + count
-        for frame in {f.split(":")[0] + ")" if ":" in f else f for f in frames}:
-            if "hotline/" in frame or frame.startswith(("serve", "handle")):
-                inclusive[frame] = inclusive.get(frame, 0) + count
+        stage = next((name for name, keys in STAGES if any(k in stack for k in keys)), "other")
+        stages[stage] = stages.get(stage, 0) + count
     if not total:
         return
-    print(f"{phase}: {total} busy samples at {PYSPY_RATE}/s ({total / PYSPY_RATE:.1f} s of CPU)")
+    seconds = total / PYSPY_RATE
+    print(f"{phase}: {total} samples holding the GIL at {PYSPY_RATE}/s ({seconds:.1f} s)")
 
     def show(title: str, counts: dict[str, int], n: int) -> None:
         print(f"  {title}")
         for name, count in sorted(counts.items(), key=lambda kv: -kv[1])[:n]:
-            print(f"    {count / total:6.1%}  {name[:130]}")
+            print(f"    {count / total:6.1%}  {name[:120]}")
 
     show("by thread", threads, 5)
-    show("own time by package", own_package, top)
-    show("own time by line", own, top)
-    show("hotline functions, inclusive", inclusive, top)
+    show("by stage", stages, len(STAGES) + 1)
+    show("by line running", own, top)
     print()
 
 
