@@ -163,6 +163,33 @@ class IdentitySettings(_Section):
     lock_minutes: float = Field(default=30, gt=0)  # ... counted over this window
 
 
+class FormsSettings(_Section):
+    # Where attachments of feedback forms are kept (one directory per form).
+    attachments_dir: Annotated[Path, Field(strict=False)] = Path("var/attachments")
+    max_attachments: int = Field(default=5, ge=0, le=20)
+    max_attachment_kib: int = Field(default=5120, gt=0)
+    # Kinds accepted, recognised by their content: pdf, png, jpeg.
+    attachment_types: Names = ("pdf", "png", "jpeg")
+    # The ticket topic of each feedback type.
+    feedback_topics: dict[str, str] = Field(
+        default_factory=lambda: {
+            "technical": "technical",
+            "information": "applications",
+            "recommendation": "applications",
+        }
+    )
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> Self:
+        for kind in self.attachment_types:
+            if kind not in ("pdf", "png", "jpeg"):
+                raise _At(("attachment_types",), f"{kind!r} is not one of pdf, png, jpeg")
+        for kind in self.feedback_topics:
+            if kind not in ("technical", "information", "recommendation"):
+                raise _At(("feedback_topics", kind), "not a feedback type")
+        return self
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -174,6 +201,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     tickets: TicketsSettings = Field(default_factory=TicketsSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    forms: FormsSettings = Field(default_factory=FormsSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
@@ -192,6 +220,9 @@ class Settings(_Section):
                 if topic in owner:
                     raise _At(where, f"{topic!r} is already in class {owner[topic]!r}")
                 owner[topic] = name
+        for kind, topic in self.forms.feedback_topics.items():
+            if topic not in self.topics:
+                raise _At(("forms", "feedback_topics", kind), f"unknown topic {topic!r}")
         for topic, skills in self.routing.overflow.items():
             where = ("routing", "overflow", topic)
             if topic != _ANY_TOPIC and topic not in self.topics:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.domain.phones import normalize_phone
@@ -66,8 +68,17 @@ class TicketPage:
 
 
 async def create_ticket(
-    sv: Services, caller: Principal, req: TicketRequest, *, source: str = "api"
+    sv: Services,
+    caller: Principal,
+    req: TicketRequest,
+    *,
+    source: str = "api",
+    data: dict[str, Any] | None = None,
+    also: Callable[[Tx, TicketRow], Awaitable[None]] | None = None,
 ) -> TicketView:
+    """Open a ticket in status Принято and notify the citizen. `data` is kept with its creation
+    (e.g. a form's attachments); `also` runs in the same transaction (e.g. a confirmation
+    e-mail into the outbox)."""
     caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
     phone = normalize_phone(req.phone)
     if req.topic not in sv.settings.topics:
@@ -89,7 +100,7 @@ async def create_ticket(
             description=req.description,
             source=source if req.contact_id is None else "contact",
         )
-        await insert_ticket(tx, ticket, actor=actor, at=at)
+        await insert_ticket(tx, ticket, actor=actor, at=at, data=data)
         row = await get_ticket(tx, number)
         assert row is not None
         if req.contact_id is not None:
@@ -97,9 +108,12 @@ async def create_ticket(
             row = await get_ticket(tx, number)
             assert row is not None
         await _notify(sv, tx, row, at=at)
+        if also is not None:
+            await also(tx, row)
         return number
 
     number = await sv.store.transact(work)
+    sv.notifier.notify_new()
     return await get_ticket_view(sv, caller, number)
 
 
@@ -165,6 +179,7 @@ async def move_ticket(
         await _notify(sv, tx, moved, at=at, comment=comment)
 
     await sv.store.transact(work)
+    sv.notifier.notify_new()
     return await get_ticket_view(sv, caller, number)
 
 

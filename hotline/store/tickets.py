@@ -58,7 +58,10 @@ class NewTicket:
     source: str
 
 
-async def insert_ticket(tx: Tx, t: NewTicket, *, actor: str, at: float) -> None:
+async def insert_ticket(
+    tx: Tx, t: NewTicket, *, actor: str, at: float, data: dict[str, Any] | None = None
+) -> None:
+    """Create the ticket; `data` goes with its `created` history entry (what a form attached)."""
     await tx.execute(
         "INSERT INTO tickets (number, status, topic, phone, full_name, email, description,"
         " source, revision, created_at, updated_at)"
@@ -72,7 +75,7 @@ async def insert_ticket(tx: Tx, t: NewTicket, *, actor: str, at: float) -> None:
             at,
         ),
     )
-    await _history(tx, t.number, 1, at, "created", actor, None, t.status, None, {})
+    await _history(tx, t.number, 1, at, "created", actor, None, t.status, None, data or {})
 
 
 async def number_taken(tx: Tx, number: str) -> bool:

@@ -1,0 +1,86 @@
+"""Files written so that an acknowledged upload survives a power cut, and removed durably.
+
+Plain blocking functions, for a worker thread (`trio.to_thread.run_sync`). A file is written to
+a temporary name in its directory, fsynced, renamed into place and the directory fsynced: the
+name never points at a partial file and the rename itself is durable. A crash before the rename
+leaves a `.part` file; nothing ever serves one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+CHUNK = 256 * 1024
+
+
+class TooLarge(ValueError):
+    """The source held more than the limit; nothing was left behind."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    file_name: str
+    size: int
+    sha256: str
+
+
+def write_durably(directory: Path, file_name: str, source: IO[bytes], max_bytes: int) -> StoredFile:
+    """Copy `source` (from its current position) to `directory/file_name`, durably; its size and
+    SHA-256. More than `max_bytes` raises `TooLarge` with nothing left behind."""
+    make_directory(directory)
+    part = directory / f".{file_name}.{secrets.token_hex(4)}.part"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with part.open("xb") as out:
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"more than {max_bytes} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part, directory / file_name)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    fsync_directory(directory)
+    return StoredFile(file_name, size, digest.hexdigest())
+
+
+def delete_durably(directory: Path, file_name: str) -> bool:
+    """Remove a file, durably; False if it was not there (deleted before a crash)."""
+    try:
+        (directory / file_name).unlink()
+    except FileNotFoundError:
+        return False
+    fsync_directory(directory)
+    return True
+
+
+def make_directory(directory: Path) -> None:
+    """Create `directory` and any missing parent, each new entry fsynced into its parent."""
+    if directory.is_dir():
+        return
+    missing = []
+    path = directory
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        fsync_directory(new.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

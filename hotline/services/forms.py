@@ -1,0 +1,147 @@
+"""The feedback form: a citizen's message from the portal becomes a ticket, with its
+attachments kept on disk and a confirmation e-mail in the outbox.
+
+Attachments are recognised by their content (PDF, PNG, JPEG), capped in number and size, and
+written durably (temporary file, fsync, rename) before the ticket's transaction, which records
+their names, sizes and SHA-256 with the ticket's creation and puts the e-mail in the outbox. A
+crash between the two leaves files no ticket names, never a ticket without its files.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import IO
+
+import trio
+
+from hotline.domain.errors import Invalid
+from hotline.files import StoredFile, TooLarge, write_durably
+from hotline.notify.templates import feedback_confirmation_email
+from hotline.services import Services
+from hotline.services.auth import Principal, Role
+from hotline.services.tickets import TicketRequest, TicketView, create_ticket
+from hotline.store import Tx
+from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
+from hotline.store.tickets import TicketRow
+
+SNIFF_BYTES = 8
+_SIGNATURES = {
+    "pdf": (b"%PDF-",),
+    "png": (b"\x89PNG\r\n\x1a\n",),
+    "jpeg": (b"\xff\xd8\xff",),
+}
+
+
+class FeedbackKind(StrEnum):
+    TECHNICAL = "technical"
+    INFORMATION = "information"
+    RECOMMENDATION = "recommendation"
+
+
+class UnsupportedAttachment(Invalid):
+    code = "unsupported_media_type"
+
+
+class AttachmentTooLarge(Invalid):
+    code = "too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    file_name: str
+    stream: IO[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackForm:
+    phone: str
+    full_name: str
+    email: str
+    kind: FeedbackKind
+    description: str
+    attachments: list[Attachment]
+
+
+def sniff_attachment(head: bytes) -> str | None:
+    """ "pdf", "png" or "jpeg" from a file's first bytes; None for anything else."""
+    for kind, signatures in _SIGNATURES.items():
+        if any(head.startswith(sig) for sig in signatures):
+            return kind
+    return None
+
+
+async def submit_feedback(sv: Services, caller: Principal, form: FeedbackForm) -> TicketView:
+    caller.require(Role.INTEGRATION)
+    forms = sv.settings.forms
+    if len(form.attachments) > forms.max_attachments:
+        raise Invalid(f"at most {forms.max_attachments} attachments", field="attachments")
+    kinds = [_kind_of(a, forms.attachment_types) for a in form.attachments]
+    folder = forms.attachments_dir / f"form-{secrets.token_hex(8)}"
+    stored: list[dict[str, object]] = []
+    for index, (attachment, kind) in enumerate(zip(form.attachments, kinds, strict=True)):
+        name = f"{index + 1}.{kind}"
+        try:
+            saved: StoredFile = await trio.to_thread.run_sync(
+                write_durably, folder, name, attachment.stream, forms.max_attachment_kib * 1024
+            )
+        except TooLarge:
+            raise AttachmentTooLarge(
+                f"an attachment is at most {forms.max_attachment_kib} KiB", field="attachments"
+            ) from None
+        stored.append(
+            {
+                "file": f"{folder.name}/{name}",
+                "name": attachment.file_name[:200],
+                "type": kind,
+                "size": saved.size,
+                "sha256": saved.sha256,
+            }
+        )
+    templates = sv.settings.templates.message_templates()
+    at = sv.clock.now()
+
+    async def confirm(tx: Tx, ticket: TicketRow) -> None:
+        mail = feedback_confirmation_email(
+            templates, number=ticket.number, full_name=form.full_name
+        )
+        await enqueue_message(
+            tx,
+            NewMessage(
+                MessageKind.EMAIL,
+                form.email,
+                mail.body,
+                dedupe_key=f"ticket:{ticket.number}:feedback_confirmation",
+                subject=mail.subject,
+            ),
+            at=at,
+        )
+
+    request = TicketRequest(
+        topic=forms.feedback_topics[form.kind.value],
+        phone=form.phone,
+        description=form.description,
+        full_name=form.full_name,
+        email=form.email,
+    )
+    return await create_ticket(
+        sv,
+        caller,
+        request,
+        source="feedback_form",
+        data={"form_type": form.kind.value, "attachments": stored},
+        also=confirm,
+    )
+
+
+def _kind_of(attachment: Attachment, accepted: tuple[str, ...]) -> str:
+    start = attachment.stream.tell()
+    head = attachment.stream.read(SNIFF_BYTES)
+    attachment.stream.seek(start)
+    kind = sniff_attachment(head)
+    if kind is None or kind not in accepted:
+        raise UnsupportedAttachment(
+            f"attachments are {', '.join(accepted)} files", field="attachments"
+        )
+    return kind
