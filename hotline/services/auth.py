@@ -114,7 +114,7 @@ class TokenBook:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        stored = await self._store.read(lambda tx: find_token(tx, digest))
+        stored = await self._store.read(lambda tx: find_token(tx, digest), snapshot=False)
         if stored is None:
             raise Unauthenticated("unknown or revoked token", field="Authorization")
         principal = Principal(stored.id, Role(stored.role), stored.operator_id, stored.name)

@@ -38,8 +38,6 @@ from hotline.store import Tx
 from hotline.store.events import ContactNote, IdempotencyRecord
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
 from hotline.store.rows import ContactRow
-from hotline.store.tickets import latest_open_ticket
-from hotline.tickets.lifecycle import TicketStatus
 
 MAX_PAGE = 200
 
@@ -94,7 +92,9 @@ async def create_contact(
     lock = _key_locks.setdefault(lock_key, trio.Lock())
     try:
         async with lock:
-            found = await sv.store.read(lambda tx: find_idempotency_key(tx, scope, idempotency_key))
+            found = await sv.store.read(
+                lambda tx: find_idempotency_key(tx, scope, idempotency_key), snapshot=False
+            )
             if found is not None:
                 request_hash, contact_id = found
                 if request_hash != digest:
@@ -120,25 +120,15 @@ async def _create(
     contact_id = new_contact_id()
     sv.journal.note(contact_id, ContactNote(phone=phone, idempotency=idempotency))
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
-    open_ticket: list[str | None] = [None]
-
-    async def find_open_ticket() -> None:
-        open_ticket[0] = await sv.store.read(
-            lambda tx: latest_open_ticket(tx, phone, closed=TicketStatus.COMPLETED.value)
-        )
-
-    async with trio.open_nursery() as nursery:
-        # A repeat caller's open ticket is looked up while the contact is being queued.
-        nursery.start_soon(find_open_ticket)
-        try:
-            events = await sv.router.enqueue(spec)
-        except BaseException:
-            sv.journal.forget(contact_id)
-            raise
-        await sv.journal.sync()
+    try:
+        events = await sv.router.enqueue(spec)
+    except BaseException:
+        sv.journal.forget(contact_id)
+        raise
+    await sv.journal.sync()
     # The answer is built from the router's own events: no read back from the store.
     view = await _live_view(sv, _row_of_new(events, phone))
-    return dataclasses.replace(view, open_ticket=open_ticket[0])
+    return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone))
 
 
 async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> ContactView:
@@ -167,7 +157,7 @@ async def list_contact_page(
     async def work(tx: Tx) -> list[ContactRow]:
         return await list_contacts(tx, state=state, topic=topic, after_seq=after, limit=limit + 1)
 
-    rows = await sv.store.read(work)
+    rows = await sv.store.read(work, snapshot=False)  # one statement
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, _encode_cursor(rows[-1].seq) if more else None)
@@ -232,7 +222,7 @@ async def _move(
     try:
         await command()
     except NotFound:
-        row = await sv.store.read(lambda tx: get_contact(tx, contact_id))
+        row = await sv.store.read(lambda tx: get_contact(tx, contact_id), snapshot=False)
         if row is None:
             raise
         if row.state in TERMINAL_STATES:
@@ -242,7 +232,7 @@ async def _move(
 
 
 async def _view(sv: Services, contact_id: str) -> ContactView:
-    row = await sv.store.read(lambda tx: get_contact(tx, contact_id))
+    row = await sv.store.read(lambda tx: get_contact(tx, contact_id), snapshot=False)
     if row is None:
         raise NotFound(f"no contact {contact_id}")
     return await _live_view(sv, row)

@@ -79,7 +79,7 @@ async def get_operator(sv: Services, caller: Principal, operator_id: str) -> Ope
 
 async def list_operators(sv: Services, caller: Principal) -> list[OperatorView]:
     caller.require(Role.SUPERVISOR)
-    stored = await sv.store.read(load_operators)
+    stored = await sv.store.read(load_operators, snapshot=False)
     states = await _live_states(sv, [s.profile.id for s in stored])
     return [OperatorView(s.profile, states.get(s.profile.id, s.state)) for s in stored]
 
@@ -109,7 +109,7 @@ async def pending_offers(sv: Services, caller: Principal, operator_id: str) -> l
 
 async def _find(sv: Services, operator_id: str) -> StoredOperator | None:
     # Few operators (hundreds): reading them all is cheaper than a query module for one.
-    for stored in await sv.store.read(load_operators):
+    for stored in await sv.store.read(load_operators, snapshot=False):
         if stored.profile.id == operator_id:
             return stored
     return None

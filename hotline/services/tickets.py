@@ -30,7 +30,6 @@ from hotline.store.tickets import (
     escalate,
     get_ticket,
     insert_ticket,
-    latest_open_ticket,
     link_contact,
     linked_contacts,
     list_tickets,
@@ -114,6 +113,7 @@ async def create_ticket(
 
     number = await sv.store.transact(work)
     sv.notifier.notify_new()
+    sv.open_tickets.opened(phone, number, at)
     return await get_ticket_view(sv, caller, number)
 
 
@@ -171,15 +171,18 @@ async def move_ticket(
     number = parse_number(number_text)
     at = sv.clock.now()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> TicketRow:
         ticket = await _ticket(tx, number)
         transition(TicketStatus(ticket.status), to)  # raises the 409 naming the allowed moves
         await change_status(tx, ticket, to.value, actor=_actor(caller), comment=comment, at=at)
         moved = await _ticket(tx, number)
         await _notify(sv, tx, moved, at=at, comment=comment)
+        return moved
 
-    await sv.store.transact(work)
+    moved = await sv.store.transact(work)
     sv.notifier.notify_new()
+    if to is TicketStatus.COMPLETED:
+        await sv.open_tickets.completed(sv.store, moved.phone, number)
     return await get_ticket_view(sv, caller, number)
 
 
@@ -219,12 +222,6 @@ async def link_ticket_contact(
 
     await sv.store.transact(work)
     return await get_ticket_view(sv, caller, number)
-
-
-async def open_ticket_of(sv: Services, phone: str) -> str | None:
-    """The caller's most recent ticket that is not completed, for a repeat caller."""
-    closed = TicketStatus.COMPLETED.value
-    return await sv.store.read(lambda tx: latest_open_ticket(tx, phone, closed=closed))
 
 
 async def _notify(

@@ -61,6 +61,7 @@ class _Counters:
 class _Request(Generic[T]):
     work: Work[T]
     reply: trio.MemorySendChannel[outcome.Outcome[T]]
+    snapshot: bool = True
 
 
 class StoreHandle:
@@ -84,20 +85,25 @@ class StoreHandle:
         """
         return await _call(self._writes, work)
 
-    async def read(self, work: Work[T]) -> T:
-        """`await work(tx)` on a consistent snapshot of the last commit; writes are refused."""
-        return await _call(self._reads, work)
+    async def read(self, work: Work[T], *, snapshot: bool = True) -> T:
+        """`await work(tx)` on a consistent snapshot of the last commit; writes are refused.
+
+        `snapshot=False` for a `work` of one statement, which is its own snapshot anyway: it
+        saves the two round trips of BEGIN and ROLLBACK (a third of a small read's cost)."""
+        return await _call(self._reads, work, snapshot)
 
     def statistics(self) -> StoreStatistics:
         c = self._counters
         return StoreStatistics(c.commits, c.requests, c.failed, c.largest_group, c.reads)
 
 
-async def _call(inbox: trio.MemorySendChannel[_Request[Any]], work: Work[T]) -> T:
+async def _call(
+    inbox: trio.MemorySendChannel[_Request[Any]], work: Work[T], snapshot: bool = True
+) -> T:
     reply_send, reply_recv = trio.open_memory_channel[outcome.Outcome[T]](1)
     with reply_recv:
         try:
-            await inbox.send(_Request(work, reply_send))
+            await inbox.send(_Request(work, reply_send, snapshot))
         except trio.BrokenResourceError:
             raise StoreUnavailable("the store is not running") from None
         try:
@@ -204,10 +210,13 @@ class Store:
         async for request in self._reads:
             result: outcome.Outcome[Any] | None = None
             try:
-                # One read transaction, so every statement of the work sees the same commit.
-                await tx.execute("BEGIN")
-                result = await _attempt(request.work, tx)
-                await tx.execute("ROLLBACK")
+                if request.snapshot:
+                    # One read transaction, so every statement of the work sees the same commit.
+                    await tx.execute("BEGIN")
+                    result = await _attempt(request.work, tx)
+                    await tx.execute("ROLLBACK")
+                else:
+                    result = await _attempt(request.work, tx)
                 self._counters.reads += 1
             finally:
                 _answer(request, result)

@@ -139,16 +139,6 @@ async def list_tickets(
     return [_ticket(r) for r in rows]
 
 
-async def latest_open_ticket(tx: Tx, phone: str, *, closed: str) -> str | None:
-    """The number of the caller's most recent ticket not in status `closed`."""
-    row = await tx.fetchone(
-        "SELECT number FROM tickets WHERE phone = ? AND status != ?"
-        " ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        (phone, closed),
-    )
-    return None if row is None else str(row["number"])
-
-
 async def change_status(
     tx: Tx, t: TicketRow, to: str, *, actor: str, comment: str | None, at: float
 ) -> int:

@@ -136,6 +136,14 @@ async def test_a_repeat_caller_is_told_their_open_ticket(api: Clients) -> None:
         "/v1/contacts", {"channel": "chat", "topic": "payments", "phone": "+79161234567"}
     )
     assert (status, contact["open_ticket"]) == (201, number)
+    # Once it is completed, the caller's earlier open ticket is the one named again.
+    later = (await create(api))["number"]
+    for step in ("in_progress", "approved", "completed"):
+        await api.operator.post(f"/v1/tickets/{later}/status", {"to": step})
+    _, again = await api.integration.post(
+        "/v1/contacts", {"channel": "chat", "topic": "payments", "phone": "+79161234567"}
+    )
+    assert again["open_ticket"] == number
     _, stranger = await api.integration.post(
         "/v1/contacts", {"channel": "chat", "topic": "payments", "phone": "+79030000001"}
     )
