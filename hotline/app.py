@@ -31,6 +31,7 @@ from hotline.services import Services
 from hotline.services.auth import TokenBook
 from hotline.services.offers import OfferBoard
 from hotline.store import Store
+from hotline.voicemail.watcher import VoicemailWatcher
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ async def start_services(
     await nursery.start(journal.run)
     await nursery.start(board.run)
     router = await nursery.start(actor.run)
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         router=router,
@@ -103,6 +104,9 @@ async def start_services(
         offers=board,
         calendar=settings.schedule.working_calendar(),
     )
+    # After the router and the journal: it repairs what a crash left half done before serving.
+    await nursery.start(VoicemailWatcher(services).run)
+    return services
 
 
 async def _serve_http(

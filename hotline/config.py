@@ -22,6 +22,7 @@ from hotline.notify.settings import NotifySettings
 from hotline.notify.template_settings import TemplateSettings
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
 from hotline.schedule.settings import ScheduleSettings
+from hotline.voicemail.settings import VoicemailSettings
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 _LANGUAGE = re.compile(r"[a-z]{2,3}")
@@ -204,6 +205,7 @@ class Settings(_Section):
     forms: FormsSettings = Field(default_factory=FormsSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
 
     @model_validator(mode="after")
     def _topics_known(self) -> Self:

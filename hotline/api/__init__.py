@@ -11,7 +11,7 @@ from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
 import hotline
-from hotline.api import access_log, contacts, health, operators, queues, schedule
+from hotline.api import access_log, contacts, health, operators, queues, schedule, voicemails
 from hotline.api.errors import register_error_handlers
 from hotline.api.services import Services, attach_services
 
@@ -25,6 +25,7 @@ class HotlineApp(QuartTrio):
 def create_app(services: Services) -> HotlineApp:
     app = HotlineApp(__name__)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.http.max_body_kib * 1024
+    voicemails.allow_uploads(app, services.settings.voicemail)  # the one larger body
     QuartSchema(
         app,
         info=Info(title="hotline", version=hotline.__version__),
@@ -42,4 +43,5 @@ def create_app(services: Services) -> HotlineApp:
     access_log.install(app)
     for module in (health, queues, contacts, operators, schedule):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(voicemails.blueprint)
     return app

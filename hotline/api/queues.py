@@ -12,6 +12,7 @@ from quart import Blueprint
 from quart_schema import validate_response
 
 from hotline.api.services import caller, current_services
+from hotline.api.voicemails import VoicemailQueue, queue_figures
 from hotline.routing import ContactState, OperatorState
 from hotline.routing.model import QueueFigures, RouterStatistics
 from hotline.services.auth import Role
@@ -48,6 +49,7 @@ class QueuesSnapshot(BaseModel):
     offers: int
     missed_offers: int
     queues: list[QueueRow]
+    voicemail: VoicemailQueue | None = None
 
     @classmethod
     def of(cls, stats: RouterStatistics) -> QueuesSnapshot:
@@ -82,4 +84,5 @@ def _row(q: QueueFigures) -> QueueRow:
 async def snapshot() -> QueuesSnapshot:
     """The live queues (supervisor)."""
     (await caller()).require(Role.SUPERVISOR)
-    return QueuesSnapshot.of(await current_services().router.statistics(queues=True))
+    live = QueuesSnapshot.of(await current_services().router.statistics(queues=True))
+    return live.model_copy(update={"voicemail": await queue_figures()})

@@ -8,7 +8,7 @@ HTTP to these calls and back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hotline.clock import WallClock
 from hotline.config import Settings
@@ -18,6 +18,7 @@ from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
 from hotline.services.offers import OfferBoard
 from hotline.store import StoreHandle
+from hotline.voicemail.wakeup import Wakeup
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class Services:
     tokens: TokenBook
     offers: OfferBoard
     calendar: WorkingCalendar
+    voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled
 
 
 __all__ = ["Services"]

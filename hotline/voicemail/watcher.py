@@ -1,0 +1,136 @@
+"""The voicemail watcher: the actor that keeps every voicemail moving when nobody asks it to.
+
+Started by the composition root after the router and the journal (`await nursery.start(
+VoicemailWatcher(services).run)`). Before it reports started, it repairs what a crash left half
+done: a callback contact whose voicemail row was committed but which never reached the store is
+queued again (same id, same times), and a contact whose outcome was recorded but which was still
+live is ended. Then it loops:
+
+- retries: each voicemail waiting for a retry is queued, as a new callback contact arriving at
+  its recorded due time, when that time comes. The due time is in the store, so a restart in the
+  middle of a retry delay keeps it: the watcher sleeps until it, not for a fresh delay.
+  `callbacks` rings `Services.voicemail_wakeup` when it schedules one, so none is slept past;
+- every `sweep_interval_s`: callback contacts that ended without an outcome reported through the
+  voicemail API are settled (see `callbacks.settle_ended_callback`), and recordings older than the
+  retention are deleted, each deletion recorded.
+
+It reads time only through `Services.clock` and sleeps on trio's clock, so under `MockClock` the
+schedule runs in virtual time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from hotline.jsonlog import log_event
+from hotline.services import Services
+from hotline.store import Tx
+from hotline.store.voicemails import (
+    due_retries,
+    mark_audio_deleted,
+    next_retry_at,
+    open_callbacks,
+    recordings_older_than,
+    reported_but_live,
+)
+from hotline.voicemail.callbacks import (
+    finish_reported_contact,
+    requeue_callback,
+    settle_ended_callback,
+    start_retry_attempt,
+)
+from hotline.voicemail.recordings import delete_recording
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # rows taken per query; the loop comes back for more at once
+
+
+class VoicemailWatcher:
+    def __init__(self, services: Services) -> None:
+        self._sv = services
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        sv = self._sv
+        await self.repair()
+        task_status.started()
+        interval = sv.settings.voicemail.sweep_interval_s
+        next_sweep = sv.clock.now()
+        now = next_sweep
+        while True:
+            await self.queue_due_retries(now)
+            if now >= next_sweep:
+                await self.sweep(now)
+                next_sweep = now + interval
+            due = await sv.store.read(next_retry_at)
+            wake = next_sweep if due is None else min(due, next_sweep)
+            came = await sv.voicemail_wakeup.sleep_until(sv.clock.trio_time(wake))
+            # The clock may read a hair before `wake` when the alarm fires: it is `wake` now.
+            now = max(sv.clock.now(), wake) if came else sv.clock.now()
+
+    async def repair(self) -> None:
+        """Finish what a crash cut in two; runs before anything else can touch a voicemail."""
+        sv = self._sv
+        for reported in await sv.store.read(reported_but_live):
+            log_event(log, "voicemail.repair_end_contact", contact=reported.contact_id)
+            await finish_reported_contact(
+                sv, reported.contact_id, reported.reported_by, reported.outcome
+            )
+        for callback in await sv.store.read(lambda tx: open_callbacks(tx, ended_only=False)):
+            if callback.contact_state is None:
+                log_event(
+                    log,
+                    "voicemail.repair_requeue",
+                    voicemail=callback.voicemail.id,
+                    contact=callback.attempt.contact_id,
+                )
+                await requeue_callback(sv, callback)
+
+    async def queue_due_retries(self, now: float) -> None:
+        sv = self._sv
+        while True:
+            due = await sv.store.read(lambda tx: due_retries(tx, now=now, limit=BATCH))
+            for row in due:
+                await start_retry_attempt(sv, row)
+            if len(due) < BATCH:
+                return
+
+    async def sweep(self, now: float) -> None:
+        await self.settle_ended_callbacks()
+        await self.delete_old_recordings(now)
+
+    async def settle_ended_callbacks(self) -> None:
+        sv = self._sv
+        for callback in await sv.store.read(lambda tx: open_callbacks(tx, ended_only=True)):
+            log_event(
+                log,
+                "voicemail.settle_ended_callback",
+                voicemail=callback.voicemail.id,
+                contact=callback.attempt.contact_id,
+                state=callback.contact_state,
+            )
+            await settle_ended_callback(sv, callback)
+
+    async def delete_old_recordings(self, now: float) -> int:
+        """Delete recordings that arrived more than the retention ago; how many were deleted."""
+        sv = self._sv
+        settings = sv.settings.voicemail
+        before = now - settings.retention_s
+        deleted = 0
+        while True:
+            batch = await sv.store.read(lambda tx: recordings_older_than(tx, before, limit=BATCH))
+            for _, file_name in batch:
+                await trio.to_thread.run_sync(delete_recording, settings.dir, file_name)
+
+            async def record(tx: Tx, batch: list[tuple[str, str]] = batch) -> None:
+                for voicemail_id, _ in batch:
+                    await mark_audio_deleted(tx, voicemail_id, at=now, reason="retention")
+
+            if batch:
+                await sv.store.transact(record)
+                deleted += len(batch)
+                log_event(log, "voicemail.recordings_deleted", count=len(batch))
+            if len(batch) < BATCH:
+                return deleted
