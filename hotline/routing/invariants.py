@@ -80,6 +80,13 @@ def check(state: RoutingState, now: float) -> None:
         for op in ops.values():
             _require(not can_take(op, c, now), 3, f"{c.id} waits while {op.id} could take it")
 
+    # Not a rule of SPEC's, but what the store and the wallboard rely on: every operator's last
+    # published state (OperatorChanged) is its state, and the matcher's index agrees with itself.
+    for op in ops.values():
+        if op.shown is not op.state():
+            raise InvariantViolation(f"{op.id} is {op.state()}, last published as {op.shown}")
+    state._matcher.check()
+
     # Rule 6: every contact is live or ended exactly once, and the counts add up.
     by_state = state._by_state
     live = Counter(c.state for c in contacts.values())

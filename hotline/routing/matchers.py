@@ -10,10 +10,12 @@ tests and the naive baseline in `scripts/bench`.
 from __future__ import annotations
 
 import heapq
+from heapq import heappop, heappush
 from typing import Any, Protocol
 
-from hotline.routing.model import Channel, ContactState
+from hotline.routing.model import Channel
 from hotline.routing.records import (
+    WAITING,
     ContactRecord,
     OperatorRecord,
     RouteKey,
@@ -54,6 +56,9 @@ class Matcher(Protocol):
     def contacts_ahead(self, c: ContactRecord) -> int:
         """How many waiting contacts sharing a queue with waiting `c` come before it."""
         ...
+
+    def check(self) -> None:
+        """Raise AssertionError if the matcher's own bookkeeping is inconsistent."""
 
 
 class ScanMatcher:
@@ -97,6 +102,9 @@ class ScanMatcher:
     def routes_changed(self, c: ContactRecord) -> None:
         pass
 
+    def check(self) -> None:
+        pass
+
     def contacts_ahead(self, c: ContactRecord) -> int:
         routes = set(c.routes)
         return sum(
@@ -118,20 +126,21 @@ class _Lane:
         self.heap: list[Any] = []
         self.live = 0
 
-    def push(self, entry: Any, version_at: int) -> None:
-        """Push `entry`; rebuild once stale entries (whose `entry[version_at]` is behind the
-        record's `version`) outnumber the live ones, so memory stays O(live)."""
-        heap = self.heap
-        heapq.heappush(heap, entry)
-        self.live += 1
-        if len(heap) > 2 * self.live + _SLACK:
-            heap[:] = [e for e in heap if e[version_at] == e[-1].version]
-            heapq.heapify(heap)
+
+def _compact(heap: list[Any], version_at: int) -> None:
+    """Drop the stale entries (whose `entry[version_at]` is behind the record's `version`)."""
+    heap[:] = [e for e in heap if e[version_at] == e[-1].version]
+    heapq.heapify(heap)
 
 
-# What an operator can reach on one channel: its capacity there, the contact lanes it serves
-# and the free-operator lanes it parks in (with its proficiency on each route).
-_Reach = tuple[Channel, int, list[_Lane], list[tuple[_Lane, int]]]
+# A heap is rebuilt once its stale entries outnumber its live ones (plus `_SLACK`), so memory
+# stays O(live) and a rebuild's cost is paid for by the pushes that made the stale entries.
+# The pushes below test this inline: a call per push would cost more than the push.
+
+# What an operator can reach on one channel: its capacity there, the heaps of the contact lanes
+# it serves, and the free-operator lanes it parks in (with its proficiency on each, negated).
+_Reach = tuple[Channel, int, list[list[ContactEntry]], list[tuple[_Lane, int]]]
+_Pair = tuple[_Lane, _Lane]  # a queue's waiting-contact lane and its free-operator lane
 
 
 class IndexedMatcher:
@@ -139,11 +148,12 @@ class IndexedMatcher:
     by proficiency then longest idle. Entries are never removed in place: a record's `version`
     moves on when it changes, stale entries are dropped when they surface, and a heap is
     rebuilt once it holds more stale entries than live ones. Each operator's lanes are worked
-    out once per profile change, so a decision costs heap peeks and no key building."""
+    out once per profile change, and contacts of one shape (skills, language, channel) share
+    one list of lanes, so a decision costs heap peeks and no key building."""
 
     def __init__(self, ops: dict[str, OperatorRecord], waiting: dict[str, ContactRecord]) -> None:
-        self._queues: dict[QueueKey, _Lane] = {}
-        self._free: dict[QueueKey, _Lane] = {}
+        self._pairs: dict[QueueKey, _Pair] = {}
+        self._shapes: dict[QueueKey, list[_Pair]] = {}  # lanes of a contact with one route
 
     def profile_changed(self, op: OperatorRecord) -> None:
         op.reach = None
@@ -154,39 +164,59 @@ class IndexedMatcher:
     def contacts_ahead(self, c: ContactRecord) -> int:
         # O(size of c's own lanes): live entries only, each contact once across its lanes.
         ahead: set[str] = set()
+        key = c.key
         for lane, _ in self._lanes_of(c):
             for entry in lane.heap:
                 other = entry[5]
-                if entry[4] == other.version and other.key < c.key:
+                if entry[4] == other.version and other.key < key:
                     ahead.add(other.id)
         return len(ahead)
+
+    def check(self) -> None:
+        """Brute-force consistency of the index (for the invariant checks): every lane counts
+        its live entries right, and a live entry is a waiting contact or a routable operator."""
+        for contacts, free in self._pairs.values():
+            live = [e for e in contacts.heap if e[4] == e[5].version]
+            assert len(live) == contacts.live, "a contact lane miscounts its live entries"
+            assert all(e[5].state is WAITING for e in live), "a parked contact is not waiting"
+            live = [e for e in free.heap if e[3] == e[4].version]
+            assert len(live) == free.live, "an operator lane miscounts its live entries"
+            assert all(e[4].routable for e in live), "a parked operator is not routable"
+
+    def _pair(self, qk: QueueKey) -> _Pair:
+        pair = self._pairs.get(qk)
+        if pair is None:
+            pair = self._pairs[qk] = (_Lane(), _Lane())
+        return pair
 
     def _reach_of(self, op: OperatorRecord) -> list[_Reach]:
         reach: list[_Reach] | None = op.reach
         if reach is None:
             reach = []
             for channel, cap in op.capacity.items():
-                contacts: list[_Lane] = []
+                contacts: list[list[ContactEntry]] = []
                 free: list[tuple[_Lane, int]] = []
                 for language in op.languages:
                     for route, score in op.route_keys:
-                        qk = (route, language, channel)
-                        contacts.append(self._queues.setdefault(qk, _Lane()))
-                        free.append((self._free.setdefault(qk, _Lane()), score))
+                        waiting_lane, free_lane = self._pair((route, language, channel))
+                        contacts.append(waiting_lane.heap)
+                        free.append((free_lane, -score))
                 reach.append((channel, cap, contacts, free))
             op.reach = reach
         return reach
 
-    def _lanes_of(self, c: ContactRecord) -> list[tuple[_Lane, _Lane]]:
+    def _lanes_of(self, c: ContactRecord) -> list[_Pair]:
         """The (waiting-contact lane, free-operator lane) of each of `c`'s routes."""
-        lanes: list[tuple[_Lane, _Lane]] | None = c.lanes
+        lanes: list[_Pair] | None = c.lanes
         if lanes is None:
-            lanes = []
-            for route in c.routes:
-                qk = (route, c.language, c.channel)
-                lanes.append(
-                    (self._queues.setdefault(qk, _Lane()), self._free.setdefault(qk, _Lane()))
-                )
+            routes = c.routes
+            if len(routes) == 1:  # not overflowed: shared with every contact of its shape
+                qk = (routes[0], c.language, c.channel)
+                lanes = self._shapes.get(qk)
+                if lanes is None:
+                    lanes = self._shapes[qk] = [self._pair(qk)]
+            else:
+                lanes = [self._pair((route, c.language, c.channel)) for route in routes]
             c.lanes = lanes
         return lanes
 
@@ -196,54 +226,67 @@ class IndexedMatcher:
         rank, deadline, arrived, seq = c.key
         entry: ContactEntry = (rank, deadline, arrived, seq, c.version, c)
         parked = c.parked
-        for lane, _ in self._lanes_of(c):
-            lane.push(entry, 4)
+        lanes = c.lanes  # mostly set already, by `best_operator_for`
+        for lane, _ in lanes if lanes is not None else self._lanes_of(c):
+            heap = lane.heap
+            heappush(heap, entry)
+            lane.live = live = lane.live + 1
+            if len(heap) > 2 * live + _SLACK:
+                _compact(heap, 4)
             parked.append(lane)
 
     def unpark_contact(self, c: ContactRecord) -> None:
-        c.version += 1
+        # Nothing parked means no live entry: every entry already carries an older version.
         parked = c.parked
         if parked:
+            c.version += 1
             for lane in parked:
                 lane.live -= 1
             parked.clear()
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:
-        if not op.certified(now):
+        certified_until = op.certified_until
+        if certified_until is None or now >= certified_until:
             return None
-        best: ContactRecord | None = None
+        # Entries compare as their contacts' keys (seq differs between contacts; one contact
+        # in two lanes is one and the same entry, equal to itself).
+        best: ContactEntry | None = None
         load = op.load
-        for channel, cap, lanes, _ in self._reach_of(op):
+        for channel, cap, heaps, _ in op.reach or self._reach_of(op):
             if load[channel] >= cap:
                 continue
-            for lane in lanes:
-                heap = lane.heap
+            for heap in heaps:
                 while heap:
                     top = heap[0]
-                    c = top[5]
-                    if top[4] == c.version and c.state is ContactState.WAITING:
-                        if best is None or c.key < best.key:
-                            best = c
+                    if top[4] == top[5].version:  # live: parked, so waiting (see `check`)
+                        if best is None or top < best:
+                            best = top
                         break
-                    heapq.heappop(heap)
-        return best
+                    heappop(heap)
+        return None if best is None else best[5]
 
     # -- operators --------------------------------------------------------------------------
 
     def park_operator(self, op: OperatorRecord) -> None:
         parked = op.parked
         load = op.load
-        for channel, cap, _, lanes in self._reach_of(op):
+        idle_since, op_id, version = op.idle_since, op.id, op.version
+        for channel, cap, _, lanes in op.reach or self._reach_of(op):
             if load[channel] >= cap:
                 continue
-            for lane, score in lanes:
-                lane.push((-score, op.idle_since, op.id, op.version, op), 3)
+            for lane, neg_score in lanes:
+                heap = lane.heap
+                heappush(heap, (neg_score, idle_since, op_id, version, op))
+                lane.live = live = lane.live + 1
+                if len(heap) > 2 * live + _SLACK:
+                    _compact(heap, 3)
                 parked.append(lane)
 
     def unpark_operator(self, op: OperatorRecord) -> None:
-        op.version += 1
+        # Nothing parked means no live entry: every entry already carries an older version.
         parked = op.parked
         if parked:
+            op.version += 1
             for lane in parked:
                 lane.live -= 1
             parked.clear()
@@ -256,13 +299,15 @@ class IndexedMatcher:
                 top = heap[0]
                 op = top[4]
                 if top[3] != op.version:
-                    heapq.heappop(heap)
-                elif not op.certified(now):
+                    heappop(heap)
+                    continue
+                certified_until = op.certified_until
+                if certified_until is None or now >= certified_until:
                     # Certification lapsed while free: forget the operator until it is renewed.
-                    heapq.heappop(heap)
+                    heappop(heap)
                     self.unpark_operator(op)
-                else:
-                    if best is None or top[:3] < best[:3]:
-                        best = top
-                    break
+                    continue
+                if best is None or top[:3] < best[:3]:
+                    best = top
+                break
         return None if best is None else best[4]

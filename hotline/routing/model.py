@@ -198,7 +198,8 @@ class QueueFigures:
 
 @dataclass(frozen=True, slots=True)
 class RouterStatistics:
-    """A frozen record of counts; `created` always equals the sum of the per-state counts."""
+    """A frozen record of counts; `created` always equals the sum of the per-state counts.
+    `by_state` names every contact state, with 0 for those no contact is or ended in."""
 
     created: int
     by_state: Mapping[ContactState, int]

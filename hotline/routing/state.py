@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
+from heapq import heappush
+from typing import Any
 
 from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.routing import invariants
@@ -37,10 +39,22 @@ from hotline.routing.model import (
     QueuePosition,
     RouterStatistics,
 )
-from hotline.routing.policy import RoutingPolicy
-from hotline.routing.records import ContactRecord, OperatorRecord, RouteKey
+from hotline.routing.policy import PriorityClass, RoutingPolicy
+from hotline.routing.records import (
+    ASSIGNED,
+    BREAK,
+    OFFERED,
+    OFFLINE,
+    READY,
+    SHOWN_BUSY,
+    WAITING,
+    ContactRecord,
+    OperatorRecord,
+    RouteKey,
+)
 
 _INF = float("inf")
+_REASON = {s: s.value for s in ContactState}  # `ContactState.value` is slow to read on 3.11
 OfferTimer = tuple[float, int, str]  # expires_at, offer number, contact
 WrapTimer = tuple[float, str]  # wrap-up ends, operator
 TargetTimer = tuple[float, int, float, float, int, str]  # target, then the contact's queue order
@@ -67,7 +81,13 @@ class RoutingState:
         self._wrap_timers: list[WrapTimer] = []
         self._target_timers: list[TargetTimer] = []
         self._limit_timers: list[LimitTimer] = []
-        self._by_state: Counter[ContactState] = Counter()
+        self._by_state: dict[ContactState, int] = dict.fromkeys(ContactState, 0)
+        # Caches of what policy and specs say again and again: one frozenset per topic (so
+        # that routes compare by identity), a class per topic, sorted skills per route.
+        self._topic_route: dict[str, RouteKey] = {}
+        self._interned: dict[RouteKey, RouteKey] = {}
+        self._topic_class: dict[str, PriorityClass] = {}
+        self._skill_names: dict[RouteKey, tuple[str, ...]] = {}
         self.created = 0
         self.breaches = 0
         self.overflows = 0
@@ -117,7 +137,7 @@ class RoutingState:
             raise Conflict("operator still holds contacts")
         out: list[Event] = []
         self._matcher.unpark_operator(op)
-        op.presence = Presence.OFFLINE  # so that its withdrawn offer cannot come back to it
+        op.presence = OFFLINE  # so that its withdrawn offer cannot come back to it
         offered = self._contacts[op.offer] if op.offer is not None else None
         if offered is not None:
             self._withdraw(offered, op, now, "operator_unavailable", out)
@@ -135,14 +155,14 @@ class RoutingState:
         if op.presence is presence and not op.wrapping:
             # Also an operator restored offline with a contact in hand, told to be offline.
             return out
-        if presence is Presence.OFFLINE and len(op.held) > (op.offer is not None):
+        if presence is OFFLINE and len(op.held) > (op.offer is not None):
             raise Conflict("operator still holds contacts; complete them first", field="state")
         self._matcher.unpark_operator(op)
-        if op.presence is not Presence.READY or op.wrapping:
+        if op.presence is not READY or op.wrapping:
             op.idle_since = now
         op.presence = presence
         op.wrapping = False
-        if presence is not Presence.READY and op.offer is not None:
+        if presence is not READY and op.offer is not None:
             offered = self._contacts[op.offer]
             self._withdraw(offered, op, now, "operator_unavailable", out)
             self._route_contact(offered, now, out)
@@ -152,7 +172,7 @@ class RoutingState:
 
     def end_wrap_up(self, op_id: str, now: float) -> list[Event]:
         """Idempotent: ending a wrap-up that already ended changes nothing."""
-        op = self._operator(op_id)
+        op = self._ops.get(op_id) or self._operator(op_id)
         out: list[Event] = []
         if op.wrapping:
             self._end_wrap_up(op, now, "wrap_up_ended", out)
@@ -166,14 +186,17 @@ class RoutingState:
         return out
 
     def accept(self, contact_id: str, op_id: str, now: float) -> list[Event]:
-        c, op = self._offer_of(contact_id, op_id)
+        c = self._contacts.get(contact_id)
+        op = self._ops.get(op_id)
+        if c is None or op is None or c.state is not OFFERED or op.offer != contact_id:
+            c, op = self._offer_of(contact_id, op_id)  # raises the precise error
         out: list[Event] = []
-        self._set_state(c, ContactState.ASSIGNED)
+        self._set_state(c, ASSIGNED)
         op.offer = None
         op.idle_since = now
-        out.append(Accepted(c.id, op.id, now, now - c.arrived_at))
+        out.append(Accepted(contact_id, op_id, now, now - c.arrived_at))
+        # Shown busy since the offer, and still: nothing to publish about the operator.
         self._route_operator(op, now, out)
-        self._show(op, now, "accepted", out)
         return out
 
     def reject(self, contact_id: str, op_id: str, now: float) -> list[Event]:
@@ -184,7 +207,7 @@ class RoutingState:
     def offer_timeout(self, contact_id: str, now: float) -> list[Event]:
         """A missed offer: like a rejection, and counted as missed."""
         c = self._contact(contact_id)
-        if c.state is not ContactState.OFFERED or c.operator is None:
+        if c.state is not OFFERED or c.operator is None:
             raise Conflict(f"contact {contact_id} has no open offer")
         self.missed_offers += 1
         return self._refuse(c, self._ops[c.operator], now, "missed")
@@ -198,7 +221,10 @@ class RoutingState:
         return self._drop(contact_id, ContactState.EXPIRED, now)
 
     def complete(self, contact_id: str, op_id: str, now: float) -> list[Event]:
-        c, op = self._assignment_of(contact_id, op_id)
+        c = self._contacts.get(contact_id)
+        op = self._ops.get(op_id)
+        if c is None or op is None or c.state is not ASSIGNED or c.operator != op_id:
+            c, op = self._assignment_of(contact_id, op_id)  # raises the precise error
         out: list[Event] = []
         self._release(c, op, now, ContactState.COMPLETED, None, out)
         return out
@@ -227,14 +253,14 @@ class RoutingState:
         self._register_route(c.skills)
         self._contacts[c.id] = c
         self._waiting[c.id] = c
-        self._by_state[ContactState.WAITING] += 1
+        self._by_state[WAITING] += 1
         self.created += 1
         c.breached = breached
         if overflowed:
             c.overflowed = True
             self._widen(c)
         if op is not None:
-            self._set_state(c, ContactState.ASSIGNED)
+            self._set_state(c, ASSIGNED)
             c.operator = op.id
             self._matcher.unpark_operator(op)
             op.held.add(c.id)
@@ -244,11 +270,9 @@ class RoutingState:
             return out
         if overflowed:  # past its target already: only the limit can still fall due
             if not breached:
-                heapq.heappush(
-                    self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id)
-                )
+                heappush(self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id))
         else:
-            heapq.heappush(
+            heappush(
                 self._target_timers,
                 (c.target_at, c.key[0], c.deadline_at, c.arrived_at, c.seq, c.id),
             )
@@ -258,13 +282,13 @@ class RoutingState:
     def transfer(self, contact_id: str, new: NewContact, now: float) -> list[Event]:
         """End a waiting or assigned contact as transferred and queue `new` in its stead."""
         c = self._contact(contact_id)
-        if c.state is ContactState.OFFERED:
+        if c.state is OFFERED:
             raise Conflict("an offered contact is accepted or rejected before it is transferred")
         successor = self._new_record(new, now)  # refuses a bad `new` before anything changes
         out: list[Event] = []
-        if c.state is ContactState.WAITING:
+        if c.state is WAITING:
             self._end(c, ContactState.TRANSFERRED, now, out, transferred_to=new.id)
-        elif c.state is ContactState.ASSIGNED:
+        elif c.state is ASSIGNED:
             assert c.operator is not None
             self._release(c, self._ops[c.operator], now, ContactState.TRANSFERRED, new.id, out)
         self._admit(successor, now, out)
@@ -274,23 +298,37 @@ class RoutingState:
 
     def next_deadline(self) -> float | None:
         """The earliest moment at which `tick` may have something to do."""
-        tops = [h[0][0] for h in self._timer_heaps() if h]
-        return min(tops) if tops else None
+        o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
+        due = _INF
+        if o and o[0][0] < due:
+            due = o[0][0]
+        if w and w[0][0] < due:
+            due = w[0][0]
+        if t and t[0][0] < due:
+            due = t[0][0]
+        if li and li[0][0] < due:
+            due = li[0][0]
+        return None if due == _INF else due
 
     def tick(self, now: float) -> list[Event]:
-        """Apply every timer due by `now`, one at a time and in time order."""
+        """Apply every timer due by `now`, one at a time and in time order (on equal times:
+        offers, wrap-ups, targets, limits)."""
         out: list[Event] = []
-        heaps = self._timer_heaps()
-        if not any(h and h[0][0] <= now for h in heaps):
+        due_at = self.next_deadline()  # the actor calls this before every command: be quick
+        if due_at is None or due_at > now:
             return out
+        heaps: tuple[list[tuple[Any, ...]], ...] = self._timer_heaps()
         while True:
-            due = min(range(4), key=lambda i: heaps[i][0][0] if heaps[i] else _INF)
-            if not heaps[due] or heaps[due][0][0] > now:
+            due, at = -1, _INF
+            for i, heap in enumerate(heaps):
+                if heap and heap[0][0] < at:
+                    due, at = i, heap[0][0]
+            if at > now:
                 return out
             if due == 0:
                 _, offer_seq, cid = heapq.heappop(self._offer_timers)
                 c = self._contacts.get(cid)
-                if c is not None and c.state is ContactState.OFFERED and c.seq_offer == offer_seq:
+                if c is not None and c.state is OFFERED and c.seq_offer == offer_seq:
                     out.extend(self.offer_timeout(cid, now))
             elif due == 1:
                 until, op_id = heapq.heappop(self._wrap_timers)
@@ -300,20 +338,18 @@ class RoutingState:
             elif due == 2:
                 *_, cid = heapq.heappop(self._target_timers)
                 c = self._contacts.get(cid)
-                if c is None or c.state is ContactState.ASSIGNED:
+                if c is None or c.state is ASSIGNED:
                     continue  # taken in time: no overflow, and no breach can follow
                 # The limit's timer is set only now: most contacts never need it.
-                heapq.heappush(
-                    self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id)
-                )
-                if c.state is ContactState.WAITING and not c.overflowed:
+                heappush(self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id))
+                if c.state is WAITING and not c.overflowed:
                     self._matcher.unpark_contact(c)
                     self._overflow(c, now, out)
                     self._route_contact(c, now, out)
             else:
                 *_, cid = heapq.heappop(self._limit_timers)
                 c = self._contacts.get(cid)
-                if c is not None and not c.breached and c.state is not ContactState.ASSIGNED:
+                if c is not None and not c.breached and c.state is not ASSIGNED:
                     c.breached = True
                     self.breaches += 1
                     out.append(Breached(c.id, now, c.priority, c.deadline_at))
@@ -330,7 +366,7 @@ class RoutingState:
         figures = self._queue_figures(now) if queues else ()
         return RouterStatistics(
             self.created,
-            dict(self._by_state),
+            dict(self._by_state),  # every state, zeros too
             dict(ops),
             self.breaches,
             self.overflows,
@@ -342,7 +378,7 @@ class RoutingState:
     def queue_position(self, contact_id: str, now: float) -> QueuePosition:
         """Where a live contact stands; costs the size of its own queues, not of all."""
         c = self._contact(contact_id)
-        ahead = self._matcher.contacts_ahead(c) if c.state is ContactState.WAITING else 0
+        ahead = self._matcher.contacts_ahead(c) if c.state is WAITING else 0
         eligible = free = 0
         seen: set[str] = set()
         for route in c.routes:
@@ -353,7 +389,7 @@ class RoutingState:
                     continue
                 seen.add(op_id)
                 if (
-                    op.presence is not Presence.OFFLINE
+                    op.presence is not OFFLINE
                     and op.certified(now)
                     and c.language in op.languages
                     and op.capacity.get(c.channel, 0) > 0
@@ -377,53 +413,64 @@ class RoutingState:
         """Validate `spec` and build its record; changes nothing in the state."""
         if spec.id in self._contacts:
             raise Conflict(f"contact {spec.id} already exists", field="id")
-        skills = spec.skills if spec.skills is not None else frozenset({spec.topic})
-        if not skills:
+        topic = spec.topic
+        skills = spec.skills
+        if skills is None:
+            skills = self._topic_route.get(topic)
+            if skills is None:
+                skills = self._topic_route[topic] = frozenset((topic,))
+        elif not skills:
             raise Invalid("a contact needs at least one skill", field="skills")
-        pc = self.policy.class_of(spec.topic, spec.priority)
+        else:
+            skills = self._interned.setdefault(skills, skills)
+        if spec.priority is None:
+            pc = self._topic_class.get(topic)
+            if pc is None:
+                pc = self._topic_class[topic] = self.policy.class_of(topic)
+        else:
+            pc = self.policy.class_of(topic, spec.priority)
         arrived = now if spec.arrived_at is None else spec.arrived_at
         deadline = arrived + pc.limit_s if spec.deadline_at is None else spec.deadline_at
         target = arrived + pc.target_s if spec.target_at is None else spec.target_at
         return ContactRecord(
             spec.id,
             spec.channel,
-            spec.topic,
+            topic,
             spec.language or self.policy.default_language,
             skills,
             pc.name,
             pc.rank,
             arrived,
-            min(target, deadline),
+            target if target < deadline else deadline,
             deadline,
             self._seq + 1,
         )
 
     def _admit(self, c: ContactRecord, now: float, out: list[Event]) -> None:
-        self._seq = c.seq
-        self._register_route(c.skills)
-        self._contacts[c.id] = c
-        self._waiting[c.id] = c
-        self._by_state[ContactState.WAITING] += 1
+        cid, skills, seq = c.id, c.skills, c.seq
+        self._seq = seq
+        names = self._skill_names.get(skills)
+        if names is None:
+            self._register_route(skills)
+            names = self._skill_names[skills] = tuple(sorted(skills))
+        self._contacts[cid] = c
+        self._waiting[cid] = c
+        self._by_state[WAITING] += 1
         self.created += 1
-        rank = c.key[0]
-        heapq.heappush(
-            self._target_timers, (c.target_at, rank, c.deadline_at, c.arrived_at, c.seq, c.id)
-        )
+        rank, deadline, arrived, _ = c.key
+        target = c.target_at
+        heappush(self._target_timers, (target, rank, deadline, arrived, seq, cid))
+        channel, topic, language, priority = c.channel, c.topic, c.language, c.priority
         out.append(
-            Enqueued(
-                c.id,
-                now,
-                c.channel,
-                c.topic,
-                c.language,
-                c.priority,
-                c.arrived_at,
-                c.target_at,
-                c.deadline_at,
-                tuple(sorted(c.skills)),
-            )
+            Enqueued(cid, now, channel, topic, language, priority, arrived, target, deadline, names)
         )
-        self._route_contact(c, now, out)
+        # Straight to the matcher: a new contact is in no queue yet, so there is nothing to
+        # unpark (what `_route_contact` would do first).
+        op = self._matcher.best_operator_for(c, now)
+        if op is None:
+            self._matcher.park_contact(c)
+        else:
+            self._offer(c, op, now, out)
 
     # -- the two matching moves -------------------------------------------------------------
 
@@ -438,32 +485,41 @@ class RoutingState:
 
     def _route_operator(self, op: OperatorRecord, now: float, out: list[Event]) -> None:
         """`op` may take work: the best waiting contact it fits goes to it, else it waits."""
-        self._matcher.unpark_operator(op)
-        if not op.routable:
+        matcher = self._matcher
+        if op.parked:
+            matcher.unpark_operator(op)
+        if op.presence is not READY or op.wrapping or op.offer is not None:  # not routable
             return
-        c = self._matcher.best_contact_for(op, now)
+        c = matcher.best_contact_for(op, now)
         if c is None:
-            self._matcher.park_operator(op)
+            matcher.park_operator(op)
         else:
             self._offer(c, op, now, out)
 
     def _offer(self, c: ContactRecord, op: OperatorRecord, now: float, out: list[Event]) -> None:
         if self.audit:
             invariants.audit_offer(self, c, op, now)
-        self._matcher.unpark_contact(c)
-        self._matcher.unpark_operator(op)
-        self._set_state(c, ContactState.OFFERED)
-        c.operator = op.id
+        matcher = self._matcher
+        if c.parked:
+            matcher.unpark_contact(c)
+        if op.parked:
+            matcher.unpark_operator(op)
+        self._set_state(c, OFFERED)
+        cid, op_id = c.id, op.id
+        c.operator = op_id
         c.offered_at = now
-        self.offers += 1
-        c.seq_offer = self.offers
-        op.offer = c.id
-        op.held.add(c.id)
+        self.offers = n = self.offers + 1
+        c.seq_offer = n
+        op.offer = cid
+        op.held.add(cid)
         op.load[c.channel] += 1
         expires = now + self.policy.offer_timeout_s
-        heapq.heappush(self._offer_timers, (expires, c.seq_offer, c.id))
-        out.append(Offered(c.id, op.id, now, expires))
-        self._show(op, now, "offered", out)
+        heappush(self._offer_timers, (expires, n, cid))
+        out.append(Offered(cid, op_id, now, expires))
+        # It was routable (ready, no wrap-up, no offer) and now holds a contact: it is busy.
+        if op.shown is not SHOWN_BUSY:
+            op.shown = SHOWN_BUSY
+            out.append(OperatorChanged(op_id, now, SHOWN_BUSY, "offered"))
 
     # -- transitions shared by several operations -------------------------------------------
 
@@ -471,7 +527,7 @@ class RoutingState:
         out: list[Event] = []
         self._withdraw(c, op, now, why, out)
         self._matcher.unpark_operator(op)
-        op.presence = Presence.BREAK
+        op.presence = BREAK
         self._show(op, now, f"{why}_offer", out)
         self._route_contact(c, now, out)
         return out
@@ -484,7 +540,7 @@ class RoutingState:
         op.held.discard(c.id)
         op.load[c.channel] -= 1
         c.operator = None
-        self._set_state(c, ContactState.WAITING)
+        self._set_state(c, WAITING)
         out.append(OfferWithdrawn(c.id, op.id, now, why))
         if why not in ("abandoned", "expired") and not c.overflowed and now >= c.target_at:
             self._overflow(c, now, out)
@@ -492,7 +548,7 @@ class RoutingState:
     def _drop(self, contact_id: str, state: ContactState, now: float) -> list[Event]:
         c = self._contact(contact_id)
         out: list[Event] = []
-        if c.state is ContactState.ASSIGNED:
+        if c.state is ASSIGNED:
             raise Conflict(f"contact {contact_id} is being handled; complete it instead")
         op = self._ops[c.operator] if c.operator is not None else None
         if op is not None:
@@ -513,15 +569,18 @@ class RoutingState:
         out: list[Event],
     ) -> None:
         """The operator is done with an assigned contact: end it and start wrap-up."""
-        self._matcher.unpark_operator(op)
+        if op.parked:  # free on another channel: its room changes
+            self._matcher.unpark_operator(op)
         op.held.discard(c.id)
         op.load[c.channel] -= 1
         self._end(c, state, now, out, op.id, transferred_to)
-        if op.presence is Presence.READY and self.policy.wrap_up_s > 0:
+        if op.presence is READY and self.policy.wrap_up_s > 0:
             op.wrapping = True
             op.wrap_until = now + self.policy.wrap_up_s
-            heapq.heappush(self._wrap_timers, (op.wrap_until, op.id))
-        self._show(op, now, state.value, out)
+            heappush(self._wrap_timers, (op.wrap_until, op.id))
+            self._show(op, now, _REASON[state], out)
+            return  # in wrap-up: nothing to offer it yet
+        self._show(op, now, _REASON[state], out)
         self._route_operator(op, now, out)
 
     def _end(
@@ -533,13 +592,15 @@ class RoutingState:
         op_id: str | None = None,
         transferred_to: str | None = None,
     ) -> None:
-        self._matcher.unpark_contact(c)
+        if c.parked:
+            self._matcher.unpark_contact(c)
         self._set_state(c, state)
         del self._contacts[c.id]
         out.append(Ended(c.id, now, state, op_id, transferred_to))
 
     def _end_wrap_up(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:
-        self._matcher.unpark_operator(op)
+        if op.parked:
+            self._matcher.unpark_operator(op)
         op.wrapping = False
         op.idle_since = now
         self._show(op, now, why, out)
@@ -568,11 +629,13 @@ class RoutingState:
         return added
 
     def _set_state(self, c: ContactRecord, state: ContactState) -> None:
-        self._by_state[c.state] -= 1
-        self._by_state[state] += 1
-        if c.state is ContactState.WAITING:
+        by_state = self._by_state
+        was = c.state
+        by_state[was] -= 1
+        by_state[state] += 1
+        if was is WAITING:
             del self._waiting[c.id]
-        elif state is ContactState.WAITING:
+        elif state is WAITING:
             self._waiting[c.id] = c
         c.state = state
 
@@ -630,14 +693,14 @@ class RoutingState:
     def _offer_of(self, contact_id: str, op_id: str) -> tuple[ContactRecord, OperatorRecord]:
         c = self._contact(contact_id)
         op = self._operator(op_id)
-        if c.state is not ContactState.OFFERED or op.offer != c.id:
+        if c.state is not OFFERED or op.offer != c.id:
             raise Conflict(f"contact {contact_id} is not offered to operator {op_id}")
         return c, op
 
     def _assignment_of(self, contact_id: str, op_id: str) -> tuple[ContactRecord, OperatorRecord]:
         c = self._contact(contact_id)
         op = self._operator(op_id)
-        if c.state is not ContactState.ASSIGNED or c.operator != op.id:
+        if c.state is not ASSIGNED or c.operator != op.id:
             raise Conflict(f"contact {contact_id} is not assigned to operator {op_id}")
         return c, op
 
@@ -649,10 +712,10 @@ class RoutingState:
     def _queue_figures(self, now: float) -> tuple[QueueFigures, ...]:
         rows: dict[tuple[str, str], list[float]] = {}
         for c in self._contacts.values():
-            if c.state is ContactState.ASSIGNED:
+            if c.state is ASSIGNED:
                 continue
             row = rows.setdefault((c.topic, c.priority), [0, 0, 0.0, 0])
-            if c.state is ContactState.WAITING:
+            if c.state is WAITING:
                 row[0] += 1
                 row[2] = max(row[2], now - c.arrived_at)
             else:
@@ -663,7 +726,7 @@ class RoutingState:
             free = eligible = 0
             for op_id in self._ops_by_skill.get(topic, ()):
                 op = self._ops[op_id]
-                if op.presence is not Presence.OFFLINE and op.certified(now):
+                if op.presence is not OFFLINE and op.certified(now):
                     eligible += 1
                     free += op.routable
             figures.append(

@@ -201,6 +201,19 @@ async def test_cancelled_caller_does_not_break_the_actor(
         ]
 
 
+async def test_a_caller_cancelled_before_its_command_is_handed_over_changes_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_router() as r:
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await r.handle.enqueue(contact("c1", "documents"))
+        assert scope.cancelled_caught
+        with pytest.raises(NotFound):
+            await contact_state(r.handle, "c1")
+        assert (await r.handle.statistics()).created == 0
+
+
 async def test_an_accept_sent_after_the_offer_expired_is_refused_even_if_the_actor_was_busy(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -303,7 +303,8 @@ class RoutingMachine(RuleBasedStateMachine):
             assert {
                 o.id for o in new._ops.values() if o.state() is not OperatorState.OFFLINE
             } == set()
-            assert new.statistics(self.now).by_state.keys() <= {
+            counts = new.statistics(self.now).by_state
+            assert {s for s, n in counts.items() if n} <= {
                 ContactState.WAITING,
                 ContactState.ASSIGNED,
             }

@@ -71,7 +71,7 @@ def test_restored_contacts_are_not_enqueued_again(router: AuditedRouter) -> None
     assert router.restore(remembered("r1", arrived=-5 * MIN), at=0) == []
     stats = router.statistics(at=0)
     assert stats.created == 1
-    assert stats.by_state == {ContactState.WAITING: 1}
+    assert {s: n for s, n in stats.by_state.items() if n} == {ContactState.WAITING: 1}
     assert router.contact("r1") is ContactState.WAITING
 
 
@@ -194,7 +194,10 @@ def test_restored_assignment_stays_with_its_offline_operator(router: AuditedRout
     assert router.operator("ann") is OperatorState.OFFLINE
     stats = router.statistics(at=0)
     assert stats.created == 2 == sum(stats.by_state.values())
-    assert stats.by_state == {ContactState.ASSIGNED: 1, ContactState.WAITING: 1}
+    assert {s: n for s, n in stats.by_state.items() if n} == {
+        ContactState.ASSIGNED: 1,
+        ContactState.WAITING: 1,
+    }
     # Taken before the restart: its target and limit can no longer overflow or breach it.
     events = ticks(router, 15 * MIN, 60 * MIN)
     assert {e.contact_id for e in of_type(events, Overflowed | Breached)} == {"r2"}

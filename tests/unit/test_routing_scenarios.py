@@ -190,6 +190,21 @@ def test_voice_operator_takes_one_call_at_a_time(router: AuditedRouter) -> None:
     assert stats.by_state[ContactState.ASSIGNED] == 1
 
 
+def test_statistics_name_every_contact_state_with_its_count(router: AuditedRouter) -> None:
+    assert router.statistics(at=0).by_state == dict.fromkeys(ContactState, 0)
+    router.add_ready(operator("ann", {"documents": 3}), at=0)
+    router.enqueue(contact("c1", "documents"), at=1)
+    router.enqueue(contact("c2", "documents"), at=2)
+    router.abandon("c2", at=3)
+    stats = router.statistics(at=3)
+    assert stats.by_state == {
+        **dict.fromkeys(ContactState, 0),
+        ContactState.OFFERED: 1,
+        ContactState.ABANDONED: 1,
+    }
+    assert stats.created == 2
+
+
 # -- offers that are not accepted -----------------------------------------------------------------
 
 
