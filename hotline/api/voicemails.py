@@ -1,10 +1,10 @@
 """`/v1/voicemails`: the switch posts recordings (multipart), operators fetch the audio of the
 callback they hold and report each attempt, supervisors read the one-hour compliance.
 
-The upload is the one body larger than `http.max_body_kib`: `allow_uploads` raises the limit
-for `POST /v1/voicemails` alone, to the recording cap plus room for the other fields, before a
-byte of the body is read; every other route keeps the small limit. Over the cap is 413 and a
-recording that is not WAV, Ogg/Opus or MP3 is 415, both naming the field `audio`.
+The upload may be larger than `http.max_body_kib`: `allow_uploads` raises the limit for
+`POST /v1/voicemails` alone (`hotline.api.uploads`), to the recording cap plus room for the other
+fields, before a byte of the body is read; other routes keep their own limits. Over the cap is
+413 and a recording that is not WAV, Ogg/Opus or MP3 is 415, both naming the field `audio`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from quart_schema import (
 )
 from quart_schema.pydantic import File
 from quart_trio import QuartTrio
-from quart_trio.wrappers.request import TrioRequest
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hotline.api.errors import error_response
 from hotline.api.schemas import ContactOut, OperatorId, Request, instant
 from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
+from hotline.api.uploads import allow_upload
 from hotline.services.auth import Role
 from hotline.store.voicemails import VoicemailFigures
 from hotline.voicemail import callbacks, intake, views
@@ -49,26 +49,10 @@ _UTF8_MAX = 4  # bytes per character at most
 # -- the upload's body limit --------------------------------------------------------------------
 
 
-class _UploadAwareRequest(TrioRequest):
-    upload_limit: int | None = None
-
-    def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:
-        limit = self.upload_limit if method == "POST" and path == UPLOAD_PATH else None
-        if limit is not None:
-            kwargs["max_content_length"] = limit  # the body buffer's limit
-        super().__init__(method, scheme, path, *args, **kwargs)
-        if limit is not None:
-            self.max_content_length = limit  # the multipart parser's limit
-
-
 def allow_uploads(app: QuartTrio, settings: VoicemailSettings) -> None:
     """Let `POST /v1/voicemails` carry a recording up to `[voicemail].max_audio_kib`."""
     limit = settings.max_audio_bytes + settings.max_transcript_chars * _UTF8_MAX + _FORM_ALLOWANCE
-
-    class VoicemailUploadRequest(_UploadAwareRequest):
-        upload_limit = limit
-
-    app.request_class = VoicemailUploadRequest
+    allow_upload(app, UPLOAD_PATH, limit)
 
 
 @blueprint.errorhandler(UnsupportedAudio)
