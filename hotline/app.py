@@ -25,11 +25,13 @@ from hotline.config import Settings
 from hotline.eventlog import log_router_events
 from hotline.journal import Journal
 from hotline.jsonlog import log_event
+from hotline.notify.sender import start_notifier
 from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
 from hotline.services import Services
 from hotline.services.auth import TokenBook
 from hotline.services.offers import OfferBoard
+from hotline.services.open_tickets import OpenTickets
 from hotline.store import Store
 from hotline.voicemail.watcher import VoicemailWatcher
 
@@ -94,6 +96,15 @@ async def start_services(
     await nursery.start(journal.run)
     await nursery.start(board.run)
     router = await nursery.start(actor.run)
+    # The senders need only the store; started before anything that writes to the outbox.
+    notifier = await start_notifier(
+        nursery,
+        settings.notify,
+        store,
+        clock,
+        default_dir=settings.store.path.parent / "outbox",
+        max_sms_segments=settings.templates.sms_max_segments,
+    )
     services = Services(
         settings=settings,
         clock=clock,
@@ -103,6 +114,8 @@ async def start_services(
         tokens=TokenBook(store),
         offers=board,
         calendar=settings.schedule.working_calendar(),
+        open_tickets=await OpenTickets.load(store),
+        notifier=notifier,
     )
     # After the router and the journal: it repairs what a crash left half done before serving.
     await nursery.start(VoicemailWatcher(services).run)

@@ -11,7 +11,19 @@ from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
 import hotline
-from hotline.api import access_log, contacts, health, operators, queues, schedule, voicemails
+from hotline.api import (
+    access_log,
+    contacts,
+    forms,
+    health,
+    identity,
+    messages,
+    operators,
+    queues,
+    schedule,
+    tickets,
+    voicemails,
+)
 from hotline.api.errors import register_error_handlers
 from hotline.api.services import Services, attach_services
 
@@ -41,7 +53,8 @@ def create_app(services: Services) -> HotlineApp:
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)
-    for module in (health, queues, contacts, operators, schedule):
+    forms.allow_uploads(app, services.settings.forms)
+    modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
+    for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
-    app.register_blueprint(voicemails.blueprint)
     return app

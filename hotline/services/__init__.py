@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from hotline.clock import WallClock
 from hotline.config import Settings
 from hotline.journal import Journal
+from hotline.notify.sender import Notifier
 from hotline.routing.actor import RouterHandle
 from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
 from hotline.services.offers import OfferBoard
+from hotline.services.open_tickets import OpenTickets
 from hotline.store import StoreHandle
 from hotline.voicemail.wakeup import Wakeup
 
@@ -31,6 +33,8 @@ class Services:
     tokens: TokenBook
     offers: OfferBoard
     calendar: WorkingCalendar
+    open_tickets: OpenTickets
+    notifier: Notifier  # poke it after committing outbox messages: `notifier.notify_new()`
     voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled
 
 
