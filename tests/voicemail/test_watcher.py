@@ -125,6 +125,12 @@ async def test_the_last_attempt_not_reached_closes_the_voicemail_with_one_sms(
             f"voicemail:{vm['id']}:call_again",
         )
         assert "позвоните" in body.lower()
+
+        async def sent() -> list[tuple[Any, ...]] | None:
+            rows = await line.fetch("SELECT state FROM messages")
+            return rows if rows != [("pending",)] and rows != [("sending",)] else None
+
+        assert await eventually(sent) == [("sent",)]  # and the sender delivered it
         callbacks = await line.fetch(
             "SELECT state, outcome FROM contacts WHERE channel = 'callback' ORDER BY seq"
         )
