@@ -37,7 +37,7 @@ class HotlineApp(QuartTrio):
 def create_app(services: Services) -> HotlineApp:
     app = HotlineApp(__name__)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.http.max_body_kib * 1024
-    voicemails.allow_uploads(app, services.settings.voicemail)  # the one larger body
+    voicemails.allow_uploads(app, services.settings.voicemail)  # recordings: their own limit
     QuartSchema(
         app,
         info=Info(title="hotline", version=hotline.__version__),
