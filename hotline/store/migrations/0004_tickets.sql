@@ -3,7 +3,7 @@
 -- what the outbox's dedupe keys are built from (one SMS per change, even across a crash).
 
 CREATE TABLE tickets (
-    number      TEXT PRIMARY KEY,               -- e.g. HL-7K3M-9QX2 (with its check character)
+    number      TEXT PRIMARY KEY,               -- e.g. HL-7K3-M9Q-X2C (its last character a check)
     status      TEXT NOT NULL,                  -- accepted | in_progress | approved | rejected | completed
     topic       TEXT NOT NULL,
     phone       TEXT NOT NULL,                  -- E.164
