@@ -34,12 +34,11 @@ from hotline.routing.model import (
 from hotline.schedule.rules import ScheduleChannel
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
+from hotline.services.paging import decode_cursor, encode_cursor, page_size
 from hotline.store import Tx
 from hotline.store.events import ContactNote, IdempotencyRecord
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
 from hotline.store.rows import ContactRow
-
-MAX_PAGE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +150,8 @@ async def list_contact_page(
     caller.require(Role.INTEGRATION, Role.SUPERVISOR)
     if topic is not None:
         _check_topic(sv, topic)
-    after = _decode_cursor(cursor) if cursor else 0
-    limit = max(1, min(limit, MAX_PAGE))
+    after = decode_cursor("s", cursor)
+    limit = page_size(limit)
 
     async def work(tx: Tx) -> list[ContactRow]:
         return await list_contacts(tx, state=state, topic=topic, after_seq=after, limit=limit + 1)
@@ -160,7 +159,7 @@ async def list_contact_page(
     rows = await sv.store.read(work, snapshot=False)  # one statement
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, _encode_cursor(rows[-1].seq) if more else None)
+    return Page(rows, encode_cursor("s", rows[-1].seq) if more else None)
 
 
 async def abandon(sv: Services, caller: Principal, contact_id: str) -> ContactView:
@@ -307,16 +306,3 @@ def _check_topic(sv: Services, topic: str) -> None:
 
 def _request_hash(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
-
-
-def _encode_cursor(seq: int) -> str:
-    return f"s{seq:x}"
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        if cursor[0] != "s":
-            raise ValueError
-        return int(cursor[1:], 16)
-    except (ValueError, IndexError):
-        raise Invalid("not a cursor this server gave out", field="cursor") from None

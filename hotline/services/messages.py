@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hotline.domain.errors import Invalid, NotFound
+from hotline.domain.errors import NotFound
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
+from hotline.services.paging import decode_cursor, encode_cursor, page_size
 from hotline.store import Tx
 from hotline.store.outbox import (
     MessageEventRow,
@@ -25,8 +26,6 @@ from hotline.store.outbox import (
     list_messages,
     message_events,
 )
-
-MAX_PAGE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +71,8 @@ async def list_message_page(
     cursor: str | None,
 ) -> MessagePage:
     caller.require(Role.SUPERVISOR)
-    after = _decode_cursor(cursor) if cursor else 0
-    limit = max(1, min(limit, MAX_PAGE))
+    after = decode_cursor("m", cursor)
+    limit = page_size(limit)
 
     async def work(tx: Tx) -> list[MessageRow]:
         return await list_messages(tx, state=state, kind=kind, after_id=after, limit=limit + 1)
@@ -81,7 +80,7 @@ async def list_message_page(
     found = await sv.store.read(work)
     more = len(found) > limit
     found = found[:limit]
-    return MessagePage(found, _encode_cursor(found[-1].id) if more else None)
+    return MessagePage(found, encode_cursor("m", found[-1].id) if more else None)
 
 
 async def get_message_view(sv: Services, caller: Principal, message_id: int) -> MessageView:
@@ -97,16 +96,3 @@ async def get_message_view(sv: Services, caller: Principal, message_id: int) -> 
     if view is None:
         raise NotFound(f"no message {message_id}")
     return view
-
-
-def _encode_cursor(message_id: int) -> str:
-    return f"m{message_id:x}"
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        if cursor[0] != "m":
-            raise ValueError
-        return int(cursor[1:], 16)
-    except (ValueError, IndexError):
-        raise Invalid("not a cursor this server gave out", field="cursor") from None

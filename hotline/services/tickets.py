@@ -19,6 +19,7 @@ from hotline.domain.phones import normalize_phone
 from hotline.notify.templates import ticket_status_sms
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
+from hotline.services.paging import decode_cursor, encode_cursor, page_size
 from hotline.store import Tx
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
 from hotline.store.queries import get_contact
@@ -39,7 +40,6 @@ from hotline.store.tickets import (
 from hotline.tickets.lifecycle import TicketStatus, transition
 from hotline.tickets.numbers import new_number, parse_number
 
-MAX_PAGE = 200
 _NUMBER_TRIES = 8  # a 40-bit random number collides about never; the loop is for certainty
 
 
@@ -146,8 +146,8 @@ async def list_ticket_page(
 ) -> TicketPage:
     caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
     e164 = normalize_phone(phone) if phone is not None else None
-    after = _decode_cursor(cursor) if cursor else 0
-    limit = max(1, min(limit, MAX_PAGE))
+    after = decode_cursor("t", cursor)
+    limit = page_size(limit)
 
     async def work(tx: Tx) -> list[TicketRow]:
         return await list_tickets(
@@ -161,7 +161,7 @@ async def list_ticket_page(
     rows = await sv.store.read(work)
     more = len(rows) > limit
     rows = rows[:limit]
-    return TicketPage(rows, f"t{rows[-1].row_id:x}" if more else None)
+    return TicketPage(rows, encode_cursor("t", rows[-1].row_id) if more else None)
 
 
 async def move_ticket(
@@ -278,12 +278,3 @@ async def _free_number(tx: Tx) -> str:
 
 def _actor(caller: Principal) -> str:
     return caller.operator_id if caller.operator_id is not None else caller.name
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        if cursor[0] != "t":
-            raise ValueError
-        return int(cursor[1:], 16)
-    except (ValueError, IndexError):
-        raise Invalid("not a cursor this server gave out", field="cursor") from None
