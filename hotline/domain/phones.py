@@ -6,6 +6,8 @@ Pure; a number that cannot be a real one is `Invalid`, naming the field it came 
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
@@ -17,12 +19,21 @@ _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBIL
 
 def normalize_phone(text: str, *, field: str = "phone") -> str:
     """`+79123456789` for "8 (912) 345-67-89", "+7 912 345 67 89", "9123456789", ..."""
+    e164 = _e164(text)
+    if e164 is None:
+        raise Invalid("not a valid phone number", field=field)
+    return e164
+
+
+@functools.lru_cache(maxsize=65_536)
+def _e164(text: str) -> str | None:
+    # Callers call again: parsing a number costs more than the rest of a contact's validation.
     try:
         number = phonenumbers.parse(text, DEFAULT_REGION)
     except NumberParseException:
-        raise Invalid("not a phone number", field=field) from None
+        return None
     if not phonenumbers.is_valid_number(number):
-        raise Invalid("not a valid phone number", field=field)
+        return None
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 

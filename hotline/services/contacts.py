@@ -21,6 +21,7 @@ import trio
 
 from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.domain.phones import normalize_phone
+from hotline.routing import RoutingState
 from hotline.routing.model import (
     TERMINAL_STATES,
     Channel,
@@ -119,14 +120,25 @@ async def _create(
     contact_id = new_contact_id()
     sv.journal.note(contact_id, ContactNote(phone=phone, idempotency=idempotency))
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
+    placed: list[QueuePosition] = []
+
+    def enqueue(state: RoutingState, now: float) -> list[Event]:
+        # One trip to the router: queued, and where it stands once routing has had its say.
+        events = state.enqueue(spec, now)
+        placed.append(state.queue_position(spec.id, now))
+        return events
+
     try:
-        events = await sv.router.enqueue(spec)
+        events = await sv.router.command(enqueue)
     except BaseException:
         sv.journal.forget(contact_id)
         raise
     await sv.journal.sync()
     # The answer is built from the router's own events: no read back from the store.
-    view = await _live_view(sv, _row_of_new(events, phone))
+    row = _row_of_new(events, phone)
+    view = ContactView(row, None, None)
+    if row.state is ContactState.WAITING:
+        view = _placed_view(sv, row, placed[0])
     return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone))
 
 
@@ -274,6 +286,10 @@ async def _live_view(sv: Services, row: ContactRow) -> ContactView:
         position = await sv.router.queue_position(contact_id)
     except NotFound:  # ended between the two reads
         return ContactView(row, None, None)
+    return _placed_view(sv, row, position)
+
+
+def _placed_view(sv: Services, row: ContactRow, position: QueuePosition) -> ContactView:
     routing = sv.settings.routing
     wait = estimate_wait_s(position, routing.handle_time_s, routing.offer_timeout_s)
     return ContactView(row, position.position, wait)
