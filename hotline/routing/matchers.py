@@ -34,16 +34,16 @@ _SLACK = 32  # a heap may hold this many stale entries beyond twice its live one
 class Matcher(Protocol):
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None: ...
 
-    def best_operator_for(self, c: ContactRecord, now: float) -> OperatorRecord | None: ...
+    def place_contact(self, c: ContactRecord, now: float) -> OperatorRecord | None:
+        """The best free operator for unparked `c`; if there is none, `c` waits: it is parked
+        in every queue of its routes, findable by `best_contact_for`."""
+        ...
 
     def park_operator(self, op: OperatorRecord) -> None:
         """`op` is routable and found nothing: keep it findable as free."""
 
     def unpark_operator(self, op: OperatorRecord) -> None:
         """`op` is about to change; forget where it was parked."""
-
-    def park_contact(self, c: ContactRecord) -> None:
-        """`c` waits: keep it findable in every queue of its routes."""
 
     def unpark_contact(self, c: ContactRecord) -> None: ...
 
@@ -90,8 +90,8 @@ class ScanMatcher:
     def unpark_operator(self, op: OperatorRecord) -> None:
         pass
 
-    def park_contact(self, c: ContactRecord) -> None:
-        pass
+    def place_contact(self, c: ContactRecord, now: float) -> OperatorRecord | None:
+        return self.best_operator_for(c, now)
 
     def unpark_contact(self, c: ContactRecord) -> None:
         pass
@@ -146,10 +146,11 @@ _Pair = tuple[_Lane, _Lane]  # a queue's waiting-contact lane and its free-opera
 class IndexedMatcher:
     """Heaps per (route, language, channel): waiting contacts in priority order, free operators
     by proficiency then longest idle. Entries are never removed in place: a record's `version`
-    moves on when it changes, stale entries are dropped when they surface, and a heap is
-    rebuilt once it holds more stale entries than live ones. Each operator's lanes are worked
-    out once per profile change, and contacts of one shape (skills, language, channel) share
-    one list of lanes, so a decision costs heap peeks and no key building."""
+    moves on when it leaves its queues, and the stale entries that this leaves at the top of a
+    heap are popped at once, so the top of every heap is live and a decision only compares
+    tops; a heap is rebuilt once it holds more stale entries than live ones. Each operator's
+    lanes are worked out once per profile change, and contacts of one shape (skills, language,
+    channel) share one list of lanes, so a decision costs heap peeks and no key building."""
 
     def __init__(self, ops: dict[str, OperatorRecord], waiting: dict[str, ContactRecord]) -> None:
         self._pairs: dict[QueueKey, _Pair] = {}
@@ -174,14 +175,17 @@ class IndexedMatcher:
 
     def check(self) -> None:
         """Brute-force consistency of the index (for the invariant checks): every lane counts
-        its live entries right, and a live entry is a waiting contact or a routable operator."""
+        its live entries right, its top is live, and a live entry is a waiting contact or a
+        routable operator."""
         for contacts, free in self._pairs.values():
             live = [e for e in contacts.heap if e[4] == e[5].version]
             assert len(live) == contacts.live, "a contact lane miscounts its live entries"
             assert all(e[5].state is WAITING for e in live), "a parked contact is not waiting"
+            assert not contacts.heap or contacts.heap[0] in live, "a stale contact on top"
             live = [e for e in free.heap if e[3] == e[4].version]
             assert len(live) == free.live, "an operator lane miscounts its live entries"
             assert all(e[4].routable for e in live), "a parked operator is not routable"
+            assert not free.heap or free.heap[0] in live, "a stale operator on top"
 
     def _pair(self, qk: QueueKey) -> _Pair:
         pair = self._pairs.get(qk)
@@ -222,27 +226,41 @@ class IndexedMatcher:
 
     # -- contacts ---------------------------------------------------------------------------
 
-    def park_contact(self, c: ContactRecord) -> None:
+    def place_contact(self, c: ContactRecord, now: float) -> OperatorRecord | None:
+        lanes = c.lanes
+        if lanes is None:
+            lanes = self._lanes_of(c)
+        for _, free in lanes:
+            if free.heap:  # someone may be free: look properly
+                op = self.best_operator_for(c, now)
+                if op is not None:
+                    return op
+                break
+        self._park(c, lanes)
+        return None
+
+    def _park(self, c: ContactRecord, lanes: list[_Pair]) -> None:
         rank, deadline, arrived, seq = c.key
         entry: ContactEntry = (rank, deadline, arrived, seq, c.version, c)
-        parked = c.parked
-        lanes = c.lanes  # mostly set already, by `best_operator_for`
-        for lane, _ in lanes if lanes is not None else self._lanes_of(c):
+        for lane, _ in lanes:
             heap = lane.heap
             heappush(heap, entry)
             lane.live = live = lane.live + 1
             if len(heap) > 2 * live + _SLACK:
                 _compact(heap, 4)
-            parked.append(lane)
+        c.parked = lanes  # a contact stands in all its lanes: their (shared) list says where
 
     def unpark_contact(self, c: ContactRecord) -> None:
         # Nothing parked means no live entry: every entry already carries an older version.
         parked = c.parked
         if parked:
             c.version += 1
-            for lane in parked:
+            for lane, _ in parked:
                 lane.live -= 1
-            parked.clear()
+                heap = lane.heap
+                while heap and heap[0][4] != heap[0][5].version:  # keep the top live
+                    heappop(heap)
+            c.parked = ()
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:
         certified_until = op.certified_until
@@ -250,19 +268,15 @@ class IndexedMatcher:
             return None
         # Entries compare as their contacts' keys (seq differs between contacts; one contact
         # in two lanes is one and the same entry, equal to itself).
+        # Every top is live (see `unpark_contact`), so a waiting contact (see `check`).
         best: ContactEntry | None = None
         load = op.load
         for channel, cap, heaps, _ in op.reach or self._reach_of(op):
             if load[channel] >= cap:
                 continue
             for heap in heaps:
-                while heap:
-                    top = heap[0]
-                    if top[4] == top[5].version:  # live: parked, so waiting (see `check`)
-                        if best is None or top < best:
-                            best = top
-                        break
-                    heappop(heap)
+                if heap and (best is None or heap[0] < best):
+                    best = heap[0]
         return None if best is None else best[5]
 
     # -- operators --------------------------------------------------------------------------
@@ -289,21 +303,22 @@ class IndexedMatcher:
             op.version += 1
             for lane in parked:
                 lane.live -= 1
+                heap = lane.heap
+                while heap and heap[0][3] != heap[0][4].version:  # keep the top live
+                    heappop(heap)
             parked.clear()
 
     def best_operator_for(self, c: ContactRecord, now: float) -> OperatorRecord | None:
         best: OperatorEntry | None = None
         for _, lane in self._lanes_of(c):
             heap = lane.heap
-            while heap:
+            while heap:  # every top is live (see `unpark_operator`)
                 top = heap[0]
                 op = top[4]
-                if top[3] != op.version:
-                    heappop(heap)
-                    continue
                 certified_until = op.certified_until
                 if certified_until is None or now >= certified_until:
-                    # Certification lapsed while free: forget the operator until it is renewed.
+                    # Certification lapsed while free: forget the operator until it is renewed
+                    # (which also pops what that leaves stale on top here).
                     heappop(heap)
                     self.unpark_operator(op)
                     continue

@@ -7,6 +7,7 @@ matcher is an accelerated form of them, and the checks compare it against them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from hotline.routing.model import Channel, ContactState, OperatorState, Presence
@@ -134,7 +135,7 @@ class ContactRecord:
         channel: Channel,
         topic: str,
         language: str,
-        skills: RouteKey,
+        routes: tuple[RouteKey],
         priority: str,
         rank: int,
         arrived_at: float,
@@ -146,14 +147,16 @@ class ContactRecord:
         self.channel = channel
         self.topic = topic
         self.language = language
-        self.skills = skills
+        self.skills = routes[0]  # what an operator must hold, all of it
         self.priority = priority
         self.arrived_at = arrived_at
         self.target_at = target_at
         self.deadline_at = deadline_at
         self.seq = seq
         self.key: ContactKey = (rank, deadline_at, arrived_at, seq)
-        self.routes: list[RouteKey] = [skills]
+        # Its first route is its skills; fallback routes follow once it overflows. A tuple,
+        # shared by every contact of the topic until then: nothing to allocate per contact.
+        self.routes: tuple[RouteKey, ...] = routes
         self.state: ContactState = WAITING
         self.overflowed = False
         self.breached = False
@@ -162,9 +165,9 @@ class ContactRecord:
         self.seq_offer = 0  # which offer is open, so that a stale offer timer is ignored
         self.version = 0  # bumped when it leaves the queues it was parked in
         # Owned by the matcher: the queues of its routes (None once routes change), and the
-        # queues it currently stands in.
+        # queues it currently stands in (a shared, never mutated sequence).
         self.lanes: list[Any] | None = None
-        self.parked: list[Any] = []
+        self.parked: Sequence[Any] = ()
 
 
 def can_take(op: OperatorRecord, c: ContactRecord, now: float) -> bool:

@@ -82,10 +82,11 @@ class RoutingState:
         self._target_timers: list[TargetTimer] = []
         self._limit_timers: list[LimitTimer] = []
         self._by_state: dict[ContactState, int] = dict.fromkeys(ContactState, 0)
-        # Caches of what policy and specs say again and again: one frozenset per topic (so
-        # that routes compare by identity), a class per topic, sorted skills per route.
-        self._topic_route: dict[str, RouteKey] = {}
-        self._interned: dict[RouteKey, RouteKey] = {}
+        # Caches of what policy and specs say again and again: one routes tuple per topic or
+        # skill set (so that routes compare by identity and a contact allocates none), a class
+        # per topic, sorted skills per route.
+        self._topic_routes: dict[str, tuple[RouteKey]] = {}
+        self._routes_of: dict[RouteKey, tuple[RouteKey]] = {}
         self._topic_class: dict[str, PriorityClass] = {}
         self._skill_names: dict[RouteKey, tuple[str, ...]] = {}
         self.created = 0
@@ -191,7 +192,10 @@ class RoutingState:
         if c is None or op is None or c.state is not OFFERED or op.offer != contact_id:
             c, op = self._offer_of(contact_id, op_id)  # raises the precise error
         out: list[Event] = []
-        self._set_state(c, ASSIGNED)
+        by_state = self._by_state  # `_set_state(c, ASSIGNED)`, spelt out
+        by_state[OFFERED] -= 1
+        by_state[ASSIGNED] += 1
+        c.state = ASSIGNED
         op.offer = None
         op.idle_since = now
         out.append(Accepted(contact_id, op_id, now, now - c.arrived_at))
@@ -416,13 +420,15 @@ class RoutingState:
         topic = spec.topic
         skills = spec.skills
         if skills is None:
-            skills = self._topic_route.get(topic)
-            if skills is None:
-                skills = self._topic_route[topic] = frozenset((topic,))
+            routes = self._topic_routes.get(topic)
+            if routes is None:
+                routes = self._topic_routes[topic] = (frozenset((topic,)),)
         elif not skills:
             raise Invalid("a contact needs at least one skill", field="skills")
         else:
-            skills = self._interned.setdefault(skills, skills)
+            routes = self._routes_of.get(skills)
+            if routes is None:
+                routes = self._routes_of[skills] = (skills,)
         if spec.priority is None:
             pc = self._topic_class.get(topic)
             if pc is None:
@@ -437,7 +443,7 @@ class RoutingState:
             spec.channel,
             topic,
             spec.language or self.policy.default_language,
-            skills,
+            routes,
             pc.name,
             pc.rank,
             arrived,
@@ -466,10 +472,8 @@ class RoutingState:
         )
         # Straight to the matcher: a new contact is in no queue yet, so there is nothing to
         # unpark (what `_route_contact` would do first).
-        op = self._matcher.best_operator_for(c, now)
-        if op is None:
-            self._matcher.park_contact(c)
-        else:
+        op = self._matcher.place_contact(c, now)
+        if op is not None:
             self._offer(c, op, now, out)
 
     # -- the two matching moves -------------------------------------------------------------
@@ -477,10 +481,8 @@ class RoutingState:
     def _route_contact(self, c: ContactRecord, now: float, out: list[Event]) -> None:
         """`c` needs a place: the best free operator takes it, else it waits in its queues."""
         self._matcher.unpark_contact(c)
-        op = self._matcher.best_operator_for(c, now)
-        if op is None:
-            self._matcher.park_contact(c)
-        else:
+        op = self._matcher.place_contact(c, now)
+        if op is not None:
             self._offer(c, op, now, out)
 
     def _route_operator(self, op: OperatorRecord, now: float, out: list[Event]) -> None:
@@ -504,8 +506,13 @@ class RoutingState:
             matcher.unpark_contact(c)
         if op.parked:
             matcher.unpark_operator(op)
-        self._set_state(c, OFFERED)
         cid, op_id = c.id, op.id
+        # `_set_state(c, OFFERED)`, spelt out: only a waiting contact is ever offered.
+        by_state = self._by_state
+        by_state[WAITING] -= 1
+        by_state[OFFERED] += 1
+        del self._waiting[cid]
+        c.state = OFFERED
         c.operator = op_id
         c.offered_at = now
         self.offers = n = self.offers + 1
@@ -623,7 +630,7 @@ class RoutingState:
             route = rest | {skill}
             if route not in c.routes:
                 self._register_route(route)
-                c.routes.append(route)
+                c.routes = (*c.routes, route)
                 added.append(skill)
         self._matcher.routes_changed(c)
         return added
