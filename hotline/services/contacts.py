@@ -210,15 +210,12 @@ async def complete(
     return await _view(sv, contact_id)
 
 
-def estimate_wait_s(
-    position: QueuePosition, handle_time_s: float, offer_timeout_s: float
-) -> float | None:
-    """Rough seconds until an operator answers: the contacts ahead share the eligible
-    operators, each taking about `handle_time_s`. None when nobody on shift could take it."""
+def estimate_wait_s(position: QueuePosition, handle_time_s: float) -> float | None:
+    """Rough seconds until an operator answers a waiting contact: it and the contacts ahead
+    share the eligible operators (none of them free, or it would not be waiting), each taking
+    about `handle_time_s`. None when nobody on shift could take it."""
     if position.eligible_operators == 0:
         return None
-    if position.position == 0 and position.free_operators > 0:
-        return 0.0
     rounds = math.ceil((position.position + 1) / position.eligible_operators)
     return round(rounds * handle_time_s, 1)
 
@@ -290,8 +287,7 @@ async def _live_view(sv: Services, row: ContactRow) -> ContactView:
 
 
 def _placed_view(sv: Services, row: ContactRow, position: QueuePosition) -> ContactView:
-    routing = sv.settings.routing
-    wait = estimate_wait_s(position, routing.handle_time_s, routing.offer_timeout_s)
+    wait = estimate_wait_s(position, sv.settings.routing.handle_time_s)
     return ContactView(row, position.position, wait)
 
 
