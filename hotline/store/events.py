@@ -29,7 +29,7 @@ from hotline.routing.model import (
     Overflowed,
     Presence,
 )
-from hotline.store.rows import LiveContact, OperatorProfile, StoredOperator
+from hotline.store.rows import LiveContact, OperatorProfile, StoredOperator, contact_fields
 from hotline.store.tx import Tx
 
 _INSERT_CONTACT = """
@@ -175,19 +175,7 @@ async def load_live_contacts(tx: Tx) -> list[LiveContact]:
     )
     return [
         LiveContact(
-            id=r["id"],
-            channel=Channel(r["channel"]),
-            topic=r["topic"],
-            language=r["language"],
-            priority=r["priority"],
-            state=ContactState(r["state"]),
-            operator_id=r["operator_id"],
-            arrived_at=r["arrived_at"],
-            target_at=r["target_at"],
-            deadline_at=r["deadline_at"],
-            seq=r["seq"],
-            breached=bool(r["breached"]),
-            overflowed=bool(r["overflowed"]),
+            **contact_fields(r),
             skills=frozenset(json.loads(r["skills"])) if r["skills"] else None,
         )
         for r in rows

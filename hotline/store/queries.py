@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from hotline.routing.model import Channel, ContactState
-from hotline.store.rows import ContactRow, StoredToken
+from hotline.routing.model import ContactState
+from hotline.store.rows import ContactRow, StoredToken, contact_fields
 from hotline.store.tx import Tx
 
 _CONTACT_COLUMNS = (
@@ -81,20 +81,8 @@ async def insert_token(tx: Tx, token: StoredToken, token_hash: str, *, at: float
 
 def _contact(r: sqlite3.Row) -> ContactRow:
     return ContactRow(
-        id=r["id"],
-        channel=Channel(r["channel"]),
-        topic=r["topic"],
-        language=r["language"],
+        **contact_fields(r),
         phone=r["phone"],
-        priority=r["priority"],
-        state=ContactState(r["state"]),
-        operator_id=r["operator_id"],
-        arrived_at=r["arrived_at"],
-        target_at=r["target_at"],
-        deadline_at=r["deadline_at"],
-        seq=r["seq"],
-        breached=bool(r["breached"]),
-        overflowed=bool(r["overflowed"]),
         transferred_to=r["transferred_to"],
         ended_at=r["ended_at"],
         outcome=r["outcome"],

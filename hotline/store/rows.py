@@ -7,11 +7,32 @@ need them, and a record that holds none cannot leak one into a log.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from hotline.routing.model import Channel, ContactState, NewContact, OperatorState, Presence
+
+
+def contact_fields(r: sqlite3.Row) -> dict[str, Any]:
+    """The columns a live contact and a shown contact share, typed, from a `contacts` row."""
+    return {
+        "id": r["id"],
+        "channel": Channel(r["channel"]),
+        "topic": r["topic"],
+        "language": r["language"],
+        "priority": r["priority"],
+        "state": ContactState(r["state"]),
+        "operator_id": r["operator_id"],
+        "arrived_at": r["arrived_at"],
+        "target_at": r["target_at"],
+        "deadline_at": r["deadline_at"],
+        "seq": r["seq"],
+        "breached": bool(r["breached"]),
+        "overflowed": bool(r["overflowed"]),
+    }
 
 
 @dataclass(frozen=True, slots=True)
