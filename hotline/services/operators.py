@@ -65,7 +65,8 @@ async def put_operator(
 
     await sv.store.transact(work)
     await sv.journal.sync()
-    return await get_operator(sv, caller, profile.id), not existed
+    states = await _live_states(sv, [profile.id])
+    return OperatorView(profile, states[profile.id]), not existed
 
 
 async def get_operator(sv: Services, caller: Principal, operator_id: str) -> OperatorView:
@@ -108,11 +109,10 @@ async def pending_offers(sv: Services, caller: Principal, operator_id: str) -> l
 
 
 async def _find(sv: Services, operator_id: str) -> StoredOperator | None:
-    # Few operators (hundreds): reading them all is cheaper than a query module for one.
-    for stored in await sv.store.read(load_operators, snapshot=False):
-        if stored.profile.id == operator_id:
-            return stored
-    return None
+    found = await sv.store.read(
+        lambda tx: load_operators(tx, operator_id=operator_id), snapshot=False
+    )
+    return found[0] if found else None
 
 
 async def _live_states(sv: Services, ids: list[str]) -> Mapping[str, OperatorState]:

@@ -211,10 +211,13 @@ async def save_operator(tx: Tx, profile: OperatorProfile, *, at: float) -> None:
     await tx.execute(_INSERT_OPERATOR_EVENT, (profile.id, at, "profile_saved", _json(data)))
 
 
-async def load_operators(tx: Tx) -> list[StoredOperator]:
+async def load_operators(tx: Tx, *, operator_id: str | None = None) -> list[StoredOperator]:
+    """Every operator by id, or only the one named (an empty list if there is none)."""
+    where, params = ("WHERE id = ?", (operator_id,)) if operator_id is not None else ("", ())
     rows = await tx.fetchall(
         "SELECT id, name, skills, languages, capacity, certified_until, presence, state,"
-        " updated_at FROM operators ORDER BY id"
+        f" updated_at FROM operators {where} ORDER BY id",
+        params,
     )
     return [
         StoredOperator(
