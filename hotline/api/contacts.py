@@ -50,7 +50,10 @@ async def index(query_args: ContactQuery) -> ContactPage:
         cursor=query_args.cursor,
     )
     return ContactPage(
-        contacts=[ContactOut.of_row(r) for r in page.contacts], next_cursor=page.next_cursor
+        contacts=[
+            ContactOut.of(contacts.ContactView(r, None, None), masked=True) for r in page.contacts
+        ],
+        next_cursor=page.next_cursor,
     )
 
 

@@ -16,7 +16,6 @@ from hotline.domain.masking import mask_phone
 from hotline.routing.model import Channel, ContactState, Offered, OperatorState, Presence
 from hotline.services.contacts import ContactView
 from hotline.services.operators import OperatorView
-from hotline.store.rows import ContactRow
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
 OperatorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -87,18 +86,8 @@ class ContactOut(Response):
 
     @classmethod
     def of(cls, view: ContactView, *, masked: bool = False) -> ContactOut:
-        out = cls.of_row(view.row, view.position, view.estimated_wait_s, masked=masked)
-        return out.model_copy(update={"open_ticket": view.open_ticket})
-
-    @classmethod
-    def of_row(
-        cls,
-        r: ContactRow,
-        position: int | None = None,
-        wait: float | None = None,
-        *,
-        masked: bool = True,
-    ) -> ContactOut:
+        """The contact as the API shows it; `masked` for listings (the phone hidden)."""
+        r = view.row
         phone = r.phone
         if masked and phone is not None:
             phone = mask_phone(phone)
@@ -114,12 +103,13 @@ class ContactOut(Response):
             arrived_at=datetime.fromtimestamp(r.arrived_at, UTC),
             target_at=datetime.fromtimestamp(r.target_at, UTC),
             deadline_at=datetime.fromtimestamp(r.deadline_at, UTC),
-            position=position,
-            estimated_wait_s=wait,
+            position=view.position,
+            estimated_wait_s=view.estimated_wait_s,
             breached=r.breached,
             overflowed=r.overflowed,
             ended_at=instant(r.ended_at),
             outcome=r.outcome,
+            open_ticket=view.open_ticket,
         )
 
 
