@@ -71,19 +71,24 @@ async def _domain_error(error: HotlineError) -> Response:
 async def _invalid_request(error: RequestSchemaValidationError) -> Response:
     """A body or query that does not fit its model: 415 if it is not JSON at all, else 422
     naming the first field that is wrong (`skills.payments`, `phone`, ...)."""
-    if isinstance(error, QuerystringValidationError):
-        pass
-    elif request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+    is_body = not isinstance(error, QuerystringValidationError)
+    if is_body and request.method in ("POST", "PUT", "PATCH") and not request.is_json:
         return error_response(415, "unsupported_media_type", "send a JSON body (application/json)")
     cause = error.validation_error
     if isinstance(cause, ValidationError) and cause.errors():
-        first = cause.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
-            message = "unknown field"
-        return error_response(422, "invalid", message, field)
+        return await invalid_values(cause)
     return error_response(422, "invalid", "the body must be a JSON object")
+
+
+async def invalid_values(error: ValidationError) -> Response:
+    """Values that fail a model (a JSON body, a query, a form's fields): 422 naming the first.
+
+    Registered app-wide only through quart-schema's error; a blueprint that validates by hand
+    (multipart forms) registers it for itself, so a model built wrong by the server stays a 500."""
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+    return error_response(422, "invalid", message, field)
 
 
 async def _store_error(error: StoreError) -> Response:

@@ -15,7 +15,7 @@ from quart_schema import DataSource, document_request, validate_response
 from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 
-from hotline.api.errors import error_response
+from hotline.api.errors import error_response, invalid_values
 from hotline.api.schemas import Request
 from hotline.api.services import caller, current_services
 from hotline.api.tickets import TicketOut
@@ -54,6 +54,9 @@ def allow_uploads(app: QuartTrio, settings: FormsSettings) -> None:
     allow_upload(app, FEEDBACK_PATH, limit)
 
 
+blueprint.register_error_handler(ValidationError, invalid_values)
+
+
 @blueprint.errorhandler(forms.UnsupportedAttachment)
 async def _unsupported(error: forms.UnsupportedAttachment) -> Response:
     return error_response(415, error.code, error.message, error.field)
@@ -77,11 +80,7 @@ async def feedback() -> tuple[TicketOut, int]:
     unknown = (set(fields) | set(files)) - set(FeedbackForm.model_fields)
     if unknown:
         raise Invalid("unknown field", field=sorted(unknown)[0])
-    try:
-        data = FeedbackFields.model_validate({k: fields[k] for k in fields})
-    except ValidationError as e:
-        first = e.errors()[0]
-        raise Invalid(first["msg"], field=".".join(str(p) for p in first["loc"])) from None
+    data = FeedbackFields.model_validate({k: fields[k] for k in fields})
     attachments = [
         forms.Attachment(f.filename or "attachment", f.stream) for f in files.getlist("attachments")
     ]
