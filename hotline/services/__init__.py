@@ -17,6 +17,7 @@ from hotline.notify.sender import Notifier
 from hotline.routing.actor import RouterHandle
 from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
+from hotline.services.keylocks import KeyLocks
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
 from hotline.store import StoreHandle
@@ -35,6 +36,7 @@ class Services:
     calendar: WorkingCalendar
     open_tickets: OpenTickets
     notifier: Notifier  # poke it after committing outbox messages: `notifier.notify_new()`
+    key_locks: KeyLocks = field(default_factory=KeyLocks)  # one per idempotency key in use
     voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled
 
 

@@ -17,8 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import trio
-
 from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.domain.phones import normalize_phone
 from hotline.routing import RoutingState
@@ -66,10 +64,6 @@ class Page:
     next_cursor: str | None
 
 
-# One lock per idempotency key in use, so that two requests with one key never race.
-_key_locks: dict[tuple[str, str], trio.Lock] = {}
-
-
 async def create_contact(
     sv: Services, caller: Principal, req: ContactRequest, idempotency_key: str | None
 ) -> tuple[ContactView, bool]:
@@ -88,26 +82,20 @@ async def create_contact(
         raise Invalid("an idempotency key is 1 to 200 characters", field="Idempotency-Key")
     scope = f"{caller.token_id}:contacts"
     digest = _request_hash(req.channel, req.topic, phone, language)
-    lock_key = (scope, idempotency_key)
-    lock = _key_locks.setdefault(lock_key, trio.Lock())
-    try:
-        async with lock:
-            found = await sv.store.read(
-                lambda tx: find_idempotency_key(tx, scope, idempotency_key), snapshot=False
-            )
-            if found is not None:
-                request_hash, contact_id = found
-                if request_hash != digest:
-                    raise Conflict(
-                        "this Idempotency-Key was used with a different request",
-                        field="Idempotency-Key",
-                    )
-                return await get_contact_view(sv, caller, contact_id), False
-            record = IdempotencyRecord(scope, idempotency_key, digest)
-            return await _create(sv, req, phone, language, record), True
-    finally:
-        if not lock.locked() and lock.statistics().tasks_waiting == 0:
-            _key_locks.pop(lock_key, None)
+    async with sv.key_locks.hold(scope, idempotency_key):  # a retry waits for the first
+        found = await sv.store.read(
+            lambda tx: find_idempotency_key(tx, scope, idempotency_key), snapshot=False
+        )
+        if found is not None:
+            request_hash, contact_id = found
+            if request_hash != digest:
+                raise Conflict(
+                    "this Idempotency-Key was used with a different request",
+                    field="Idempotency-Key",
+                )
+            return await get_contact_view(sv, caller, contact_id), False
+        record = IdempotencyRecord(scope, idempotency_key, digest)
+        return await _create(sv, req, phone, language, record), True
 
 
 async def _create(
