@@ -90,7 +90,11 @@ async def start_services(
     )
     actor = RouterActor(recovered.state, clock=clock)
     # Subscribed before the router serves anything, so that no event escapes them.
-    journal = Journal(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True), store)
+    journal = Journal(
+        actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True),
+        store,
+        published=lambda: actor.published,
+    )
     board = OfferBoard(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True))
     nursery.start_soon(log_router_events, actor)
     await nursery.start(journal.run)

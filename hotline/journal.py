@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import trio
@@ -51,13 +52,17 @@ class Journal:
         feed: trio.MemoryReceiveChannel[Event],
         store: StoreHandle,
         *,
+        published: Callable[[], int],
         max_batch: int = MAX_BATCH,
     ) -> None:
-        """`feed` is a lossless subscription taken before the router served anything."""
+        """`feed` is a lossless subscription taken before the router served anything;
+        `published()` counts the events the router has handed to it so far (`RouterActor.
+        published`). The count comes from the sender because an event handed straight to this
+        task while it waits on the feed is not in the feed's buffer, nor seen by this task yet."""
         self._feed = feed
+        self._published = published
         self._store = store
         self._max_batch = max_batch
-        self._received = 0  # events taken from the feed
         self._durable = 0  # events committed
         self._batches = 0
         self._largest = 0
@@ -76,7 +81,7 @@ class Journal:
 
     async def sync(self) -> None:
         """Return once every event published before this call is on disk."""
-        needed = self._received + self._feed.statistics().current_buffer_used
+        needed = self._published()
         if self._durable >= needed:
             return
         if self._failed is not None:
@@ -102,7 +107,6 @@ class Journal:
                         batch.append(self._feed.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                self._received += len(batch)
                 await self._write(batch)
                 self._durable += len(batch)
                 self._batches += 1

@@ -1,8 +1,9 @@
 """The router actor: the trio task that owns one `RoutingState`.
 
 Others hold a `RouterHandle`. A command travels through a bounded inbox carrying its own one-shot
-reply slot (a `trio.Event` and the outcome: a third cheaper than a memory channel per call); the
-state's answer (or error) comes back and is re-raised in the caller. Timers: a small alarm task
+reply slot: the caller parks itself and the actor wakes it with the outcome (the state's answer, or
+its error re-raised in the caller), which is what a `trio.Event` or a reply channel would do with
+fewer objects and no trip through a parking lot on the hot path. Timers: a small alarm task
 sleeps until the state's next deadline, which the actor moves by setting the alarm's deadline,
 and then sends a no-op request, so the actor itself just awaits its inbox (a cancel scope per
 receive would cost more than the routing decision). Before each request the actor applies the
@@ -14,9 +15,9 @@ state decides is published, in order, to subscribers: the store and KPIs subscri
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import outcome
 import trio
@@ -34,14 +35,28 @@ from hotline.routing.model import (
 from hotline.routing.state import RoutingState
 
 T = TypeVar("T")
+Reply: TypeAlias = Coroutine[Any, Any, T]  # awaited by the caller, answered by the actor
 
 
 @dataclass(slots=True)
 class _Request(Generic[T]):
     apply: Callable[[RoutingState, float], T]
     publishes: bool  # True when `apply` returns the list of events it decided
-    done: trio.Event
-    result: outcome.Outcome[T] | None = None
+    waiter: trio.lowlevel.Task | None = None  # the caller, parked until the answer
+    result: outcome.Outcome[T] | None = None  # the answer, when nobody was parked for it
+
+    def answer(self, result: outcome.Outcome[T]) -> None:
+        waiter = self.waiter
+        if waiter is None:
+            self.result = result  # the caller is not parked yet (or has given up waiting)
+        else:
+            self.waiter = None
+            trio.lowlevel.reschedule(waiter, result)
+
+    def give_up(self, _: Any) -> trio.lowlevel.Abort:
+        """The parked caller was cancelled: the command still runs, its answer goes nowhere."""
+        self.waiter = None
+        return trio.lowlevel.Abort.SUCCEEDED
 
 
 def _nothing(state: RoutingState, now: float) -> list[Event]:
@@ -55,83 +70,88 @@ class _Subscriber:
 
 
 class RouterHandle:
-    """What the rest of the process holds: typed async calls into the router."""
+    """What the rest of the process holds: typed async calls into the router. Each is a plain
+    function handing back `_call`'s coroutine, so a parked caller sits one frame deep, not
+    three (every suspend and resume walks them all)."""
 
     def __init__(self, inbox: trio.MemorySendChannel[_Request[Any]]) -> None:
         self._inbox = inbox
 
     async def _call(self, apply: Callable[[RoutingState, float], T], publishes: bool) -> T:
-        request = _Request(apply, publishes, trio.Event())
         await trio.lowlevel.checkpoint_if_cancelled()
+        request = _Request(apply, publishes)
         try:
             # Hand over without the extra trip through the scheduler that `send` makes when the
-            # inbox has room: the wait below is this call's checkpoint.
+            # inbox has room: the park below is this call's checkpoint.
             self._inbox.send_nowait(request)
         except trio.WouldBlock:
             await self._inbox.send(request)
-        # If this caller is cancelled now, the command still runs: it was already handed over.
-        await request.done.wait()
-        assert request.result is not None
-        return request.result.unwrap()
+            if request.result is not None:  # served while this caller waited to be resumed
+                return request.result.unwrap()
+        # From here a cancelled caller stops waiting; the command it handed over still runs.
+        request.waiter = trio.lowlevel.current_task()
+        answer: T = await trio.lowlevel.wait_task_rescheduled(request.give_up)
+        return answer
 
-    async def command(self, apply: Callable[[RoutingState, float], list[Event]]) -> list[Event]:
-        return await self._call(apply, True)
+    def command(self, apply: Callable[[RoutingState, float], list[Event]]) -> Reply[list[Event]]:
+        return self._call(apply, True)
 
-    async def query(self, apply: Callable[[RoutingState, float], T]) -> T:
-        return await self._call(apply, False)
+    def query(self, apply: Callable[[RoutingState, float], T]) -> Reply[T]:
+        return self._call(apply, False)
 
-    async def upsert_operator(self, spec: OperatorSpec) -> list[Event]:
-        return await self.command(lambda s, now: s.upsert_operator(spec, now))
+    def upsert_operator(self, spec: OperatorSpec) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.upsert_operator(spec, now), True)
 
-    async def remove_operator(self, op_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.remove_operator(op_id, now))
+    def remove_operator(self, op_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.remove_operator(op_id, now), True)
 
-    async def set_presence(self, op_id: str, presence: Presence) -> list[Event]:
-        return await self.command(lambda s, now: s.set_presence(op_id, presence, now))
+    def set_presence(self, op_id: str, presence: Presence) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.set_presence(op_id, presence, now), True)
 
-    async def enqueue(self, spec: NewContact) -> list[Event]:
-        return await self.command(lambda s, now: s.enqueue(spec, now))
+    def enqueue(self, spec: NewContact) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.enqueue(spec, now), True)
 
-    async def accept(self, contact_id: str, op_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.accept(contact_id, op_id, now))
+    def accept(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.accept(contact_id, op_id, now), True)
 
-    async def reject(self, contact_id: str, op_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.reject(contact_id, op_id, now))
+    def reject(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.reject(contact_id, op_id, now), True)
 
-    async def abandon(self, contact_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.abandon(contact_id, now))
+    def abandon(self, contact_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.abandon(contact_id, now), True)
 
-    async def expire(self, contact_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.expire(contact_id, now))
+    def expire(self, contact_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.expire(contact_id, now), True)
 
-    async def complete(self, contact_id: str, op_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.complete(contact_id, op_id, now))
+    def complete(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.complete(contact_id, op_id, now), True)
 
-    async def end_wrap_up(self, op_id: str) -> list[Event]:
-        return await self.command(lambda s, now: s.end_wrap_up(op_id, now))
+    def end_wrap_up(self, op_id: str) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.end_wrap_up(op_id, now), True)
 
-    async def transfer(self, contact_id: str, new: NewContact) -> list[Event]:
-        return await self.command(lambda s, now: s.transfer(contact_id, new, now))
+    def transfer(self, contact_id: str, new: NewContact) -> Reply[list[Event]]:
+        return self._call(lambda s, now: s.transfer(contact_id, new, now), True)
 
-    async def restore_contact(
+    def restore_contact(
         self,
         spec: NewContact,
         *,
         overflowed: bool = False,
         breached: bool = False,
         assigned_to: str | None = None,
-    ) -> list[Event]:
-        return await self.command(
+    ) -> Reply[list[Event]]:
+        return self._call(
             lambda s, now: s.restore_contact(
                 spec, now, overflowed=overflowed, breached=breached, assigned_to=assigned_to
-            )
+            ),
+            True,
         )
 
-    async def queue_position(self, contact_id: str) -> QueuePosition:
-        return await self.query(lambda s, now: s.queue_position(contact_id, now))
+    def queue_position(self, contact_id: str) -> Reply[QueuePosition]:
+        return self._call(lambda s, now: s.queue_position(contact_id, now), False)
 
-    async def statistics(self, *, queues: bool = False) -> RouterStatistics:
-        return await self.query(lambda s, now: s.statistics(now, queues=queues))
+    def statistics(self, *, queues: bool = False) -> Reply[RouterStatistics]:
+        return self._call(lambda s, now: s.statistics(now, queues=queues), False)
 
 
 class RouterActor:
@@ -143,6 +163,9 @@ class RouterActor:
         send, self._inbox = trio.open_memory_channel[_Request[Any]](inbox_size)
         self.handle = RouterHandle(send)
         self._subscribers: list[_Subscriber] = []
+        # Events handed to the subscribers so far: a lossless feed taken before the first
+        # command has been sent exactly this many, though its reader may not have them yet.
+        self.published = 0
         self._wake = math.inf  # trio time of the state's next deadline
         self._alarm = trio.CancelScope()
 
@@ -167,14 +190,14 @@ class RouterActor:
                 request: _Request[Any] | None = first
                 # Everything below runs to completion: a change is never cut off from its reply.
                 # Due timers go first, so that a late answer meets an offer already expired.
-                while True:
+                # (Timers that fall due after the last request are the alarm's: it rings at once.)
+                while request is not None:
                     now = clock.now()
                     events = state.tick(now)
                     if events:
-                        await self._publish(events)
+                        if self._subscribers:
+                            await self._publish(events)
                         continue  # publishing may have taken time: apply what fell due meanwhile
-                    if request is None:
-                        break
                     await self._serve(request, now)
                     try:
                         request = self._inbox.receive_nowait()
@@ -195,23 +218,31 @@ class RouterActor:
             await self.handle.query(_nothing)
 
     async def _serve(self, request: _Request[Any], now: float) -> None:
-        result = outcome.capture(request.apply, self._state, now)
-        if request.publishes and isinstance(result, outcome.Value):
-            await self._publish(result.value)
-        request.result = result
-        request.done.set()
-        if isinstance(result, outcome.Error) and not isinstance(result.error, HotlineError):
+        try:
+            value = request.apply(self._state, now)
+        except HotlineError as refused:
+            request.answer(outcome.Error(refused))
+            return
+        except BaseException as bug:
             # A bug inside the state: it may be inconsistent now, so stop and let start-up rebuild.
-            raise result.error
+            request.answer(outcome.Error(bug))
+            raise
+        if request.publishes and value and self._subscribers:
+            # Before the answer: a caller that next asks the journal to sync finds its events
+            # already handed to the journal.
+            await self._publish(value)
+        request.answer(outcome.Value(value))
 
     async def _publish(self, events: list[Event]) -> None:
-        if not self._subscribers:
-            return
         for sub in list(self._subscribers):
             for event in events:
                 if sub.lossless:
                     try:
-                        await sub.send.send(event)
+                        # Wait (and so pass through the scheduler) only when the feed is full.
+                        try:
+                            sub.send.send_nowait(event)
+                        except trio.WouldBlock:
+                            await sub.send.send(event)
                     except trio.BrokenResourceError:
                         self._subscribers.remove(sub)
                         break
@@ -222,3 +253,4 @@ class RouterActor:
                         sub.send.close()
                         self._subscribers.remove(sub)
                         break
+        self.published += len(events)

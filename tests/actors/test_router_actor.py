@@ -214,6 +214,39 @@ async def test_a_caller_cancelled_before_its_command_is_handed_over_changes_noth
         assert (await r.handle.statistics()).created == 0
 
 
+async def test_callers_held_back_by_a_full_inbox_each_get_their_own_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    clock = WallClock(epoch=T0)
+    actor = RouterActor(RoutingState(policy(), audit=True), clock=clock, inbox_size=1)
+    answers: dict[str, list[Event]] = {}
+
+    async def create(cid: str) -> None:
+        answers[cid] = await actor.handle.enqueue(contact(cid, "documents"))
+
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(actor.run)
+            # A stalled lossless feed holds the actor inside the first command: one more request
+            # fills the inbox and the rest wait in `send`, to be served in one run of the actor
+            # that answers some of them before they are even resumed.
+            stalled = actor.subscribe(lossless=True, buffer=0)
+            ids = [f"c{i}" for i in range(12)]
+            for cid in ids:
+                nursery.start_soon(create, cid)
+            await trio.testing.wait_all_tasks_blocked()
+            assert answers == {}
+            await stalled.aclose()
+            await trio.testing.wait_all_tasks_blocked()
+
+            assert sorted(answers) == sorted(ids)
+            for cid, events in answers.items():
+                assert {getattr(e, "contact_id", None) for e in events} == {cid}
+            assert (await actor.handle.statistics()).created == len(ids)
+            await actor.handle.query(lambda state, now: state.check_invariants(now))
+            nursery.cancel_scope.cancel()
+
+
 async def test_an_accept_sent_after_the_offer_expired_is_refused_even_if_the_actor_was_busy(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

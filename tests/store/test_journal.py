@@ -1,0 +1,73 @@
+"""The journal's one promise: `sync()` returns only once every event the router published before
+the call is committed, including an event handed straight to the journal while it was waiting
+on its feed (in no buffer yet, and not yet seen by the journal's task)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import trio
+import trio.testing
+
+from hotline.clock import WallClock
+from hotline.journal import Journal
+from hotline.routing import RoutingState
+from hotline.routing.actor import RouterActor, RouterHandle
+from hotline.store import StoreHandle
+from hotline.store.events import ContactNote
+from hotline.store.queries import get_contact
+from tests.routing_fixtures import T0, contact, policy
+
+GIVE_UP_AFTER = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    router: RouterHandle
+    journal: Journal
+
+
+@asynccontextmanager
+async def open_line(store: StoreHandle) -> AsyncIterator[Line]:
+    actor = RouterActor(RoutingState(policy()), clock=WallClock(epoch=T0))
+    journal = Journal(actor.subscribe(lossless=True), store, published=lambda: actor.published)
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(journal.run)
+            router = await nursery.start(actor.run)
+            yield Line(router, journal)
+            nursery.cancel_scope.cancel()
+
+
+async def test_sync_right_after_a_command_waits_for_its_events_to_be_committed(
+    store: StoreHandle,
+) -> None:
+    async with open_line(store) as line:
+        await trio.testing.wait_all_tasks_blocked()  # the journal waits on its empty feed
+        line.journal.note("c1", ContactNote(phone="+79120000001"))
+        events = await line.router.enqueue(contact("c1", "documents"))
+        await line.journal.sync()
+
+        assert line.journal.statistics().events >= len(events)
+        row = await store.read(lambda tx: get_contact(tx, "c1"))
+        assert row is not None and row.phone == "+79120000001"
+
+
+async def test_every_caller_of_a_busy_line_finds_its_contact_on_disk(store: StoreHandle) -> None:
+    async with open_line(store) as line:
+        missing: list[str] = []
+
+        async def create(cid: str) -> None:
+            line.journal.note(cid, ContactNote(phone="+79120000002"))
+            await line.router.enqueue(contact(cid, "documents"))
+            await line.journal.sync()
+            if await store.read(lambda tx: get_contact(tx, cid)) is None:
+                missing.append(cid)
+
+        async with trio.open_nursery() as callers:
+            for i in range(40):
+                callers.start_soon(create, f"c{i}")
+        assert missing == []
+        assert line.journal.statistics().batches < 40  # they shared commits
