@@ -6,11 +6,13 @@ log level `info`: one JSON line per request and per routing event, to a file), b
 127.0.0.1:0. The load comes from separate processes (`bench_api.py loadgen`, one by default),
 each a trio program holding its share of the connections open (keep-alive) and sending one
 request after another on each: pre-encoded requests and a minimal HTTP/1.1 reader (status
-line, Content-Length), so that the client costs little beside the server. First `GET /healthz`,
-then `POST /v1/contacts` (a mix of topics and channels; each answered once on disk), each for
-the same duration after a short warm-up that is not counted. Latency is from the first byte
-sent to the last byte of the answer; req/s is the answers (2xx or not) in the timed window
-over its length. The server's and the load generators' CPU use is shown beside each phase.
+line, Content-Length), so that the client costs little beside the server. `GET /healthz` and
+`POST /v1/contacts` (a mix of topics and channels; each answered once on disk) alternate in
+`--rounds` rounds (healthz, create, healthz, create, ...), each after a short warm-up that is not
+counted, and each phase's rounds are added up: a slow spell of a shared machine falls on both.
+Latency is from the first byte sent to the last byte of the answer; req/s is the answers (2xx or
+not) in the timed windows over their length. The server's and the load generators' CPU use is
+shown beside each phase.
 
 Profiling the server (the figures then include the profiler's cost):
 - HOTLINE_BENCH_PROFILE=py-spy (py-spy on PATH, or its path in HOTLINE_BENCH_PYSPY): each phase
@@ -321,12 +323,39 @@ def run_phase(
     )
 
 
+def _merged(rounds: list[Phase]) -> Phase:
+    """The rounds of one phase as one: their windows, answers and CPU added up."""
+    statuses: dict[int, int] = {}
+    for r in rounds:
+        for status, n in r.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    return Phase(
+        name=rounds[0].name,
+        window_s=sum(r.window_s for r in rounds),
+        latencies_us=[x for r in rounds for x in r.latencies_us],
+        statuses=statuses,
+        failures=[f for r in rounds for f in r.failures],
+        answered=sum(r.answered for r in rounds),
+        wall_s=sum(r.wall_s for r in rounds),
+        server_cpu_s=sum(r.server_cpu_s for r in rounds),
+        loadgen_cpu_s=sum(r.loadgen_cpu_s for r in rounds),
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--duration", type=float, default=10.0, help="s per phase (10)")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="s per phase, all rounds together (10)"
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="s before each phase (1)")
     parser.add_argument("--connections", type=int, default=32, help="keep-alive (32)")
     parser.add_argument(
         "--processes", type=int, default=1, help="load generator processes sharing them (1)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="healthz and create alternate this many times, splitting --duration (2)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="0.5 s phases, 0.2 s warm-up (the smoke test)"
@@ -349,6 +378,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"py-spy is not on PATH; set {PYSPY_ENV} to its path", file=sys.stderr)
             return 2
         pyspy = (command, workdir)
+    # Alternating rounds, so that a slow spell of a shared machine falls on both alike (one
+    # round when profiled: a profile per phase).
+    rounds = 1 if pyspy is not None else max(1, args.rounds)
     server: Server | None = None
     try:
         server = Server(workdir, profile)
@@ -357,7 +389,8 @@ def run(args: argparse.Namespace) -> int:
             f"api benchmark: hotline serve (1 process, temp db, shipped config) on {server.url}; "
             f"load: {args.processes} separate process(es), trio, {args.connections} keep-alive "
             f"connections, pre-encoded requests, minimal HTTP/1.1 reader; "
-            f"{args.duration:g} s per phase after {args.warmup:g} s warm-up; "
+            f"{args.duration:g} s per phase in {rounds} alternating round(s), each after "
+            f"{args.warmup:g} s warm-up; "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
             + (f"; server profiled ({profile_mode})" if profile_mode else ""),
             flush=True,
@@ -368,7 +401,12 @@ def run(args: argparse.Namespace) -> int:
             "seconds, and per answer (warm-up included)",
             flush=True,
         )
-        phases = [run_phase(server, kind, args, channels, pyspy) for kind in ("healthz", "create")]
+        args.duration /= rounds
+        runs: dict[str, list[Phase]] = {"healthz": [], "create": []}
+        for _ in range(rounds):
+            for kind, done in runs.items():
+                done.append(run_phase(server, kind, args, channels, pyspy))
+        phases = [_merged(done) for done in runs.values()]
         exit_code = server.stop()
     finally:
         if server is not None:
