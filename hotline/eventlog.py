@@ -8,6 +8,7 @@ falls behind is told so by the actor (its feed closes), says so in the log, and 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from typing import Any
@@ -30,13 +31,28 @@ async def log_router_events(actor: RouterActor) -> None:
 
 def event_name(event: Event) -> str:
     """`Enqueued` -> `router.enqueued`, `OfferWithdrawn` -> `router.offer_withdrawn`."""
-    return "router." + re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    kind: type = type(event)
+    return _name_of(kind)
 
 
 def event_fields(event: Event) -> dict[str, Any]:
+    kind: type = type(event)
+    return {name: getattr(event, name) for name in _fields_of(kind)}
+
+
+# Worked out once per event class: every routing event passes through here.
+
+
+@functools.cache
+def _name_of(kind: type) -> str:
+    return "router." + re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
+
+
+@functools.cache
+def _fields_of(kind: type) -> tuple[str, ...]:
     # Events are slotted records (dataclasses today); reading the slots keeps this working if the
     # core drops the dataclass decorator on its hot path.
-    if dataclasses.is_dataclass(event):
-        return {f.name: getattr(event, f.name) for f in dataclasses.fields(event)}
-    names: tuple[str, ...] = getattr(type(event), "__slots__", ())
-    return {name: getattr(event, name) for name in names}
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    names: tuple[str, ...] = getattr(kind, "__slots__", ())
+    return names
