@@ -12,13 +12,12 @@ nothing idles after every step, this gives SPEC's rules 4 and 5 without a global
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter, defaultdict
-from heapq import heappush
-from typing import Any
+from collections import Counter
+from heapq import heappop, heappush
 
 from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.routing import invariants
+from hotline.routing.figures import queue_figures, queue_position
 from hotline.routing.matchers import IndexedMatcher, Matcher, ScanMatcher
 from hotline.routing.model import (
     Accepted,
@@ -35,7 +34,6 @@ from hotline.routing.model import (
     OperatorState,
     Overflowed,
     Presence,
-    QueueFigures,
     QueuePosition,
     RouterStatistics,
 )
@@ -52,13 +50,10 @@ from hotline.routing.records import (
     OperatorRecord,
     RouteKey,
 )
+from hotline.routing.skills import SkillIndex
+from hotline.routing.timers import LIMIT, OFFER, TARGET, WRAP_UP, Timers
 
-_INF = float("inf")
 _REASON = {s: s.value for s in ContactState}  # `ContactState.value` is slow to read on 3.11
-OfferTimer = tuple[float, int, str]  # expires_at, offer number, contact
-WrapTimer = tuple[float, str]  # wrap-up ends, operator
-TargetTimer = tuple[float, int, float, float, int, str]  # target, then the contact's queue order
-LimitTimer = tuple[float, int, float, int, str]  # limit, rank, arrival, seq, contact
 
 
 class RoutingState:
@@ -73,14 +68,14 @@ class RoutingState:
         self._contacts: dict[str, ContactRecord] = {}  # live contacts only; ended ones are counted
         self._waiting: dict[str, ContactRecord] = {}
         self._matcher: Matcher = self.matcher_class(self._ops, self._waiting)
-        self._known_routes: set[RouteKey] = set()
-        self._routes_by_skill: defaultdict[str, set[RouteKey]] = defaultdict(set)
-        self._ops_by_skill: defaultdict[str, set[str]] = defaultdict(set)
+        self._skills = SkillIndex(self._ops, self._matcher)
         self._seq = 0
-        self._offer_timers: list[OfferTimer] = []
-        self._wrap_timers: list[WrapTimer] = []
-        self._target_timers: list[TargetTimer] = []
-        self._limit_timers: list[LimitTimer] = []
+        self._timers = Timers()
+        # The heaps themselves, pushed onto straight from the hot paths.
+        self._offer_timers = self._timers.offers
+        self._wrap_timers = self._timers.wrap_ups
+        self._target_timers = self._timers.targets
+        self._limit_timers = self._timers.limits
         self._by_state: dict[ContactState, int] = dict.fromkeys(ContactState, 0)
         # Caches of what policy and specs say again and again: one routes tuple per topic or
         # skill set (so that routes compare by identity and a contact allocates none), a class
@@ -112,7 +107,7 @@ class RoutingState:
                 now,
             )
             self._ops[op.id] = op
-            self._set_skills(op, dict(spec.skills))
+            self._skills.set_skills(op, dict(spec.skills))
             out.append(OperatorChanged(op.id, now, op.state(), "added"))
             return out
         for channel, load in op.load.items():
@@ -123,7 +118,7 @@ class RoutingState:
         op.certified_until = spec.certified_until
         op.capacity = dict(spec.capacity)
         op.load = {ch: op.load.get(ch, 0) for ch in op.capacity}
-        self._set_skills(op, dict(spec.skills))
+        self._skills.set_skills(op, dict(spec.skills))
         offered = self._contacts[op.offer] if op.offer is not None else None
         if offered is not None and not _still_fits(op, offered, now):
             self._withdraw(offered, op, now, "operator_changed", out)
@@ -142,7 +137,7 @@ class RoutingState:
         offered = self._contacts[op.offer] if op.offer is not None else None
         if offered is not None:
             self._withdraw(offered, op, now, "operator_unavailable", out)
-        self._set_skills(op, {})
+        self._skills.set_skills(op, {})
         del self._ops[op_id]
         out.append(OperatorChanged(op_id, now, OperatorState.OFFLINE, "removed"))
         if offered is not None:
@@ -254,7 +249,7 @@ class RoutingState:
             raise Conflict(f"operator {op.id} has no room for contact {c.id}", field="assigned_to")
         out: list[Event] = []
         self._seq = c.seq
-        self._register_route(c.skills)
+        self._skills.register_route(c.skills)
         self._contacts[c.id] = c
         self._waiting[c.id] = c
         self._by_state[WAITING] += 1
@@ -302,45 +297,29 @@ class RoutingState:
 
     def next_deadline(self) -> float | None:
         """The earliest moment at which `tick` may have something to do."""
-        o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
-        due = _INF
-        if o and o[0][0] < due:
-            due = o[0][0]
-        if w and w[0][0] < due:
-            due = w[0][0]
-        if t and t[0][0] < due:
-            due = t[0][0]
-        if li and li[0][0] < due:
-            due = li[0][0]
-        return None if due == _INF else due
+        return self._timers.next_deadline()
 
     def tick(self, now: float) -> list[Event]:
         """Apply every timer due by `now`, one at a time and in time order (on equal times:
         offers, wrap-ups, targets, limits)."""
         out: list[Event] = []
-        due_at = self.next_deadline()  # the actor calls this before every command: be quick
+        timers = self._timers
+        due_at = timers.next_deadline()  # the actor calls this before every command: be quick
         if due_at is None or due_at > now:
             return out
-        heaps: tuple[list[tuple[Any, ...]], ...] = self._timer_heaps()
-        while True:
-            due, at = -1, _INF
-            for i, heap in enumerate(heaps):
-                if heap and heap[0][0] < at:
-                    due, at = i, heap[0][0]
-            if at > now:
-                return out
-            if due == 0:
-                _, offer_seq, cid = heapq.heappop(self._offer_timers)
+        while (kind := timers.due(now)) is not None:
+            if kind == OFFER:
+                _, offer_seq, cid = heappop(self._offer_timers)
                 c = self._contacts.get(cid)
                 if c is not None and c.state is OFFERED and c.seq_offer == offer_seq:
                     out.extend(self.offer_timeout(cid, now))
-            elif due == 1:
-                until, op_id = heapq.heappop(self._wrap_timers)
+            elif kind == WRAP_UP:
+                until, op_id = heappop(self._wrap_timers)
                 op = self._ops.get(op_id)
                 if op is not None and op.wrapping and op.wrap_until == until:
                     self._end_wrap_up(op, now, "wrap_up_timeout", out)
-            elif due == 2:
-                *_, cid = heapq.heappop(self._target_timers)
+            elif kind == TARGET:
+                *_, cid = heappop(self._target_timers)
                 c = self._contacts.get(cid)
                 if c is None or c.state is ASSIGNED:
                     continue  # taken in time: no overflow, and no breach can follow
@@ -351,12 +330,14 @@ class RoutingState:
                     self._overflow(c, now, out)
                     self._route_contact(c, now, out)
             else:
-                *_, cid = heapq.heappop(self._limit_timers)
+                assert kind == LIMIT
+                *_, cid = heappop(self._limit_timers)
                 c = self._contacts.get(cid)
                 if c is not None and not c.breached and c.state is not ASSIGNED:
                     c.breached = True
                     self.breaches += 1
                     out.append(Breached(c.id, now, c.priority, c.deadline_at))
+        return out
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -367,7 +348,7 @@ class RoutingState:
     def statistics(self, now: float, *, queues: bool = False) -> RouterStatistics:
         """Counts (cheap); with `queues=True` also per-queue figures (a scan, for dashboards)."""
         ops = Counter(op.state() for op in self._ops.values())
-        figures = self._queue_figures(now) if queues else ()
+        figures = queue_figures(self._contacts.values(), self._skills, now) if queues else ()
         return RouterStatistics(
             self.created,
             dict(self._by_state),  # every state, zeros too
@@ -381,26 +362,7 @@ class RoutingState:
 
     def queue_position(self, contact_id: str, now: float) -> QueuePosition:
         """Where a live contact stands; costs the size of its own queues, not of all."""
-        c = self._contact(contact_id)
-        ahead = self._matcher.contacts_ahead(c) if c.state is WAITING else 0
-        eligible = free = 0
-        seen: set[str] = set()
-        for route in c.routes:
-            rarest = min(route, key=lambda s: len(self._ops_by_skill.get(s, ())))
-            for op_id in self._ops_by_skill.get(rarest, ()):
-                op = self._ops[op_id]
-                if op_id in seen or not route <= op.skills.keys():
-                    continue
-                seen.add(op_id)
-                if (
-                    op.presence is not OFFLINE
-                    and op.certified(now)
-                    and c.language in op.languages
-                    and op.capacity.get(c.channel, 0) > 0
-                ):
-                    eligible += 1
-                    free += op.routable and op.has_room(c.channel)
-        return QueuePosition(ahead, eligible, free)
+        return queue_position(self._contact(contact_id), self._matcher, self._skills, now)
 
     def operator_state(self, op_id: str) -> OperatorState:
         return self._operator(op_id).state()
@@ -457,7 +419,7 @@ class RoutingState:
         self._seq = seq
         names = self._skill_names.get(skills)
         if names is None:
-            self._register_route(skills)
+            self._skills.register_route(skills)
             names = self._skill_names[skills] = tuple(sorted(skills))
         self._contacts[cid] = c
         self._waiting[cid] = c
@@ -629,7 +591,7 @@ class RoutingState:
         for skill in self.policy.fallback_skills(c.topic):
             route = rest | {skill}
             if route not in c.routes:
-                self._register_route(route)
+                self._skills.register_route(route)
                 c.routes = (*c.routes, route)
                 added.append(skill)
         self._matcher.routes_changed(c)
@@ -652,36 +614,6 @@ class RoutingState:
         if shown is not op.shown:
             op.shown = shown
             out.append(OperatorChanged(op.id, now, shown, why))
-
-    # -- skills and routes ------------------------------------------------------------------
-
-    def _register_route(self, route: RouteKey) -> None:
-        """A new set of skills that contacts may need: tell every operator that has it."""
-        if route in self._known_routes:
-            return
-        self._known_routes.add(route)
-        for skill in route:
-            self._routes_by_skill[skill].add(route)
-        rarest = min(route, key=lambda s: len(self._ops_by_skill.get(s, ())))
-        for op_id in self._ops_by_skill.get(rarest, ()):
-            op = self._ops[op_id]
-            if route <= op.skills.keys():
-                op.route_keys.append((route, op.route_score(route)))
-                self._matcher.profile_changed(op)
-                if op.routable:
-                    self._matcher.unpark_operator(op)
-                    self._matcher.park_operator(op)
-
-    def _set_skills(self, op: OperatorRecord, skills: dict[str, int]) -> None:
-        for skill in op.skills:
-            self._ops_by_skill[skill].discard(op.id)
-        op.skills = skills
-        routes: set[RouteKey] = set()
-        for skill in skills:
-            self._ops_by_skill[skill].add(op.id)
-            routes.update(r for r in self._routes_by_skill.get(skill, ()) if r <= skills.keys())
-        op.route_keys = [(r, op.route_score(r)) for r in routes]
-        self._matcher.profile_changed(op)
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -710,45 +642,6 @@ class RoutingState:
         if c.state is not ASSIGNED or c.operator != op.id:
             raise Conflict(f"contact {contact_id} is not assigned to operator {op_id}")
         return c, op
-
-    def _timer_heaps(
-        self,
-    ) -> tuple[list[OfferTimer], list[WrapTimer], list[TargetTimer], list[LimitTimer]]:
-        return self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
-
-    def _queue_figures(self, now: float) -> tuple[QueueFigures, ...]:
-        rows: dict[tuple[str, str], list[float]] = {}
-        for c in self._contacts.values():
-            if c.state is ASSIGNED:
-                continue
-            row = rows.setdefault((c.topic, c.priority), [0, 0, 0.0, 0])
-            if c.state is WAITING:
-                row[0] += 1
-                row[2] = max(row[2], now - c.arrived_at)
-            else:
-                row[1] += 1
-            row[3] += c.breached
-        figures = []
-        for (topic, priority), (waiting, offered, longest, breached) in sorted(rows.items()):
-            free = eligible = 0
-            for op_id in self._ops_by_skill.get(topic, ()):
-                op = self._ops[op_id]
-                if op.presence is not OFFLINE and op.certified(now):
-                    eligible += 1
-                    free += op.routable
-            figures.append(
-                QueueFigures(
-                    topic,
-                    priority,
-                    int(waiting),
-                    int(offered),
-                    longest,
-                    int(breached),
-                    free,
-                    eligible,
-                )
-            )
-        return tuple(figures)
 
 
 class ScanRoutingState(RoutingState):

@@ -1,0 +1,68 @@
+"""The routing state's four timers, as heaps of plain tuples that the state pushes straight onto.
+
+- offer: an offer not answered in time is a missed offer (`offer_timeout_s`);
+- wrap-up: after-contact work ends by itself (`wrap_up_s`);
+- target: a contact still waiting at its target overflows to the fallback skills;
+- limit: a contact not taken by its deadline is a breach (set only once its target passed).
+
+Entries are never removed early: the state checks, when one falls due, whether it still applies
+(the offer is the same offer, the operator still wraps up until that time, the contact still
+waits). Pure: times are arguments, nothing here reads a clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+OfferTimer = tuple[float, int, str]  # expires_at, offer number, contact
+WrapTimer = tuple[float, str]  # wrap-up ends, operator
+TargetTimer = tuple[float, int, float, float, int, str]  # target, then the contact's queue order
+LimitTimer = tuple[float, int, float, int, str]  # limit, rank, arrival, seq, contact
+
+# What fell due, in the order timers due at the same moment are applied.
+OFFER: Final = 0
+WRAP_UP: Final = 1
+TARGET: Final = 2
+LIMIT: Final = 3
+
+_INF = float("inf")
+
+
+class Timers:
+    __slots__ = ("limits", "offers", "targets", "wrap_ups")
+
+    def __init__(self) -> None:
+        self.offers: list[OfferTimer] = []
+        self.wrap_ups: list[WrapTimer] = []
+        self.targets: list[TargetTimer] = []
+        self.limits: list[LimitTimer] = []
+
+    def next_deadline(self) -> float | None:
+        """The earliest moment at which a timer falls due (the actor asks before every command:
+        be quick)."""
+        o, w, t, li = self.offers, self.wrap_ups, self.targets, self.limits
+        due = _INF
+        if o and o[0][0] < due:
+            due = o[0][0]
+        if w and w[0][0] < due:
+            due = w[0][0]
+        if t and t[0][0] < due:
+            due = t[0][0]
+        if li and li[0][0] < due:
+            due = li[0][0]
+        return None if due == _INF else due
+
+    def due(self, now: float) -> int | None:
+        """Which kind of timer falls due first by `now` (`OFFER`, `WRAP_UP`, `TARGET` or
+        `LIMIT`; on equal times in that order), or None. The caller pops it from its heap."""
+        at, kind = _INF, -1
+        heaps: tuple[list[tuple[Any, ...]], ...] = (
+            self.offers,
+            self.wrap_ups,
+            self.targets,
+            self.limits,
+        )
+        for i, heap in enumerate(heaps):
+            if heap and heap[0][0] < at:
+                at, kind = heap[0][0], i
+        return None if at > now else kind
