@@ -164,9 +164,14 @@ class IndexedMatcher:
 
     def contacts_ahead(self, c: ContactRecord) -> int:
         # O(size of c's own lanes): live entries only, each contact once across its lanes.
-        ahead: set[str] = set()
         key = c.key
-        for lane, _ in self._lanes_of(c):
+        lanes = self._lanes_of(c)
+        if len(lanes) == 1:
+            # A lane holds a contact once. An entry compares with a key as its own key would,
+            # and with an equal key it is the greater (longer): `c` itself is not counted.
+            return sum(1 for e in lanes[0][0].heap if e < key and e[4] == e[5].version)
+        ahead: set[str] = set()
+        for lane, _ in lanes:
             for entry in lane.heap:
                 other = entry[5]
                 if entry[4] == other.version and other.key < key:
