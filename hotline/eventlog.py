@@ -7,15 +7,13 @@ falls behind is told so by the actor (its feed closes), says so in the log, and 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import re
-from typing import Any
 
 from hotline.jsonlog import log_event
 from hotline.routing.actor import RouterActor
-from hotline.routing.model import Event
+from hotline.routing.model import Event, event_fields
 
 log = logging.getLogger(__name__)
 FEED_BUFFER = 4096  # events the log may fall behind a burst before it loses some
@@ -35,24 +33,7 @@ def event_name(event: Event) -> str:
     return _name_of(kind)
 
 
-def event_fields(event: Event) -> dict[str, Any]:
-    kind: type = type(event)
-    return {name: getattr(event, name) for name in _fields_of(kind)}
-
-
 # Worked out once per event class: every routing event passes through here.
-
-
 @functools.cache
 def _name_of(kind: type) -> str:
     return "router." + re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
-
-
-@functools.cache
-def _fields_of(kind: type) -> tuple[str, ...]:
-    # Events are slotted records (dataclasses today); reading the slots keeps this working if the
-    # core drops the dataclass decorator on its hot path.
-    if dataclasses.is_dataclass(kind):
-        return tuple(f.name for f in dataclasses.fields(kind))
-    names: tuple[str, ...] = getattr(kind, "__slots__", ())
-    return names

@@ -6,9 +6,11 @@ the API read them. Times are seconds since the Unix epoch (UTC), always passed i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Channel(StrEnum):
@@ -169,6 +171,17 @@ class OperatorChanged:
 Event = (
     Enqueued | Offered | OfferWithdrawn | Accepted | Overflowed | Breached | Ended | OperatorChanged
 )
+_EVENT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """An event's fields by name, values as they are (no deep copy, unlike `asdict`): for the
+    log and the store, which see every event."""
+    kind: type = type(event)
+    names = _EVENT_FIELDS.get(kind)
+    if names is None:
+        names = _EVENT_FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return {name: getattr(event, name) for name in names}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,6 +28,7 @@ from hotline.routing.model import (
     OperatorState,
     Overflowed,
     Presence,
+    event_fields,
 )
 from hotline.store.rows import LiveContact, OperatorProfile, StoredOperator, contact_fields
 from hotline.store.tx import Tx
@@ -239,22 +240,24 @@ async def load_operators(tx: Tx, *, operator_id: str | None = None) -> list[Stor
     ]
 
 
+_KINDS: dict[type, str] = {
+    Enqueued: "enqueued",
+    Offered: "offered",
+    OfferWithdrawn: "offer_withdrawn",
+    Accepted: "accepted",
+    Overflowed: "overflowed",
+    Breached: "breached",
+    Ended: "ended",
+    OperatorChanged: "state_changed",
+}
+
+
 def _describe(event: Event) -> tuple[str, str]:
     """The event's kind and its remaining fields as JSON (the columns hold the rest)."""
-    fields = asdict(event)
+    fields = event_fields(event)
     for column in ("contact_id", "operator_id", "at"):
         fields.pop(column, None)
-    kinds = {
-        Enqueued: "enqueued",
-        Offered: "offered",
-        OfferWithdrawn: "offer_withdrawn",
-        Accepted: "accepted",
-        Overflowed: "overflowed",
-        Breached: "breached",
-        Ended: "ended",
-        OperatorChanged: "state_changed",
-    }
-    return kinds[type(event)], _json(fields)
+    return _KINDS[type(event)], _json(fields)
 
 
 def _new_contact(event: Enqueued, phone: str | None) -> dict[str, Any]:
