@@ -64,6 +64,19 @@ def delete_durably(directory: Path, file_name: str) -> bool:
     return True
 
 
+def delete_folder_durably(folder: Path) -> None:
+    """Remove `folder` and the files in it (no subfolders expected), durably; nothing if it is
+    not there. Leftover `.part` files of interrupted writes go too."""
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        entry.unlink(missing_ok=True)
+    folder.rmdir()
+    fsync_directory(folder.parent)
+
+
 def make_directory(directory: Path) -> None:
     """Create `directory` and any missing parent, each new entry fsynced into its parent."""
     if directory.is_dir():

@@ -12,19 +12,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import IO
 
 import trio
 
 from hotline.domain.errors import Invalid
-from hotline.files import StoredFile, TooLarge, write_durably
+from hotline.domain.phones import normalize_phone
+from hotline.files import StoredFile, TooLarge, delete_folder_durably, write_durably
 from hotline.notify.templates import feedback_confirmation_email
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.tickets import TicketRequest, TicketView, create_ticket
 from hotline.store import Tx
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
-from hotline.store.tickets import TicketRow
+from hotline.store.tickets import TicketRow, get_ticket
 
 SNIFF_BYTES = 8
 _SIGNATURES = {
@@ -73,36 +75,27 @@ def sniff_attachment(head: bytes) -> str | None:
 
 
 async def submit_feedback(sv: Services, caller: Principal, form: FeedbackForm) -> TicketView:
+    """A ticket from the form, its attachments kept with it. A form that is refused, or cut
+    short, keeps none of the citizen's files."""
     caller.require(Role.INTEGRATION)
     forms = sv.settings.forms
     if len(form.attachments) > forms.max_attachments:
         raise Invalid(f"at most {forms.max_attachments} attachments", field="attachments")
     kinds = [_kind_of(a, forms.attachment_types) for a in form.attachments]
+    normalize_phone(form.phone)  # refused before any file is written
     folder = forms.attachments_dir / f"form-{secrets.token_hex(8)}"
-    stored: list[dict[str, object]] = []
-    for index, (attachment, kind) in enumerate(zip(form.attachments, kinds, strict=True)):
-        name = f"{index + 1}.{kind}"
-        try:
-            saved: StoredFile = await trio.to_thread.run_sync(
-                write_durably, folder, name, attachment.stream, forms.max_attachment_kib * 1024
-            )
-        except TooLarge:
-            raise AttachmentTooLarge(
-                f"an attachment is at most {forms.max_attachment_kib} KiB", field="attachments"
-            ) from None
-        stored.append(
-            {
-                "file": f"{folder.name}/{name}",
-                "name": attachment.file_name[:200],
-                "type": kind,
-                "size": saved.size,
-                "sha256": saved.sha256,
-            }
-        )
+    try:
+        stored = await _store_attachments(sv, form, kinds, folder)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(delete_folder_durably, folder)
+        raise
     templates = sv.settings.templates.message_templates()
     at = sv.clock.now()
+    opened: list[str] = []
 
     async def confirm(tx: Tx, ticket: TicketRow) -> None:
+        opened.append(ticket.number)
         mail = feedback_confirmation_email(
             templates, number=ticket.number, full_name=form.full_name
         )
@@ -125,14 +118,55 @@ async def submit_feedback(sv: Services, caller: Principal, form: FeedbackForm) -
         full_name=form.full_name,
         email=form.email,
     )
-    return await create_ticket(
-        sv,
-        caller,
-        request,
-        source="feedback_form",
-        data={"form_type": form.kind.value, "attachments": stored},
-        also=confirm,
-    )
+    # Shielded: a client that hangs up cannot leave a ticket without its files.
+    with trio.CancelScope(shield=True):
+        try:
+            view = await create_ticket(
+                sv,
+                caller,
+                request,
+                source="feedback_form",
+                data={"form_type": form.kind.value, "attachments": stored},
+                also=confirm,
+            )
+        except BaseException:
+            # Refused, or its transaction rolled back: the files go. Committed and then failed
+            # (reading it back): they stay with their ticket.
+            if not opened or not await _ticket_exists(sv, opened[0]):
+                await trio.to_thread.run_sync(delete_folder_durably, folder)
+            raise
+    return view
+
+
+async def _store_attachments(
+    sv: Services, form: FeedbackForm, kinds: list[str], folder: Path
+) -> list[dict[str, object]]:
+    forms = sv.settings.forms
+    stored: list[dict[str, object]] = []
+    for index, (attachment, kind) in enumerate(zip(form.attachments, kinds, strict=True)):
+        name = f"{index + 1}.{kind}"
+        try:
+            saved: StoredFile = await trio.to_thread.run_sync(
+                write_durably, folder, name, attachment.stream, forms.max_attachment_kib * 1024
+            )
+        except TooLarge:
+            raise AttachmentTooLarge(
+                f"an attachment is at most {forms.max_attachment_kib} KiB", field="attachments"
+            ) from None
+        stored.append(
+            {
+                "file": f"{folder.name}/{name}",
+                "name": attachment.file_name[:200],
+                "type": kind,
+                "size": saved.size,
+                "sha256": saved.sha256,
+            }
+        )
+    return stored
+
+
+async def _ticket_exists(sv: Services, number: str) -> bool:
+    return await sv.store.read(lambda tx: get_ticket(tx, number)) is not None
 
 
 def _kind_of(attachment: Attachment, accepted: tuple[str, ...]) -> str:

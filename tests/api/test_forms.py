@@ -112,3 +112,40 @@ async def test_a_json_body_is_415_and_only_integrations_may_post(
     assert response.status_code == 415
     status, _ = await post(app, tokens.operator, FIELDS)
     assert status == 403
+
+
+async def test_a_refused_form_leaves_none_of_its_files_behind(
+    app: Quart, tokens: Tokens, settings: Settings
+) -> None:
+    """Citizens' documents are kept only for a form that became a ticket."""
+    too_big = b"%PDF-1.7\n" + b"x" * 5000  # refused after the first attachment was written
+    status, _ = await post(
+        app, tokens.integration, FIELDS, files(("scan.pdf", PDF), ("big.pdf", too_big))
+    )
+    assert status == 413
+    status, _ = await post(
+        app, tokens.integration, {**FIELDS, "phone": "12"}, files(("scan.pdf", PDF))
+    )
+    assert status == 422
+
+    folder = settings.forms.attachments_dir
+    leftovers = sorted(folder.rglob("*")) if folder.exists() else []
+    assert leftovers == []
+
+
+async def test_a_form_whose_ticket_is_rolled_back_leaves_none_of_its_files_behind(
+    app: Quart, tokens: Tokens, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def outbox_broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the outbox refused the confirmation")
+
+    # Fails inside the ticket's transaction, after the ticket row was written: all rolled back.
+    monkeypatch.setattr("hotline.services.forms.enqueue_message", outbox_broken)
+    status, body = await post(app, tokens.integration, FIELDS, files(("scan.pdf", PDF)))
+
+    assert status == 500, body
+    folder = settings.forms.attachments_dir
+    leftovers = sorted(folder.rglob("*")) if folder.exists() else []
+    assert leftovers == []
+    response = await app.test_client().get("/v1/tickets", headers=auth(tokens.supervisor))
+    assert (await response.get_json())["tickets"] == []
