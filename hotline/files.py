@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -75,6 +76,23 @@ def delete_folder_durably(folder: Path) -> None:
         entry.unlink(missing_ok=True)
     folder.rmdir()
     fsync_directory(folder.parent)
+
+
+def stray_files(directory: Path, known: Container[str], *, modified_before: float) -> list[str]:
+    """Names of the files in `directory` that `known` does not name (among them the `.part`
+    leftovers of interrupted writes) and that were last modified before `modified_before`
+    (wall-clock seconds): what a crash between writing a file and committing its row leaves."""
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    return sorted(
+        e.name
+        for e in entries
+        if e.is_file(follow_symlinks=False)
+        and e.name not in known
+        and e.stat(follow_symlinks=False).st_mtime < modified_before
+    )
 
 
 def make_directory(directory: Path) -> None:

@@ -345,6 +345,11 @@ async def reported_but_live(tx: Tx) -> list[ReportedButLive]:
     ]
 
 
+async def recording_names(tx: Tx) -> set[str]:
+    """The file name of every recording a voicemail names, deleted by retention or not."""
+    return {r["audio_file"] for r in await tx.fetchall("SELECT audio_file FROM voicemails")}
+
+
 async def recordings_older_than(tx: Tx, before: float, *, limit: int) -> list[tuple[str, str]]:
     """(voicemail id, file name) of kept recordings that arrived before `before`, oldest first."""
     rows = await tx.fetchall(

@@ -11,8 +11,10 @@ live is ended. Then it loops:
   middle of a retry delay keeps it: the watcher sleeps until it, not for a fresh delay.
   `callbacks` rings `Services.voicemail_wakeup` when it schedules one, so none is slept past;
 - every `sweep_interval_s`: callback contacts that ended without an outcome reported through the
-  voicemail API are settled (see `callbacks.settle_ended_callback`), and recordings older than the
-  retention are deleted, each deletion recorded.
+  voicemail API are settled (see `callbacks.settle_ended_callback`), recordings older than the
+  retention are deleted, each deletion recorded, and stray files are removed: a recording written
+  by an upload that crashed before its row was committed, or a `.part` file of an interrupted
+  write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one).
 
 It reads time only through `Services.clock` and sleeps on trio's clock, so under `MockClock` the
 schedule runs in virtual time.
@@ -21,9 +23,11 @@ schedule runs in virtual time.
 from __future__ import annotations
 
 import logging
+import time
 
 import trio
 
+from hotline.files import stray_files
 from hotline.jsonlog import log_event
 from hotline.services import Services
 from hotline.store import Tx
@@ -32,6 +36,7 @@ from hotline.store.voicemails import (
     mark_audio_deleted,
     next_retry_at,
     open_callbacks,
+    recording_names,
     recordings_older_than,
     reported_but_live,
 )
@@ -46,6 +51,7 @@ from hotline.voicemail.recordings import delete_recording
 log = logging.getLogger(__name__)
 
 BATCH = 100  # rows taken per query; the loop comes back for more at once
+STRAY_GRACE_S = 600.0  # an upload commits its row within seconds of writing its file
 
 
 class VoicemailWatcher:
@@ -100,6 +106,22 @@ class VoicemailWatcher:
     async def sweep(self, now: float) -> None:
         await self.settle_ended_callbacks()
         await self.delete_old_recordings(now)
+        await self.delete_stray_files()
+
+    async def delete_stray_files(self) -> list[str]:
+        """Remove files of the recordings directory that no voicemail names; their names."""
+        directory = self._sv.settings.voicemail.dir
+        # Names first, then the directory: a recording committed in between is young, and kept.
+        known = await self._sv.store.read(recording_names)
+        # File times are real wall-clock times, whatever clock the service runs on.
+        strays = await trio.to_thread.run_sync(
+            lambda: stray_files(directory, known, modified_before=time.time() - STRAY_GRACE_S)
+        )
+        for name in strays:
+            await trio.to_thread.run_sync(delete_recording, directory, name)
+        if strays:
+            log_event(log, "voicemail.stray_files_deleted", count=len(strays))
+        return strays
 
     async def settle_ended_callbacks(self) -> None:
         sv = self._sv

@@ -3,6 +3,7 @@ runs whole (store, router, journal, watcher, API), and time moves only when a te
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -409,4 +410,33 @@ async def test_recordings_past_their_retention_are_deleted_and_each_deletion_rec
         assert (voicemail.dir / f"{young['id']}.wav").exists()
         status, error = await line.supervisor.get(f"/v1/voicemails/{old['id']}/audio")
         assert (status, error["error"]["code"]) == (404, "audio_deleted")
+        nursery.cancel_scope.cancel()
+
+
+async def test_files_a_crash_left_in_the_recordings_folder_are_removed_and_uploads_kept(
+    mock_clock: trio.testing.MockClock, settings: Settings
+) -> None:
+    folder = settings.voicemail.dir
+    folder.mkdir(parents=True, exist_ok=True)
+    an_hour_ago = time.time() - 3600
+    # Written, then the process died before the row was committed; and a write cut short.
+    leftovers = ["vm_0000000000000001.wav", ".vm_0000000000000002.wav.1a2b3c4d.part"]
+    for name in leftovers:
+        (folder / name).write_bytes(b"RIFF")
+        os.utime(folder / name, (an_hour_ago, an_hour_ago))
+    in_flight = folder / "vm_0000000000000003.wav"  # just written: its row may be on its way
+    in_flight.write_bytes(b"RIFF")
+
+    async with trio.open_nursery() as nursery:
+        line = await open_line(nursery, settings, mock_clock, MONDAY_10)  # sweeps at start
+        kept = await line.post_voicemail()
+
+        async def swept() -> list[str] | None:
+            names = sorted(p.name for p in folder.iterdir())
+            return names if not set(leftovers) & set(names) else None
+
+        assert await eventually(swept) == sorted([in_flight.name, f"{kept['id']}.wav"])
+        line.jump_to(MONDAY_10 + settings.voicemail.sweep_interval_s + 1)  # another sweep
+        await quiet()
+        assert (folder / f"{kept['id']}.wav").exists() and in_flight.exists()
         nursery.cancel_scope.cancel()
