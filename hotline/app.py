@@ -30,6 +30,7 @@ from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
 from hotline.services import Services
 from hotline.services.auth import TokenBook
+from hotline.services.forms import remove_stray_attachments
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
 from hotline.store import Store
@@ -123,6 +124,7 @@ async def start_services(
     )
     # After the router and the journal: it repairs what a crash left half done before serving.
     await nursery.start(VoicemailWatcher(services).run)
+    await remove_stray_attachments(services)  # nothing is being uploaded yet
     return services
 
 

@@ -78,10 +78,11 @@ def delete_folder_durably(folder: Path) -> None:
     fsync_directory(folder.parent)
 
 
-def stray_files(directory: Path, known: Container[str], *, modified_before: float) -> list[str]:
-    """Names of the files in `directory` that `known` does not name (among them the `.part`
-    leftovers of interrupted writes) and that were last modified before `modified_before`
-    (wall-clock seconds): what a crash between writing a file and committing its row leaves."""
+def strays(directory: Path, known: Container[str], *, modified_before: float) -> list[str]:
+    """Names of the entries of `directory` (files or folders) that `known` does not name, among
+    them the `.part` leftovers of interrupted writes, last modified before `modified_before`
+    (wall-clock seconds): what a crash between writing and committing the row that names them
+    leaves behind."""
     try:
         entries = list(os.scandir(directory))
     except FileNotFoundError:
@@ -89,10 +90,21 @@ def stray_files(directory: Path, known: Container[str], *, modified_before: floa
     return sorted(
         e.name
         for e in entries
-        if e.is_file(follow_symlinks=False)
-        and e.name not in known
+        if e.name not in known
+        and not e.is_symlink()
         and e.stat(follow_symlinks=False).st_mtime < modified_before
     )
+
+
+def remove_strays(directory: Path, known: Container[str], *, modified_before: float) -> list[str]:
+    """Delete the `strays` (files, or folders with their files), durably; their names."""
+    found = strays(directory, known, modified_before=modified_before)
+    for name in found:
+        if (directory / name).is_dir():
+            delete_folder_durably(directory / name)
+        else:
+            delete_durably(directory, name)
+    return found
 
 
 def make_directory(directory: Path) -> None:

@@ -9,7 +9,9 @@ crash between the two leaves files no ticket names, never a ticket without its f
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -19,14 +21,23 @@ import trio
 
 from hotline.domain.errors import Invalid
 from hotline.domain.phones import normalize_phone
-from hotline.files import StoredFile, TooLarge, delete_folder_durably, write_durably
+from hotline.files import (
+    StoredFile,
+    TooLarge,
+    delete_folder_durably,
+    remove_strays,
+    write_durably,
+)
+from hotline.jsonlog import log_event
 from hotline.notify.templates import feedback_confirmation_email
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.tickets import TicketRequest, TicketView, create_ticket
 from hotline.store import Tx
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
-from hotline.store.tickets import TicketRow, get_ticket
+from hotline.store.tickets import TicketRow, form_folders, get_ticket
+
+log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 8
 _SIGNATURES = {
@@ -167,6 +178,20 @@ async def _store_attachments(
 
 async def _ticket_exists(sv: Services, number: str) -> bool:
     return await sv.store.read(lambda tx: get_ticket(tx, number)) is not None
+
+
+async def remove_stray_attachments(sv: Services) -> list[str]:
+    """Delete the attachment folders no ticket names: a crash between writing a form's files
+    and committing its ticket leaves one. Run at start-up, before the API serves (so that no
+    form is in flight); the folders' names."""
+    folder = sv.settings.forms.attachments_dir
+    known = await sv.store.read(form_folders)
+    removed = await trio.to_thread.run_sync(
+        lambda: remove_strays(folder, known, modified_before=time.time())
+    )
+    if removed:
+        log_event(log, "forms.stray_attachments_deleted", count=len(removed))
+    return removed
 
 
 def _kind_of(attachment: Attachment, accepted: tuple[str, ...]) -> str:

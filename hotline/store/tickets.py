@@ -78,6 +78,20 @@ async def insert_ticket(
     await _history(tx, t.number, 1, at, "created", actor, None, t.status, None, data or {})
 
 
+async def form_folders(tx: Tx) -> set[str]:
+    """The attachment folders that feedback-form tickets name (`<folder>/<file>` in their
+    `created` history entry)."""
+    rows = await tx.fetchall(
+        "SELECT e.data FROM ticket_events e JOIN tickets t ON t.number = e.number"
+        " WHERE t.source = 'feedback_form' AND e.kind = 'created'"
+    )
+    return {
+        attachment["file"].split("/", 1)[0]
+        for r in rows
+        for attachment in json.loads(r["data"]).get("attachments", ())
+    }
+
+
 async def number_taken(tx: Tx, number: str) -> bool:
     return await tx.fetchone("SELECT 1 FROM tickets WHERE number = ?", (number,)) is not None
 

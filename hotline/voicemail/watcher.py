@@ -27,7 +27,7 @@ import time
 
 import trio
 
-from hotline.files import stray_files
+from hotline.files import remove_strays
 from hotline.jsonlog import log_event
 from hotline.services import Services
 from hotline.store import Tx
@@ -109,19 +109,17 @@ class VoicemailWatcher:
         await self.delete_stray_files()
 
     async def delete_stray_files(self) -> list[str]:
-        """Remove files of the recordings directory that no voicemail names; their names."""
+        """Remove files of the recordings folder that no voicemail names; their names."""
         directory = self._sv.settings.voicemail.dir
-        # Names first, then the directory: a recording committed in between is young, and kept.
+        # Names first, then the folder: a recording committed in between is young, and kept.
         known = await self._sv.store.read(recording_names)
         # File times are real wall-clock times, whatever clock the service runs on.
-        strays = await trio.to_thread.run_sync(
-            lambda: stray_files(directory, known, modified_before=time.time() - STRAY_GRACE_S)
+        removed = await trio.to_thread.run_sync(
+            lambda: remove_strays(directory, known, modified_before=time.time() - STRAY_GRACE_S)
         )
-        for name in strays:
-            await trio.to_thread.run_sync(delete_recording, directory, name)
-        if strays:
-            log_event(log, "voicemail.stray_files_deleted", count=len(strays))
-        return strays
+        if removed:
+            log_event(log, "voicemail.stray_files_deleted", count=len(removed))
+        return removed
 
     async def settle_ended_callbacks(self) -> None:
         sv = self._sv

@@ -12,6 +12,7 @@ from werkzeug.test import encode_multipart
 
 from hotline.config import Settings
 from hotline.services import Services
+from hotline.services.forms import remove_stray_attachments
 from hotline.store import Tx
 from tests.api.conftest import Tokens, auth
 
@@ -149,3 +150,20 @@ async def test_a_form_whose_ticket_is_rolled_back_leaves_none_of_its_files_behin
     assert leftovers == []
     response = await app.test_client().get("/v1/tickets", headers=auth(tokens.supervisor))
     assert (await response.get_json())["tickets"] == []
+
+
+async def test_folders_no_ticket_names_are_removed_at_start_and_a_tickets_files_kept(
+    app: Quart, tokens: Tokens, services: Services, settings: Settings
+) -> None:
+    status, ticket = await post(app, tokens.integration, FIELDS, files(("scan.pdf", PDF)))
+    assert status == 201
+    kept = ticket["history"][0]["details"]["attachments"][0]["file"]  # type: ignore[index]
+    # What a crash between writing a form's files and committing its ticket leaves behind.
+    stray = settings.forms.attachments_dir / "form-0123456789abcdef"
+    stray.mkdir()
+    (stray / "1.pdf").write_bytes(PDF)
+
+    assert await remove_stray_attachments(services) == [stray.name]
+
+    assert not stray.exists()
+    assert (settings.forms.attachments_dir / kept).read_bytes() == PDF

@@ -7,21 +7,25 @@ import os
 import time
 from pathlib import Path
 
-from hotline.files import delete_folder_durably, stray_files, write_durably
+from hotline.files import delete_folder_durably, remove_strays, strays, write_durably
 
 
-def test_stray_files_are_unnamed_files_untouched_since_the_cut_off(tmp_path: Path) -> None:
+def test_strays_are_unnamed_entries_untouched_since_the_cut_off(tmp_path: Path) -> None:
     old = time.time() - 3600
     for name in ("named.wav", "unnamed.wav", ".x.wav.0a1b.part", "fresh.wav"):
         (tmp_path / name).write_bytes(b"x")
         if name != "fresh.wav":
             os.utime(tmp_path / name, (old, old))
-    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "form-1").mkdir()
+    (tmp_path / "form-1" / "1.pdf").write_bytes(b"%PDF")
+    os.utime(tmp_path / "form-1", (old, old))
 
-    found = stray_files(tmp_path, {"named.wav"}, modified_before=time.time() - 600)
+    found = strays(tmp_path, {"named.wav"}, modified_before=time.time() - 600)
 
-    assert found == [".x.wav.0a1b.part", "unnamed.wav"]
-    assert stray_files(tmp_path / "missing", set(), modified_before=time.time()) == []
+    assert found == [".x.wav.0a1b.part", "form-1", "unnamed.wav"]
+    assert remove_strays(tmp_path, {"named.wav"}, modified_before=time.time() - 600) == found
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.wav", "named.wav"]
+    assert strays(tmp_path / "missing", set(), modified_before=time.time()) == []
 
 
 def test_a_folder_is_deleted_with_its_files_and_a_missing_one_is_no_error(tmp_path: Path) -> None:
