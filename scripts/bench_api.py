@@ -354,8 +354,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=2,
-        help="healthz and create alternate this many times, splitting --duration (2)",
+        default=4,
+        help="healthz and create alternate this many times, splitting --duration (4)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="0.5 s phases, 0.2 s warm-up (the smoke test)"
