@@ -14,6 +14,10 @@ Latency is from the first byte sent to the last byte of the answer; req/s is the
 not) in the timed windows over their length. The server's and the load generators' CPU use is
 shown beside each phase.
 
+With `--floor`, a third phase in each round drives `bench_api_floor.py`, a bare Quart-Trio app
+with only `GET /healthz` under Hypercorn: what the framework itself answers at on this machine,
+which bounds what any endpoint of hotline can reach.
+
 Profiling the server (the figures then include the profiler's cost):
 - HOTLINE_BENCH_PROFILE=py-spy (py-spy on PATH, or its path in HOTLINE_BENCH_PYSPY): each phase
   is sampled with `py-spy record --gil --threads --format raw` (Python time only: SQLite's
@@ -28,6 +32,7 @@ This is a benchmark, not a test: it reports, it asserts nothing about time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -202,7 +207,47 @@ class Phase:
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)] / 1000.0
 
 
-class Server:
+class _Served:
+    """A server process the load generators are pointed at."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    integration = ""  # the token create requests carry
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+    def stop(self) -> int | None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT_S)
+        return self.process.returncode
+
+
+class Floor(_Served):
+    """`bench_api_floor.py`: the bare framework, for the `floor` phase (`--floor`)."""
+
+    def __init__(self) -> None:
+        script = Path(__file__).resolve().with_name("bench_api_floor.py")
+        self.process = subprocess.Popen(
+            [sys.executable, str(script)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert self.process.stdout is not None
+        url = self.process.stdout.readline().decode().strip()  # printed once it is bound
+        if not url:
+            raise RuntimeError(f"the floor app exited with {self.process.wait()}")
+        self.port = int(url.rsplit(":", 1)[1])
+
+
+class Server(_Served):
     def __init__(self, workdir: Path, profile: Path | None) -> None:
         db = workdir / "hotline.db"
         self.log_path = workdir / "server.log"
@@ -228,10 +273,6 @@ class Server:
             time.sleep(0.05)
         raise TimeoutError(f"the server did not start within {START_TIMEOUT_S} s")
 
-    def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
     def open_channels(self) -> list[str]:
         call = urllib.request.Request(
             f"{self.url}/v1/schedule", headers={"Authorization": f"Bearer {self.integration}"}
@@ -239,16 +280,6 @@ class Server:
         with urllib.request.urlopen(call, timeout=10) as answer:
             channels = json.load(answer)["channels"]
         return [c["channel"] for c in channels if c["open"] and c["channel"] in ("voice", "chat")]
-
-    def stop(self) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT_S)
-        return self.process.returncode
 
 
 def _create_token(db: Path, role: str) -> str:
@@ -264,7 +295,7 @@ def _create_token(db: Path, role: str) -> str:
 
 
 def run_phase(
-    server: Server,
+    server: _Served,
     kind: str,
     args: argparse.Namespace,
     channels: list[str],
@@ -358,6 +389,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="healthz and create alternate this many times, splitting --duration (4)",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also a phase against a bare Quart-Trio app (bench_api_floor.py): the framework's "
+        "own figures on this machine",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="0.5 s phases, 0.2 s warm-up (the smoke test)"
     )
 
@@ -382,8 +419,10 @@ def run(args: argparse.Namespace) -> int:
     # round when profiled: a profile per phase).
     rounds = 1 if pyspy is not None else max(1, args.rounds)
     server: Server | None = None
+    floor: Floor | None = None
     try:
         server = Server(workdir, profile)
+        floor = Floor() if args.floor else None
         channels = server.open_channels()
         print(
             f"api benchmark: hotline serve (1 process, temp db, shipped config) on {server.url}; "
@@ -403,14 +442,22 @@ def run(args: argparse.Namespace) -> int:
         )
         args.duration /= rounds
         runs: dict[str, list[Phase]] = {"healthz": [], "create": []}
+        if floor is not None:
+            runs["floor"] = []
         for _ in range(rounds):
             for kind, done in runs.items():
-                done.append(run_phase(server, kind, args, channels, pyspy))
+                if kind == "floor":
+                    assert floor is not None
+                    phase = run_phase(floor, "healthz", args, channels, None)
+                    done.append(dataclasses.replace(phase, name="floor"))
+                else:
+                    done.append(run_phase(server, kind, args, channels, pyspy))
         phases = [_merged(done) for done in runs.values()]
         exit_code = server.stop()
     finally:
-        if server is not None:
-            server.stop()
+        for process in (server, floor):
+            if process is not None:
+                process.stop()
     print()
     header = (
         f"{'phase':<8} {'answers':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
@@ -432,7 +479,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{p.name}: statuses {others}, connection failures {p.failures[:3]}")
     if exit_code != 0:
         print(f"the server exited with {exit_code} on SIGTERM; log: {server.log_path}")
-    healthz, create = phases
+    healthz, create = phases[:2]
     share = create.rate / healthz.rate if healthz.rate else 0.0
     p99 = create.percentile_ms(0.99)
     targets = [
@@ -443,8 +490,14 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         _print_profile(profile)
     if pyspy is not None:
-        for p in phases:
+        for p in phases[:2]:
             _print_folded(p.name, workdir / f"{p.name}.folded")
+    if floor is not None:
+        bare = phases[2]
+        print(
+            f"floor: a bare Quart-Trio app under Hypercorn answers GET /healthz at "
+            f"{bare.rate:.0f} req/s, p99 {bare.percentile_ms(0.99):.1f} ms on this machine"
+        )
     print("targets: " + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in targets))
     print(
         f"api: {create.rate:.0f} creates/s, p99 {p99:.1f} ms, {share:.0%} of healthz "

@@ -44,11 +44,11 @@ def test_routing_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) 
 
 @pytest.mark.slow
 def test_api_benchmark_runs_a_server_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
-    assert load_bench().main(["api", "--quick"]) == 0
+    assert load_bench().main(["api", "--quick", "--floor"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert API_LAST_LINE.fullmatch(lines[-1]), lines[-1]
     rows = {line.split()[0]: line for line in lines if line.split()[:1]}
-    assert "healthz" in rows and "create" in rows
+    assert "healthz" in rows and "create" in rows and "floor" in rows
 
 
 def test_bench_needs_a_benchmark_name() -> None:

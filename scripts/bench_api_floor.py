@@ -1,0 +1,45 @@
+"""The floor of `scripts/bench api`: a bare Quart-Trio app, `GET /healthz` and nothing else (no
+hotline, no logging, no hooks), served by Hypercorn as `hotline serve` serves hotline. Whatever
+this answers at, no endpoint of hotline can beat on the same machine.
+
+Run by `scripts/bench api --floor`: prints the URL it is bound to, then serves until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+from functools import partial
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from quart_trio import QuartTrio
+
+app = QuartTrio(__name__)
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def main() -> None:
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    stop = trio.Event()
+
+    async def until_stopped() -> None:
+        await stop.wait()
+
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+            urls = await nursery.start(partial(serve, app, config, shutdown_trigger=until_stopped))
+            print(urls[0], flush=True)
+            async for _ in signals:
+                stop.set()
+                break
+
+
+if __name__ == "__main__":
+    trio.run(main)
