@@ -1,7 +1,8 @@
-"""Fixtures for the store's tests: a fresh database file and a running store on it.
+"""Fixtures shared by every test package: a fresh database file and a running store on it.
 
-The store runs real threads (aiosqlite) and real fsyncs, so these tests use trio's real clock and
-bound themselves with `fail_after` instead of a MockClock.
+The store runs real threads (aiosqlite) and real fsyncs, so tests that use it run on trio's real
+clock and bound themselves with `fail_after` instead of a MockClock (the notifier's sender timing
+is tested on a MockClock with a fake outbox instead).
 """
 
 from __future__ import annotations
