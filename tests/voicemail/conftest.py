@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -149,3 +150,11 @@ async def open_line(nursery: trio.Nursery, settings: Settings, clock: Any, epoch
         Api(app, await token(Role.SUPERVISOR)),
         Api(app, await token(Role.OPERATOR, "op-1")),
     )
+
+
+@asynccontextmanager
+async def running_line(settings: Settings, clock: Any, epoch: float) -> AsyncIterator[Line]:
+    """The service started at wall time `epoch` for the length of the block, then stopped."""
+    async with trio.open_nursery() as nursery:
+        yield await open_line(nursery, settings, clock, epoch)
+        nursery.cancel_scope.cancel()

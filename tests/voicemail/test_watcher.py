@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from hotline.store.voicemails import (
     record_outcome,
 )
 from hotline.voicemail.policy import callback_times
-from tests.voicemail.conftest import Line, eventually, msk, open_line
+from tests.voicemail.conftest import Line, eventually, msk, running_line
 
 pytestmark = pytest.mark.usefixtures("real_time_limit")
 
@@ -67,14 +68,42 @@ async def offered_to_op1(line: Line, voicemail_id: str, attempts: int) -> dict[s
     return await eventually(probe)
 
 
+async def voicemail_when(
+    line: Line, voicemail_id: str, ready: Callable[[dict[str, Any]], Any]
+) -> dict[str, Any]:
+    """The voicemail as soon as `ready` holds for it."""
+
+    async def probe() -> dict[str, Any] | None:
+        body = await line.voicemail(voicemail_id)
+        return body if ready(body) else None
+
+    return await eventually(probe)
+
+
+async def taken_voicemail(line: Line) -> dict[str, Any]:
+    """A fresh voicemail whose first callback op-1, ready at the callback desk, has accepted."""
+    await line.ready_callback_desk()
+    vm = await line.post_voicemail()
+    await take(line, vm)
+    return vm
+
+
+async def a_first_life_ending_in_retry_wait(
+    settings: Settings, clock: trio.testing.MockClock
+) -> dict[str, Any]:
+    """The voicemail of a service run that stopped at MONDAY_10, right after op-1 reported its
+    first callback not reached."""
+    async with running_line(settings, clock, MONDAY_10) as line:
+        vm = await taken_voicemail(line)
+        await report(line, vm, "not_reached")
+    return vm
+
+
 async def test_a_callback_that_does_not_reach_the_citizen_is_retried_exactly_after_the_delay(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10)
-        await line.ready_callback_desk()
-        vm = await line.post_voicemail()
-        await take(line, vm)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:
+        vm = await taken_voicemail(line)
         line.jump_to(msk("2026-03-16 10:05"))
 
         reported = await report(line, vm, "not_reached")
@@ -98,14 +127,12 @@ async def test_a_callback_that_does_not_reach_the_citizen_is_retried_exactly_aft
             second["contact_id"],
         )
         assert enqueued == [(pytest.approx(due, abs=1e-3),)]  # queued at the due time itself
-        nursery.cancel_scope.cancel()
 
 
 async def test_the_last_attempt_not_reached_closes_the_voicemail_with_one_sms(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:
         await line.ready_callback_desk()
         vm = await line.post_voicemail()
         for attempt in (1, 2, 3):
@@ -139,17 +166,13 @@ async def test_the_last_attempt_not_reached_closes_the_voicemail_with_one_sms(
         line.jump_to(line.now() + 3 * 3600)
         await quiet()
         assert len((await line.voicemail(vm["id"]))["attempts"]) == 3  # nothing after closing
-        nursery.cancel_scope.cancel()
 
 
 async def test_reaching_the_citizen_completes_the_voicemail_and_its_callback_contact(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10)
-        await line.ready_callback_desk()
-        vm = await line.post_voicemail()
-        await take(line, vm)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:
+        vm = await taken_voicemail(line)
         line.jump_to(MONDAY_10 + 240)
         done = await report(line, vm, "reached")
 
@@ -165,14 +188,12 @@ async def test_reaching_the_citizen_completes_the_voicemail_and_its_callback_con
         )
         assert status == 200, kpi
         assert (kpi["days"][0]["within_hour"], kpi["days"][0]["share"]) == (1, 1.0)
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_callback_not_taken_within_its_working_hour_is_a_breach_of_its_voicemail(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, msk("2026-03-13 21:00"))  # Friday
+    async with running_line(settings, mock_clock, msk("2026-03-13 21:00")) as line:  # Friday
         vm = await line.post_voicemail()
         saturday_10 = msk("2026-03-14 10:00")
         assert epoch(vm["deadline_at"]) == pytest.approx(saturday_10, abs=1e-3)
@@ -182,11 +203,7 @@ async def test_a_callback_not_taken_within_its_working_hour_is_a_breach_of_its_v
         assert (await line.voicemail(vm["id"]))["breached"] is False
         line.jump_to(saturday_10)
 
-        async def breached() -> dict[str, Any] | None:
-            body = await line.voicemail(vm["id"])
-            return body if body["breached"] else None
-
-        late = await eventually(breached)
+        late = await voicemail_when(line, vm["id"], lambda body: body["breached"])
         breach = [e for e in late["history"] if e["kind"] == "breached"]
         assert len(breach) == 1 and breach[0]["attempt"] == 1
         assert epoch(breach[0]["at"]) == pytest.approx(saturday_10, abs=1e-3)
@@ -209,24 +226,15 @@ async def test_a_callback_not_taken_within_its_working_hour_is_a_breach_of_its_v
         friday, saturday = kpi["days"]
         assert (friday["voicemails"], friday["late"], friday["share"]) == (1, 1, 0.0)
         assert saturday["voicemails"] == 0
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_restart_in_the_middle_of_a_retry_delay_keeps_the_due_time(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
     due = MONDAY_10 + 30 * 60
-    async with trio.open_nursery() as first_life:
-        line = await open_line(first_life, settings, mock_clock, MONDAY_10)
-        await line.ready_callback_desk()
-        vm = await line.post_voicemail()
-        await take(line, vm)
-        await report(line, vm, "not_reached")
-        first_life.cancel_scope.cancel()
-
-    async with trio.open_nursery() as second_life:
-        # Back ten minutes later: twenty minutes of the delay are left, not thirty.
-        line = await open_line(second_life, settings, mock_clock, MONDAY_10 + 600)
+    vm = await a_first_life_ending_in_retry_wait(settings, mock_clock)
+    # Back ten minutes later: twenty minutes of the delay are left, not thirty.
+    async with running_line(settings, mock_clock, MONDAY_10 + 600) as line:
         await quiet()
         waiting = await line.voicemail(vm["id"])
         assert (waiting["state"], len(waiting["attempts"])) == ("retry_wait", 1)
@@ -249,23 +257,14 @@ async def test_a_restart_in_the_middle_of_a_retry_delay_keeps_the_due_time(
         [(arrived, enqueued)] = await eventually(retried)
         assert arrived == pytest.approx(due, abs=1e-3)
         assert enqueued == pytest.approx(due, abs=1e-3)
-        second_life.cancel_scope.cancel()
 
 
 async def test_a_retry_that_fell_due_while_the_service_was_down_is_queued_at_start_as_due(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
     due = MONDAY_10 + 30 * 60
-    async with trio.open_nursery() as first_life:
-        line = await open_line(first_life, settings, mock_clock, MONDAY_10)
-        await line.ready_callback_desk()
-        vm = await line.post_voicemail()
-        await take(line, vm)
-        await report(line, vm, "not_reached")
-        first_life.cancel_scope.cancel()
-
-    async with trio.open_nursery() as second_life:
-        line = await open_line(second_life, settings, mock_clock, MONDAY_10 + 3600)
+    vm = await a_first_life_ending_in_retry_wait(settings, mock_clock)
+    async with running_line(settings, mock_clock, MONDAY_10 + 3600) as line:
 
         async def retried() -> dict[str, Any] | None:
             body = await line.voicemail(vm["id"])
@@ -279,7 +278,6 @@ async def test_a_retry_that_fell_due_while_the_service_was_down_is_queued_at_sta
         # It arrived when it was due: its hour is counted from then, not from the restart.
         assert epoch(second["arrived_at"]) == pytest.approx(due, abs=1e-3)
         assert epoch(second["deadline_at"]) == pytest.approx(due + 3600, abs=1e-3)
-        second_life.cancel_scope.cancel()
 
 
 async def test_a_voicemail_whose_callback_never_reached_the_store_is_queued_at_start(
@@ -304,8 +302,7 @@ async def test_a_voicemail_whose_callback_never_reached_the_store_is_queued_at_s
     async with open_store(settings.store.path) as store:
         await store.transact(lambda tx: insert_voicemail(tx, orphan, first, at=MONDAY_10))
 
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10 + 120)
+    async with running_line(settings, mock_clock, MONDAY_10 + 120) as line:
         contact = await line.fetch(
             "SELECT state, channel, skills, phone, arrived_at, deadline_at FROM contacts"
             " WHERE id = ?",
@@ -323,17 +320,13 @@ async def test_a_voicemail_whose_callback_never_reached_the_store_is_queued_at_s
         ]
         history = [e["kind"] for e in (await line.voicemail(orphan.id))["history"]]
         assert history == ["received", "callback_queued", "callback_requeued"]
-        nursery.cancel_scope.cancel()
 
 
 async def test_an_outcome_recorded_while_its_contact_stayed_live_ends_the_contact_at_start(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
-    async with trio.open_nursery() as first_life:
-        line = await open_line(first_life, settings, mock_clock, MONDAY_10)
-        await line.ready_callback_desk()
-        vm = await line.post_voicemail()
-        await take(line, vm)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:
+        vm = await taken_voicemail(line)
         # As if the process died between recording the outcome and completing the contact.
         row = await line.services.store.read(lambda tx: get_voicemail(tx, vm["id"]))
         assert row is not None
@@ -349,42 +342,31 @@ async def test_an_outcome_recorded_while_its_contact_stayed_live_ends_the_contac
                 at=MONDAY_10 + 60,
             )
         )
-        first_life.cancel_scope.cancel()
 
-    async with trio.open_nursery() as second_life:
-        line = await open_line(second_life, settings, mock_clock, MONDAY_10 + 120)
+    async with running_line(settings, mock_clock, MONDAY_10 + 120) as line:
         contact = await line.fetch(
             "SELECT state, outcome, operator_id FROM contacts WHERE id = ?", vm["contact_id"]
         )
         assert contact == [("completed", "reached", "op-1")]
         assert (await line.voicemail(vm["id"]))["state"] == "completed"
-        second_life.cancel_scope.cancel()
 
 
 async def test_a_callback_completed_through_the_contacts_api_still_settles_its_voicemail(
     mock_clock: trio.testing.MockClock, settings: Settings
 ) -> None:
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10)
-        await line.ready_callback_desk()
-        vm = await line.post_voicemail()
-        await take(line, vm)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:
+        vm = await taken_voicemail(line)
         status, body = await line.operator.post(
             f"/v1/contacts/{vm['contact_id']}/complete", {"outcome": "автоответчик"}
         )
         assert status == 200, body
         line.jump_to(MONDAY_10 + settings.voicemail.sweep_interval_s)
 
-        async def settled() -> dict[str, Any] | None:
-            body = await line.voicemail(vm["id"])
-            return body if body["state"] != "calling" else None
-
-        body = await eventually(settled)
+        body = await voicemail_when(line, vm["id"], lambda body: body["state"] != "calling")
         # Not "reached" in so many words: treated as not reached, retried from the contact's end.
         assert body["state"] == "retry_wait"
         assert epoch(body["next_attempt_at"]) == pytest.approx(MONDAY_10 + 1800, abs=1e-3)
         assert body["attempts"][0]["outcome"] == "not_reached"
-        nursery.cancel_scope.cancel()
 
 
 async def test_recordings_past_their_retention_are_deleted_and_each_deletion_recorded(
@@ -392,25 +374,19 @@ async def test_recordings_past_their_retention_are_deleted_and_each_deletion_rec
 ) -> None:
     voicemail = settings.voicemail.model_copy(update={"retention_days": 1.0})
     settings = settings.model_copy(update={"voicemail": voicemail})
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:
         old = await line.post_voicemail()
         line.jump_to(MONDAY_10 + 12 * 3600)
         young = await line.post_voicemail()
         line.jump_to(MONDAY_10 + 86_400 + 60)
 
-        async def deleted() -> dict[str, Any] | None:
-            body = await line.voicemail(old["id"])
-            return body if body["audio"]["deleted_at"] else None
-
-        body = await eventually(deleted)
+        body = await voicemail_when(line, old["id"], lambda body: body["audio"]["deleted_at"])
         assert [e["kind"] for e in body["history"]].count("audio_deleted") == 1
         assert body["audio"]["sha256"] == old["audio"]["sha256"]  # the metadata stays
         assert not (voicemail.dir / f"{old['id']}.wav").exists()
         assert (voicemail.dir / f"{young['id']}.wav").exists()
         status, error = await line.supervisor.get(f"/v1/voicemails/{old['id']}/audio")
         assert (status, error["error"]["code"]) == (404, "audio_deleted")
-        nursery.cancel_scope.cancel()
 
 
 async def test_files_a_crash_left_in_the_recordings_folder_are_removed_and_uploads_kept(
@@ -427,8 +403,7 @@ async def test_files_a_crash_left_in_the_recordings_folder_are_removed_and_uploa
     in_flight = folder / "vm_0000000000000003.wav"  # just written: its row may be on its way
     in_flight.write_bytes(b"RIFF")
 
-    async with trio.open_nursery() as nursery:
-        line = await open_line(nursery, settings, mock_clock, MONDAY_10)  # sweeps at start
+    async with running_line(settings, mock_clock, MONDAY_10) as line:  # sweeps at start
         kept = await line.post_voicemail()
 
         async def swept() -> list[str] | None:
@@ -439,4 +414,3 @@ async def test_files_a_crash_left_in_the_recordings_folder_are_removed_and_uploa
         line.jump_to(MONDAY_10 + settings.voicemail.sweep_interval_s + 1)  # another sweep
         await quiet()
         assert (folder / f"{kept['id']}.wav").exists() and in_flight.exists()
-        nursery.cancel_scope.cancel()
