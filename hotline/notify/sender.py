@@ -63,22 +63,6 @@ class Prepared:
 Prepare = Callable[[MessageRow], Prepared | Refused]
 
 
-@dataclass(frozen=True, slots=True)
-class SenderStatistics:
-    claimed: int  # claims made (a message claimed again after a crash counts twice)
-    sent: int
-    retried: int
-    failed: int
-
-
-@dataclass(slots=True)
-class _Counters:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-
-
 class Sender:
     def __init__(
         self,
@@ -101,15 +85,10 @@ class Sender:
         self._prepare = prepare if prepare is not None else prepare_for(kind)
         self._rng = rng if rng is not None else random.Random()
         self._wake = trio.Event()
-        self._counters = _Counters()
 
     def notify_new(self) -> None:
         """New messages of this kind are committed: look now rather than at the next poll."""
         self._wake.set()
-
-    def statistics(self) -> SenderStatistics:
-        c = self._counters
-        return SenderStatistics(c.claimed, c.sent, c.retried, c.failed)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Deliver until cancelled; reports started at once (the poll finds what is due)."""
@@ -140,7 +119,6 @@ class Sender:
             log_event(log, "notify.claim_failed", logging.ERROR, kind=str(self.kind), error=str(e))
             await trio.sleep(self._settings.retry.base_s)
             return False
-        self._counters.claimed += len(batch)
         async with trio.open_nursery() as nursery:
             for row in batch:
                 nursery.start_soon(self._deliver, row, bucket)
@@ -216,7 +194,6 @@ class Sender:
             ),
         )
         if recorded:
-            self._counters.sent += 1
             log_event(
                 log,
                 "notify.sent",
@@ -253,7 +230,6 @@ class Sender:
             self._outbox.mark_retry(row, next_attempt_at=now + delay, error=result.reason, at=now),
         )
         if recorded:
-            self._counters.retried += 1
             log_event(
                 log,
                 "notify.retry",
@@ -271,7 +247,6 @@ class Sender:
             self._outbox.mark_failed(row, error=reason, segments=segments, at=self._clock.now()),
         )
         if recorded:
-            self._counters.failed += 1
             log_event(
                 log,
                 "notify.failed",
@@ -315,9 +290,6 @@ class Notifier:
         for sender_kind, sender in self._senders.items():
             if kind is None or kind is sender_kind:
                 sender.notify_new()
-
-    def statistics(self) -> dict[MessageKind, SenderStatistics]:
-        return {kind: sender.statistics() for kind, sender in self._senders.items()}
 
 
 async def start_notifier(
