@@ -11,9 +11,10 @@ on (a header, a Message-ID, a line field) for the far side to drop repeats.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from hotline.store.outbox import MessageKind
 
@@ -31,6 +32,24 @@ class Outgoing:
     segments: int | None  # SMS only
     attempt: int
     at: float  # when the sender hands it over (epoch seconds)
+
+    def payload(self) -> dict[str, Any]:
+        """The message as every provider that writes JSON sends it (the http body, the file
+        line): key, kind, recipient, subject, the text or the parsed event, segments."""
+        payload: dict[str, Any] = {
+            "idempotency_key": self.idempotency_key,
+            "kind": str(self.kind),
+            "to": self.recipient,
+        }
+        if self.subject is not None:
+            payload["subject"] = self.subject
+        if self.kind is MessageKind.ACCOUNT_EVENT:
+            payload["event"] = json.loads(self.body)
+        else:
+            payload["text"] = self.body
+        if self.segments is not None:
+            payload["segments"] = self.segments
+        return payload
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import trio
 
+from hotline.files import fsync_directory, make_directory
 from hotline.notify.providers.base import Accepted, DeliveryResult, Outgoing
 from hotline.store.outbox import MessageKind
 
@@ -39,21 +40,7 @@ class FileProvider:
     async def deliver(self, message: Outgoing) -> DeliveryResult:
         # Named by the key, so a re-delivery gets the id the first delivery got.
         provider_id = str(uuid.uuid5(_IDS, message.idempotency_key))
-        line: dict[str, Any] = {
-            "id": provider_id,
-            "idempotency_key": message.idempotency_key,
-            "kind": str(message.kind),
-            "to": message.recipient,
-            "at": message.at,
-        }
-        if message.subject is not None:
-            line["subject"] = message.subject
-        if message.kind is MessageKind.ACCOUNT_EVENT:
-            line["event"] = json.loads(message.body)
-        else:
-            line["text"] = message.body
-        if message.segments is not None:
-            line["segments"] = message.segments
+        line = {"id": provider_id, **message.payload(), "at": message.at}
         async with self._lock:
             await trio.to_thread.run_sync(self._append, message.idempotency_key, line)
         return Accepted(provider_id)
@@ -75,7 +62,7 @@ class FileProvider:
         self._seen.add(key)
 
     def _open(self) -> IO[str]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_directory(self.path.parent)
         is_new = not self.path.exists()
         torn = False
         if not is_new:
@@ -90,10 +77,5 @@ class FileProvider:
         if torn:
             file.write("\n")  # the next line starts on a line of its own
         if is_new:
-            # The new name must survive a crash as well as the lines in it.
-            fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_directory(self.path.parent)  # the new name survives a crash, as its lines do
         return file

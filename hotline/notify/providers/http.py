@@ -13,7 +13,6 @@ Its error reasons name the status only: an answer's body may echo the recipient.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import time
 from typing import Any
@@ -22,7 +21,6 @@ import httpx
 
 from hotline.jsonlog import log_event
 from hotline.notify.providers.base import Accepted, DeliveryResult, Outgoing, Refused, TryLater
-from hotline.store.outbox import MessageKind
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +50,7 @@ class HttpProvider:
         try:
             response = await self._client.post(
                 self._url,
-                json=_payload(message),
+                json=message.payload(),
                 headers={"Idempotency-Key": message.idempotency_key},
             )
         except httpx.TransportError as e:
@@ -75,23 +73,6 @@ class HttpProvider:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-def _payload(message: Outgoing) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "idempotency_key": message.idempotency_key,
-        "kind": str(message.kind),
-        "to": message.recipient,
-    }
-    if message.subject is not None:
-        payload["subject"] = message.subject
-    if message.kind is MessageKind.ACCOUNT_EVENT:
-        payload["event"] = json.loads(message.body)
-    else:
-        payload["text"] = message.body
-    if message.segments is not None:
-        payload["segments"] = message.segments
-    return payload
 
 
 def _field(response: httpx.Response, path: list[str]) -> str | None:
