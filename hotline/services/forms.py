@@ -35,7 +35,7 @@ from hotline.services.auth import Principal, Role
 from hotline.services.tickets import TicketRequest, TicketView, create_ticket
 from hotline.store import Tx
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
-from hotline.store.tickets import TicketRow, form_folders, get_ticket
+from hotline.store.tickets import TicketRow, form_folders
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +97,24 @@ async def submit_feedback(sv: Services, caller: Principal, form: FeedbackForm) -
     folder = forms.attachments_dir / f"form-{secrets.token_hex(8)}"
     try:
         stored = await _store_attachments(sv, form, kinds, folder)
+        # Shielded: a client that hangs up cannot leave a ticket without its files, so if this
+        # raises, the ticket was refused or rolled back.
+        with trio.CancelScope(shield=True):
+            view = await _open_ticket(sv, caller, form, stored)
     except BaseException:
         with trio.CancelScope(shield=True):
             await trio.to_thread.run_sync(delete_folder_durably, folder)
         raise
+    return view
+
+
+async def _open_ticket(
+    sv: Services, caller: Principal, form: FeedbackForm, stored: list[dict[str, object]]
+) -> TicketView:
     templates = sv.settings.templates.message_templates()
     at = sv.clock.now()
-    opened: list[str] = []
 
     async def confirm(tx: Tx, ticket: TicketRow) -> None:
-        opened.append(ticket.number)
         mail = feedback_confirmation_email(
             templates, number=ticket.number, full_name=form.full_name
         )
@@ -123,30 +131,20 @@ async def submit_feedback(sv: Services, caller: Principal, form: FeedbackForm) -
         )
 
     request = TicketRequest(
-        topic=forms.feedback_topics[form.kind.value],
+        topic=sv.settings.forms.feedback_topics[form.kind.value],
         phone=form.phone,
         description=form.description,
         full_name=form.full_name,
         email=form.email,
     )
-    # Shielded: a client that hangs up cannot leave a ticket without its files.
-    with trio.CancelScope(shield=True):
-        try:
-            view = await create_ticket(
-                sv,
-                caller,
-                request,
-                source="feedback_form",
-                data={"form_type": form.kind.value, "attachments": stored},
-                also=confirm,
-            )
-        except BaseException:
-            # Refused, or its transaction rolled back: the files go. Committed and then failed
-            # (reading it back): they stay with their ticket.
-            if not opened or not await _ticket_exists(sv, opened[0]):
-                await trio.to_thread.run_sync(delete_folder_durably, folder)
-            raise
-    return view
+    return await create_ticket(
+        sv,
+        caller,
+        request,
+        source="feedback_form",
+        data={"form_type": form.kind.value, "attachments": stored},
+        also=confirm,
+    )
 
 
 async def _store_attachments(
@@ -174,10 +172,6 @@ async def _store_attachments(
             }
         )
     return stored
-
-
-async def _ticket_exists(sv: Services, number: str) -> bool:
-    return await sv.store.read(lambda tx: get_ticket(tx, number)) is not None
 
 
 async def remove_stray_attachments(sv: Services) -> list[str]:

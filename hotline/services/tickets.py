@@ -8,6 +8,7 @@ are the pure lifecycle's (`hotline.tickets.lifecycle`); a refused move is a 409 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Awaitable, Callable
@@ -34,7 +35,6 @@ from hotline.store.tickets import (
     link_contact,
     linked_contacts,
     list_tickets,
-    number_taken,
     ticket_history,
 )
 from hotline.tickets.lifecycle import TicketStatus, transition
@@ -77,7 +77,8 @@ async def create_ticket(
 ) -> TicketView:
     """Open a ticket in status Принято and notify the citizen. `data` is kept with its creation
     (e.g. a form's attachments); `also` runs in the same transaction (e.g. a confirmation
-    e-mail into the outbox)."""
+    e-mail into the outbox). The answer is read in that transaction too: if this raises, nothing
+    was committed (unless the caller was cancelled while the store committed)."""
     caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
     phone = normalize_phone(req.phone)
     if req.topic not in sv.settings.topics:
@@ -85,36 +86,38 @@ async def create_ticket(
     at = sv.clock.now()
     actor = _actor(caller)
 
-    async def work(tx: Tx) -> str:
+    async def work(tx: Tx) -> TicketView:
         if req.contact_id is not None and await get_contact(tx, req.contact_id) is None:
             raise NotFound(f"no contact {req.contact_id}", field="contact_id")
-        number = await _free_number(tx)
-        ticket = NewTicket(
-            number=number,
-            status=TicketStatus.ACCEPTED.value,
-            topic=req.topic,
-            phone=phone,
-            full_name=req.full_name,
-            email=req.email,
-            description=req.description,
-            source=source if req.contact_id is None else "contact",
+        row = await _insert_with_free_number(
+            tx,
+            NewTicket(
+                number="",
+                status=TicketStatus.ACCEPTED.value,
+                topic=req.topic,
+                phone=phone,
+                full_name=req.full_name,
+                email=req.email,
+                description=req.description,
+                source=source if req.contact_id is None else "contact",
+            ),
+            actor=actor,
+            at=at,
+            data=data,
         )
-        await insert_ticket(tx, ticket, actor=actor, at=at, data=data)
-        row = await get_ticket(tx, number)
-        assert row is not None
         if req.contact_id is not None:
-            await link_contact(tx, row, req.contact_id, actor=actor, at=at)
-            row = await get_ticket(tx, number)
-            assert row is not None
+            linked = await link_contact(tx, row, req.contact_id, actor=actor, at=at)
+            assert linked is not None  # a new ticket has no links
+            row = linked
         await _notify(sv, tx, row, at=at)
         if also is not None:
             await also(tx, row)
-        return number
+        return await _view(tx, row)
 
-    number = await sv.store.transact(work)
+    view = await sv.store.transact(work)
     sv.notifier.notify_new()
-    sv.open_tickets.opened(phone, number, at)
-    return await get_ticket_view(sv, caller, number)
+    sv.open_tickets.opened(phone, view.ticket.number, at)
+    return view
 
 
 async def get_ticket_view(sv: Services, caller: Principal, number_text: str) -> TicketView:
@@ -123,11 +126,7 @@ async def get_ticket_view(sv: Services, caller: Principal, number_text: str) -> 
 
     async def work(tx: Tx) -> TicketView | None:
         ticket = await get_ticket(tx, number)
-        if ticket is None:
-            return None
-        return TicketView(
-            ticket, await ticket_history(tx, number), await linked_contacts(tx, number)
-        )
+        return None if ticket is None else await _view(tx, ticket)
 
     view = await sv.store.read(work)
     if view is None:
@@ -171,19 +170,20 @@ async def move_ticket(
     number = parse_number(number_text)
     at = sv.clock.now()
 
-    async def work(tx: Tx) -> TicketRow:
+    async def work(tx: Tx) -> TicketView:
         ticket = await _ticket(tx, number)
         transition(TicketStatus(ticket.status), to)  # raises the 409 naming the allowed moves
-        await change_status(tx, ticket, to.value, actor=_actor(caller), comment=comment, at=at)
-        moved = await _ticket(tx, number)
+        moved = await change_status(
+            tx, ticket, to.value, actor=_actor(caller), comment=comment, at=at
+        )
         await _notify(sv, tx, moved, at=at, comment=comment)
-        return moved
+        return await _view(tx, moved)
 
-    moved = await sv.store.transact(work)
+    view = await sv.store.transact(work)
     sv.notifier.notify_new()
     if to is TicketStatus.COMPLETED:
-        await sv.open_tickets.completed(sv.store, moved.phone, number)
-    return await get_ticket_view(sv, caller, number)
+        await sv.open_tickets.completed(sv.store, view.ticket.phone, number)
+    return view
 
 
 async def escalate_ticket(
@@ -195,16 +195,16 @@ async def escalate_ticket(
     number = parse_number(number_text)
     at = sv.clock.now()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> TicketView:
         ticket = await _ticket(tx, number)
         if TicketStatus(ticket.status) is TicketStatus.COMPLETED:
             raise Conflict("a completed ticket is not escalated", field="number")
         if ticket.department == department:
             raise Conflict(f"already with {department}", field="department")
-        await escalate(tx, ticket, department, actor=_actor(caller), comment=comment, at=at)
+        moved = await escalate(tx, ticket, department, actor=_actor(caller), comment=comment, at=at)
+        return await _view(tx, moved)
 
-    await sv.store.transact(work)
-    return await get_ticket_view(sv, caller, number)
+    return await sv.store.transact(work)
 
 
 async def link_ticket_contact(
@@ -214,14 +214,14 @@ async def link_ticket_contact(
     number = parse_number(number_text)
     at = sv.clock.now()
 
-    async def work(tx: Tx) -> None:
+    async def work(tx: Tx) -> TicketView:
         ticket = await _ticket(tx, number)
         if await get_contact(tx, contact_id) is None:
             raise NotFound(f"no contact {contact_id}", field="contact_id")
-        await link_contact(tx, ticket, contact_id, actor=_actor(caller), at=at)
+        linked = await link_contact(tx, ticket, contact_id, actor=_actor(caller), at=at)
+        return await _view(tx, linked if linked is not None else ticket)
 
-    await sv.store.transact(work)
-    return await get_ticket_view(sv, caller, number)
+    return await sv.store.transact(work)
 
 
 async def _notify(
@@ -268,12 +268,22 @@ async def _ticket(tx: Tx, number: str) -> TicketRow:
     return ticket
 
 
-async def _free_number(tx: Tx) -> str:
+async def _insert_with_free_number(
+    tx: Tx, ticket: NewTicket, *, actor: str, at: float, data: dict[str, Any] | None
+) -> TicketRow:
+    """Insert `ticket` under a new random number (`ticket.number` is ignored)."""
     for _ in range(_NUMBER_TRIES):
-        number = new_number(secrets.randbits)
-        if not await number_taken(tx, number):
-            return number
+        numbered = dataclasses.replace(ticket, number=new_number(secrets.randbits))
+        row = await insert_ticket(tx, numbered, actor=actor, at=at, data=data)
+        if row is not None:
+            return row
     raise Conflict("no free ticket number; try again")
+
+
+async def _view(tx: Tx, ticket: TicketRow) -> TicketView:
+    """`ticket` as read in this transaction, with its history and linked contacts."""
+    number = ticket.number
+    return TicketView(ticket, await ticket_history(tx, number), await linked_contacts(tx, number))
 
 
 def _actor(caller: Principal) -> str:

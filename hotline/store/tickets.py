@@ -60,12 +60,14 @@ class NewTicket:
 
 async def insert_ticket(
     tx: Tx, t: NewTicket, *, actor: str, at: float, data: dict[str, Any] | None = None
-) -> None:
-    """Create the ticket; `data` goes with its `created` history entry (what a form attached)."""
-    await tx.execute(
+) -> TicketRow | None:
+    """Create the ticket and its row as stored; None if its number is taken (nothing written).
+    `data` goes with its `created` history entry (what a form attached)."""
+    row = await tx.fetchone(
         "INSERT INTO tickets (number, status, topic, phone, full_name, email, description,"
         " source, revision, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+        f" ON CONFLICT (number) DO NOTHING RETURNING {_COLUMNS}",
         (
             *(t.number, t.status, t.topic, t.phone, t.full_name),
             t.email,
@@ -75,7 +77,10 @@ async def insert_ticket(
             at,
         ),
     )
+    if row is None:
+        return None
     await _history(tx, t.number, 1, at, "created", actor, None, t.status, None, data or {})
+    return _ticket(row)
 
 
 async def form_folders(tx: Tx) -> set[str]:
@@ -90,10 +95,6 @@ async def form_folders(tx: Tx) -> set[str]:
         for r in rows
         for attachment in json.loads(r["data"]).get("attachments", ())
     }
-
-
-async def number_taken(tx: Tx, number: str) -> bool:
-    return await tx.fetchone("SELECT 1 FROM tickets WHERE number = ?", (number,)) is not None
 
 
 async def get_ticket(tx: Tx, number: str) -> TicketRow | None:
@@ -155,48 +156,54 @@ async def list_tickets(
 
 async def change_status(
     tx: Tx, t: TicketRow, to: str, *, actor: str, comment: str | None, at: float
-) -> int:
-    """Move `t` (as read in this transaction) to `to`; its new revision."""
-    revision = await _bump(tx, t, at, status=to)
-    await _history(tx, t.number, revision, at, "status_changed", actor, t.status, to, comment, {})
-    return revision
+) -> TicketRow:
+    """Move `t` (as read in this transaction) to `to`; the ticket as it is now."""
+    moved = await _bump(tx, t, at, status=to)
+    await _history(
+        tx, t.number, moved.revision, at, "status_changed", actor, t.status, to, comment, {}
+    )
+    return moved
 
 
 async def escalate(
     tx: Tx, t: TicketRow, department: str, *, actor: str, comment: str | None, at: float
-) -> int:
-    revision = await _bump(tx, t, at, department=department)
+) -> TicketRow:
+    moved = await _bump(tx, t, at, department=department)
     data = {"department": department, "from_department": t.department}
-    await _history(tx, t.number, revision, at, "escalated", actor, None, None, comment, data)
-    return revision
+    await _history(tx, t.number, moved.revision, at, "escalated", actor, None, None, comment, data)
+    return moved
 
 
-async def link_contact(tx: Tx, t: TicketRow, contact_id: str, *, actor: str, at: float) -> bool:
-    """Link a contact to the ticket; False if it already was (nothing written)."""
+async def link_contact(
+    tx: Tx, t: TicketRow, contact_id: str, *, actor: str, at: float
+) -> TicketRow | None:
+    """Link a contact to the ticket; the ticket as it is now, or None if the contact already
+    was linked (nothing written)."""
     changed = await tx.execute(
         "INSERT INTO ticket_contacts (number, contact_id, linked_at) VALUES (?, ?, ?)"
         " ON CONFLICT DO NOTHING",
         (t.number, contact_id, at),
     )
     if not changed:
-        return False
-    revision = await _bump(tx, t, at)
+        return None
+    moved = await _bump(tx, t, at)
     data = {"contact_id": contact_id}
-    await _history(tx, t.number, revision, at, "linked", actor, None, None, None, data)
-    return True
+    await _history(tx, t.number, moved.revision, at, "linked", actor, None, None, None, data)
+    return moved
 
 
-async def _bump(tx: Tx, t: TicketRow, at: float, **columns: str) -> int:
-    """Advance the revision, refusing if someone changed the ticket since `t` was read."""
+async def _bump(tx: Tx, t: TicketRow, at: float, **columns: str) -> TicketRow:
+    """Advance the revision, refusing if someone changed the ticket since `t` was read; the
+    ticket as it is now."""
     sets = "".join(f", {name} = :{name}" for name in columns)
-    changed = await tx.execute(
+    row = await tx.fetchone(
         f"UPDATE tickets SET revision = revision + 1, updated_at = :at{sets}"
-        " WHERE number = :number AND revision = :revision",
+        f" WHERE number = :number AND revision = :revision RETURNING {_COLUMNS}",
         {"at": at, "number": t.number, "revision": t.revision, **columns},
     )
-    if changed != 1:
+    if row is None:
         raise sqlite3.IntegrityError(f"ticket {t.number} changed under this transaction")
-    return t.revision + 1
+    return _ticket(row)
 
 
 async def _history(
