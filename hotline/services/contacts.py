@@ -111,9 +111,11 @@ async def _create(
     placed: list[QueuePosition] = []
 
     def enqueue(state: RoutingState, now: float) -> list[Event]:
-        # One trip to the router: queued, and where it stands once routing has had its say.
+        # One trip to the router: queued, and where it stands once routing has had its say
+        # (nothing to work out when it was offered at once).
         events = state.enqueue(spec, now)
-        placed.append(state.queue_position(spec.id, now))
+        if state.contact_state(spec.id) is ContactState.WAITING:
+            placed.append(state.queue_position(spec.id, now))
         return events
 
     try:
@@ -125,7 +127,7 @@ async def _create(
     # The answer is built from the router's own events: no read back from the store.
     row = _row_of_new(events, phone)
     view = ContactView(row, None, None)
-    if row.state is ContactState.WAITING:
+    if placed:
         view = _placed_view(sv, row, placed[0])
     return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone))
 
