@@ -1,7 +1,8 @@
 """The one JSON error shape of the API, and the one place where errors become HTTP statuses.
 
-Every 4xx/5xx body is `{"error": {"code", "message", "field"?}}`. Domain errors map by class
-(`Unauthenticated` 401, `NotFound` 404, `Forbidden` 403, `Conflict` 409, `Invalid` 422); a body
+Every 4xx/5xx body is `{"error": {"code", "message", "field"?}}`. Domain errors map by class,
+the nearest mapped ancestor deciding (`Unauthenticated` 401, `NotFound` 404, `Forbidden` 403,
+`Conflict` 409, `PayloadTooLarge` 413, `UnsupportedMediaType` 415, any other `Invalid` 422); a body
 that fails its schema is 415 (not JSON) or 422 (naming the field); a store that cannot commit is
 503 with Retry-After; HTTP errors raised by routing
 (unknown path, wrong method) keep their status; anything else is a 500 whose body says nothing
@@ -20,7 +21,15 @@ from quart_schema import RequestSchemaValidationError
 from quart_schema.validation import QuerystringValidationError
 from werkzeug.exceptions import HTTPException
 
-from hotline.domain.errors import Conflict, Forbidden, HotlineError, Invalid, NotFound
+from hotline.domain.errors import (
+    Conflict,
+    Forbidden,
+    HotlineError,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from hotline.jsonlog import log_event
 from hotline.services.auth import Unauthenticated
 from hotline.services.identity import IdentityLocked
@@ -34,6 +43,8 @@ STATUS_OF: dict[type[HotlineError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     Invalid: 422,
 }
 _BAD_REQUEST = 400  # a HotlineError of no mapped kind: the client asked for something wrong

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import EmailStr, Field, StringConstraints, ValidationError
-from quart import Blueprint, Response, request
+from quart import Blueprint, request
 from quart_schema import DataSource, document_request, validate_response
 from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 
-from hotline.api.errors import error_response, invalid_values
+from hotline.api.errors import invalid_values
 from hotline.api.schemas import Request
 from hotline.api.services import caller, current_services
 from hotline.api.tickets import TicketOut
@@ -55,16 +55,6 @@ def allow_uploads(app: QuartTrio, settings: FormsSettings) -> None:
 
 
 blueprint.register_error_handler(ValidationError, invalid_values)
-
-
-@blueprint.errorhandler(forms.UnsupportedAttachment)
-async def _unsupported(error: forms.UnsupportedAttachment) -> Response:
-    return error_response(415, error.code, error.message, error.field)
-
-
-@blueprint.errorhandler(forms.AttachmentTooLarge)
-async def _too_large(error: forms.AttachmentTooLarge) -> Response:
-    return error_response(413, error.code, error.message, error.field)
 
 
 @blueprint.post("/feedback")

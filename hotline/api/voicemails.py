@@ -25,7 +25,6 @@ from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from hotline.api.errors import error_response
 from hotline.api.schemas import ContactOut, OperatorId, Request, instant
 from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
@@ -34,8 +33,9 @@ from hotline.services.auth import Role
 from hotline.store.voicemails import VoicemailFigures
 from hotline.voicemail import callbacks, intake, views
 from hotline.voicemail.audio import AudioKind
-from hotline.voicemail.intake import AudioTooLarge, UnsupportedAudio, Upload
+from hotline.voicemail.intake import UnsupportedAudio, Upload
 from hotline.voicemail.policy import AttemptOutcome, DayCompliance
+from hotline.voicemail.recordings import RecordingTooLarge
 from hotline.voicemail.settings import VoicemailSettings
 from hotline.voicemail.views import VoicemailView
 
@@ -53,16 +53,6 @@ def allow_uploads(app: QuartTrio, settings: VoicemailSettings) -> None:
     """Let `POST /v1/voicemails` carry a recording up to `[voicemail].max_audio_kib`."""
     limit = settings.max_audio_bytes + settings.max_transcript_chars * _UTF8_MAX + _FORM_ALLOWANCE
     allow_upload(app, UPLOAD_PATH, limit)
-
-
-@blueprint.errorhandler(UnsupportedAudio)
-async def _unsupported_audio(error: UnsupportedAudio) -> Response:
-    return error_response(415, error.code, error.message, error.field)
-
-
-@blueprint.errorhandler(AudioTooLarge)
-async def _audio_too_large(error: AudioTooLarge) -> Response:
-    return error_response(413, error.code, error.message, error.field)
 
 
 # -- bodies -------------------------------------------------------------------------------------
@@ -261,7 +251,7 @@ async def create() -> tuple[VoicemailOut, int]:
         files = await request.files
     except RequestEntityTooLarge:
         cap = sv.settings.voicemail.max_audio_kib
-        raise AudioTooLarge(f"a recording is at most {cap} KiB", field="audio") from None
+        raise RecordingTooLarge(f"a recording is at most {cap} KiB", field="audio") from None
     audio = files.get("audio")
     upload = Upload(
         audio=None if audio is None else audio.stream,

@@ -42,3 +42,15 @@ class Invalid(HotlineError):
 
 class Forbidden(HotlineError):
     code = "forbidden"
+
+
+class PayloadTooLarge(Invalid):
+    """A file (or a body) over its size limit."""
+
+    code = "too_large"
+
+
+class UnsupportedMediaType(Invalid):
+    """A file (or a body) of a type this endpoint does not take, told by its bytes."""
+
+    code = "unsupported_media_type"

@@ -19,7 +19,7 @@ from typing import IO
 
 import trio
 
-from hotline.domain.errors import Invalid
+from hotline.domain.errors import Invalid, PayloadTooLarge, UnsupportedMediaType
 from hotline.domain.phones import normalize_phone
 from hotline.files import (
     StoredFile,
@@ -53,12 +53,12 @@ class FeedbackKind(StrEnum):
     RECOMMENDATION = "recommendation"
 
 
-class UnsupportedAttachment(Invalid):
-    code = "unsupported_media_type"
+class UnsupportedAttachment(UnsupportedMediaType):
+    pass
 
 
-class AttachmentTooLarge(Invalid):
-    code = "too_large"
+class AttachmentTooLarge(PayloadTooLarge):
+    pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import IO
 
 import trio
 
-from hotline.domain.errors import Conflict, Invalid
+from hotline.domain.errors import Conflict, Invalid, UnsupportedMediaType
 from hotline.domain.phones import normalize_phone
 from hotline.jsonlog import log_event
 from hotline.schedule.rules import ScheduleChannel
@@ -42,11 +42,7 @@ from hotline.voicemail.views import VoicemailView, load_view, with_callback
 log = logging.getLogger(__name__)
 
 
-class UnsupportedAudio(Invalid):
-    code = "unsupported_media_type"
-
-
-class AudioTooLarge(RecordingTooLarge):
+class UnsupportedAudio(UnsupportedMediaType):
     pass
 
 
@@ -74,7 +70,9 @@ async def receive_voicemail(
     _check_intake_open(sv)
     size = _remaining_size(audio)
     if size > settings.max_audio_bytes:
-        raise AudioTooLarge(f"a recording is at most {settings.max_audio_kib} KiB", field="audio")
+        raise RecordingTooLarge(
+            f"a recording is at most {settings.max_audio_kib} KiB", field="audio"
+        )
     kind = _sniff(audio)
     scope = f"{caller.token_id}:voicemails"
     if idempotency_key is not None:

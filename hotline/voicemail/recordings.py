@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import IO
 
-from hotline.domain.errors import Invalid
+from hotline.domain.errors import PayloadTooLarge
 from hotline.files import CHUNK, StoredFile, TooLarge, delete_durably, write_durably
 
 StoredRecording = StoredFile
@@ -28,8 +28,8 @@ __all__ = [
 ]
 
 
-class RecordingTooLarge(Invalid):
-    code = "too_large"
+class RecordingTooLarge(PayloadTooLarge):
+    pass
 
 
 def write_recording(
