@@ -12,6 +12,7 @@ stored as given (E.164, e-mail address): masking is the API's job.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -33,9 +34,6 @@ class MessageState(StrEnum):
     SENT = "sent"
     DELIVERED = "delivered"
     FAILED = "failed"
-
-
-FINAL_STATES = frozenset({MessageState.DELIVERED, MessageState.FAILED})
 
 
 class ReceiptStatus(StrEnum):
@@ -123,11 +121,6 @@ async def enqueue_message(tx: Tx, msg: NewMessage, *, at: float) -> int | None:
 
 async def get_message(tx: Tx, message_id: int) -> MessageRow | None:
     row = await tx.fetchone(f"SELECT {_COLUMNS} FROM messages WHERE id = ?", (message_id,))
-    return None if row is None else _message(row)
-
-
-async def get_message_by_dedupe_key(tx: Tx, dedupe_key: str) -> MessageRow | None:
-    row = await tx.fetchone(f"SELECT {_COLUMNS} FROM messages WHERE dedupe_key = ?", (dedupe_key,))
     return None if row is None else _message(row)
 
 
@@ -289,7 +282,7 @@ async def apply_receipt(
         return None
     message = _message(row)
     target = MessageState(str(status))
-    if message.state in FINAL_STATES or _RANK[target] <= _RANK[message.state]:
+    if _RANK[target] <= _RANK[message.state]:  # a repeat, or a final state already
         return ReceiptResult(message, changed=False)
     await tx.execute(
         "UPDATE messages SET state = ?, updated_at = ? WHERE id = ?",
@@ -299,9 +292,7 @@ async def apply_receipt(
     if reported_at is not None:
         data["reported_at"] = reported_at
     await _event(tx, message.id, at, "receipt", target, data)
-    updated = await get_message(tx, message.id)
-    assert updated is not None
-    return ReceiptResult(updated, changed=True)
+    return ReceiptResult(dataclasses.replace(message, state=target, updated_at=at), changed=True)
 
 
 async def _event(
