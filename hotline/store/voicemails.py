@@ -346,8 +346,10 @@ async def reported_but_live(tx: Tx) -> list[ReportedButLive]:
 
 
 async def recording_names(tx: Tx) -> set[str]:
-    """The file name of every recording a voicemail names, deleted by retention or not."""
-    return {r["audio_file"] for r in await tx.fetchall("SELECT audio_file FROM voicemails")}
+    """The file names of the recordings still kept (retention deletes the file first, then
+    records it): bounded by the retention, not by all history."""
+    rows = await tx.fetchall("SELECT audio_file FROM voicemails WHERE audio_deleted_at IS NULL")
+    return {r["audio_file"] for r in rows}
 
 
 async def recordings_older_than(tx: Tx, before: float, *, limit: int) -> list[tuple[str, str]]:
