@@ -10,7 +10,7 @@ The journal is the router's one lossless subscriber. It takes whatever has piled
 (up to `max_batch` events) and writes it in one store transaction, so under load one commit
 carries many requests' events, and while it waits for that commit the next batch piles up.
 Facts the router does not know (a contact's phone, the idempotency key that created it, the
-outcome an operator recorded) are attached with `note` before the command and are written in the
+outcome an operator recorded) are attached to the command with `noted` and are written in the
 same transaction as the contact's events.
 
 If a batch cannot be written, the journal retries a few times and then fails, which takes the
@@ -30,11 +30,13 @@ import trio
 
 from hotline.jsonlog import log_event
 from hotline.routing.model import Ended, Enqueued, Event
+from hotline.routing.state import RoutingState
 from hotline.store import StoreError, StoreHandle, Tx
 from hotline.store.events import ContactNote, append_router_events
 
 log = logging.getLogger(__name__)
 
+Command = Callable[[RoutingState, float], list[Event]]  # what `RouterHandle.command` runs
 MAX_BATCH = 4096
 RETRIES = (0.05, 0.2, 1.0)  # seconds to wait before each new attempt at a failed batch
 
@@ -71,13 +73,24 @@ class Journal:
         self._notes: dict[str, ContactNote] = {}
         self._failed: BaseException | None = None
 
-    def note(self, contact_id: str, note: ContactNote) -> None:
-        """Attach facts to a contact's next events; call it before the router command."""
-        self._notes[contact_id] = note
+    def noted(self, contact_id: str, note: ContactNote, command: Command) -> Command:
+        """`command` with facts attached to the events it decides for the contact:
 
-    def forget(self, contact_id: str) -> None:
-        """Drop a note whose command was refused."""
-        self._notes.pop(contact_id, None)
+            await router.command(journal.noted(cid, ContactNote(outcome=...), complete_it))
+
+        The note is set inside the router, in the same step as the command, and dropped there
+        if the command is refused (no event to carry it). So it rides on exactly that command's
+        events, whether or not its caller is still waiting for the answer."""
+
+        def noted_command(state: RoutingState, now: float) -> list[Event]:
+            self._notes[contact_id] = note
+            try:
+                return command(state, now)
+            except BaseException:
+                del self._notes[contact_id]
+                raise
+
+        return noted_command
 
     async def sync(self) -> None:
         """Return once every event published before this call is on disk."""

@@ -106,7 +106,6 @@ async def _create(
     idempotency: IdempotencyRecord | None,
 ) -> ContactView:
     contact_id = new_contact_id()
-    sv.journal.note(contact_id, ContactNote(phone=phone, idempotency=idempotency))
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
     placed: list[QueuePosition] = []
 
@@ -118,11 +117,8 @@ async def _create(
             placed.append(state.queue_position(spec.id, now))
         return events
 
-    try:
-        events = await sv.router.command(enqueue)
-    except BaseException:
-        sv.journal.forget(contact_id)
-        raise
+    note = ContactNote(phone=phone, idempotency=idempotency)
+    events = await sv.router.command(sv.journal.noted(contact_id, note, enqueue))
     await sv.journal.sync()
     # The answer is built from the router's own events: no read back from the store.
     row = _row_of_new(events, phone)
@@ -191,12 +187,10 @@ async def complete(
     sv: Services, caller: Principal, contact_id: str, operator_id: str | None, outcome: str
 ) -> ContactView:
     op = caller.acting_as(operator_id)
-    sv.journal.note(contact_id, ContactNote(outcome=outcome))
-    try:
-        await _move(sv, contact_id, lambda: sv.router.complete(contact_id, op))
-    except BaseException:
-        sv.journal.forget(contact_id)
-        raise
+    complete_it = sv.journal.noted(
+        contact_id, ContactNote(outcome=outcome), lambda s, now: s.complete(contact_id, op, now)
+    )
+    await _move(sv, contact_id, lambda: sv.router.command(complete_it))
     return await _view(sv, contact_id)
 
 

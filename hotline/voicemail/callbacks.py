@@ -15,6 +15,7 @@ import trio
 
 from hotline.domain.errors import Conflict, Forbidden, HotlineError
 from hotline.domain.phones import is_russian_mobile
+from hotline.journal import Command
 from hotline.jsonlog import log_event
 from hotline.notify.templates import voicemail_callback_failed_sms
 from hotline.routing.model import Channel, ContactState, NewContact
@@ -139,14 +140,18 @@ async def _ask_to_call_again(tx: Tx, row: VoicemailRow, text: str, *, at: float)
 
 
 async def _complete_contact(sv: Services, contact_id: str, op: str, outcome: str) -> None:
-    sv.journal.note(contact_id, ContactNote(outcome=outcome))
     try:
-        await sv.router.complete(contact_id, op)
+        await sv.router.command(_completing(sv, contact_id, op, outcome))
     except HotlineError as exc:
         # It ended or moved meanwhile (say, through /v1/contacts): the outcome stands.
-        sv.journal.forget(contact_id)
         log_event(log, "voicemail.contact_not_completed", contact=contact_id, error=exc.code)
     await sv.journal.sync()
+
+
+def _completing(sv: Services, contact_id: str, op: str, outcome: str) -> Command:
+    """The router command that completes the contact with `outcome` noted for the journal."""
+    note = ContactNote(outcome=outcome)
+    return sv.journal.noted(contact_id, note, lambda s, now: s.complete(contact_id, op, now))
 
 
 # -- for the watcher ----------------------------------------------------------------------------
@@ -157,7 +162,6 @@ async def queue_callback(
 ) -> None:
     """Hand an attempt's callback contact to the router; returns once it is on disk."""
     contact_id = attempt.contact_id
-    sv.journal.note(contact_id, ContactNote(phone=phone))
     spec = NewContact(
         id=contact_id,
         channel=Channel.CALLBACK,
@@ -168,11 +172,8 @@ async def queue_callback(
         target_at=attempt.target_at,
         deadline_at=attempt.deadline_at,
     )
-    try:
-        await sv.router.enqueue(spec)
-    except BaseException:
-        sv.journal.forget(contact_id)
-        raise
+    note = ContactNote(phone=phone)
+    await sv.router.command(sv.journal.noted(contact_id, note, lambda s, now: s.enqueue(spec, now)))
     await sv.journal.sync()
     log_event(
         log,
@@ -233,13 +234,12 @@ async def finish_reported_contact(
 ) -> None:
     """A crash came between an attempt's outcome and the end of its contact: end it now."""
     if reported_by != _SERVICE_ACTOR:
-        sv.journal.note(contact_id, ContactNote(outcome=outcome))
         try:
-            await sv.router.complete(contact_id, reported_by)
+            await sv.router.command(_completing(sv, contact_id, reported_by, outcome))
             await sv.journal.sync()
             return
         except HotlineError:
-            sv.journal.forget(contact_id)
+            pass
     try:
         await sv.router.expire(contact_id)  # not with that operator any more: it waits; end it
     except HotlineError as exc:

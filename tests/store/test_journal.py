@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from hotline.clock import WallClock
-from hotline.journal import Journal
+from hotline.journal import Command, Journal
 from hotline.routing import RoutingState
 from hotline.routing.actor import RouterActor, RouterHandle
 from hotline.store import StoreHandle
@@ -41,13 +41,18 @@ async def open_line(store: StoreHandle) -> AsyncIterator[Line]:
             nursery.cancel_scope.cancel()
 
 
+def creating(line: Line, cid: str, phone: str) -> Command:
+    """The router command that queues `cid`, its phone noted for the journal."""
+    spec = contact(cid, "documents")
+    return line.journal.noted(cid, ContactNote(phone=phone), lambda s, now: s.enqueue(spec, now))
+
+
 async def test_sync_right_after_a_command_waits_for_its_events_to_be_committed(
     store: StoreHandle,
 ) -> None:
     async with open_line(store) as line:
         await trio.testing.wait_all_tasks_blocked()  # the journal waits on its empty feed
-        line.journal.note("c1", ContactNote(phone="+79120000001"))
-        events = await line.router.enqueue(contact("c1", "documents"))
+        events = await line.router.command(creating(line, "c1", "+79120000001"))
         await line.journal.sync()
 
         assert line.journal.statistics().events >= len(events)
@@ -60,8 +65,7 @@ async def test_every_caller_of_a_busy_line_finds_its_contact_on_disk(store: Stor
         missing: list[str] = []
 
         async def create(cid: str) -> None:
-            line.journal.note(cid, ContactNote(phone="+79120000002"))
-            await line.router.enqueue(contact(cid, "documents"))
+            await line.router.command(creating(line, cid, "+79120000002"))
             await line.journal.sync()
             if await store.read(lambda tx: get_contact(tx, cid)) is None:
                 missing.append(cid)
@@ -71,3 +75,26 @@ async def test_every_caller_of_a_busy_line_finds_its_contact_on_disk(store: Stor
                 callers.start_soon(create, f"c{i}")
         assert missing == []
         assert line.journal.statistics().batches < 40  # they shared commits
+
+
+async def test_a_note_rides_on_its_command_even_if_the_caller_stops_waiting(
+    store: StoreHandle,
+) -> None:
+    actor = RouterActor(RoutingState(policy()), clock=WallClock(epoch=T0))
+    journal = Journal(actor.subscribe(lossless=True), store, published=lambda: actor.published)
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(journal.run)
+            router = await nursery.start(actor.run)
+            stalled = actor.subscribe(lossless=True, buffer=0)  # holds the actor in the command
+            line = Line(router, journal)
+            with trio.move_on_after(0.2) as gave_up:
+                await router.command(creating(line, "c1", "+79120000003"))
+            assert gave_up.cancelled_caught  # the caller left; the command had been handed over
+            await stalled.aclose()
+            await router.query(lambda state, now: None)  # the actor has moved on
+            await journal.sync()
+
+            row = await store.read(lambda tx: get_contact(tx, "c1"))
+            assert row is not None and row.phone == "+79120000003"
+            nursery.cancel_scope.cancel()
