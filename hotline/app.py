@@ -121,6 +121,7 @@ async def start_services(
         calendar=settings.schedule.working_calendar(),
         open_tickets=await OpenTickets.load(store),
         notifier=notifier,
+        templates=settings.templates.message_templates(),
     )
     # After the router and the journal: it repairs what a crash left half done before serving.
     await nursery.start(VoicemailWatcher(services).run)

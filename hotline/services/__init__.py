@@ -14,6 +14,7 @@ from hotline.clock import WallClock
 from hotline.config import Settings
 from hotline.journal import Journal
 from hotline.notify.sender import Notifier
+from hotline.notify.templates import MessageTemplates
 from hotline.routing.actor import RouterHandle
 from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
@@ -36,6 +37,7 @@ class Services:
     calendar: WorkingCalendar
     open_tickets: OpenTickets
     notifier: Notifier  # poke it after committing outbox messages: `notifier.notify_new()`
+    templates: MessageTemplates  # the SMS and e-mail texts, checked and built once at start
     key_locks: KeyLocks = field(default_factory=KeyLocks)  # one per idempotency key in use
     voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled
 

@@ -111,12 +111,11 @@ async def submit_feedback(sv: Services, caller: Principal, form: FeedbackForm) -
 async def _open_ticket(
     sv: Services, caller: Principal, form: FeedbackForm, stored: list[dict[str, object]]
 ) -> TicketView:
-    templates = sv.settings.templates.message_templates()
     at = sv.clock.now()
 
     async def confirm(tx: Tx, ticket: TicketRow) -> None:
         mail = feedback_confirmation_email(
-            templates, number=ticket.number, full_name=form.full_name
+            sv.templates, number=ticket.number, full_name=form.full_name
         )
         await enqueue_message(
             tx,

@@ -230,7 +230,7 @@ async def _notify(
     """The SMS and the personal-account event for the ticket's current revision."""
     status = TicketStatus(ticket.status)
     text = ticket_status_sms(
-        sv.settings.templates.message_templates(),
+        sv.templates,
         number=ticket.number,
         status=status,
         comment=comment,

@@ -94,7 +94,7 @@ async def _settle(
     """Record the outcome of `row`'s current attempt, and what follows, in one transaction."""
     decision = after_attempt(sv.settings.voicemail.callback_policy(), row.attempts, outcome, at)
     due = decision.due_at if isinstance(decision, Retry) else None
-    sms = voicemail_callback_failed_sms(sv.settings.templates.message_templates())
+    sms = voicemail_callback_failed_sms(sv.templates)
 
     async def work(tx: Tx) -> None:
         await record_outcome(
