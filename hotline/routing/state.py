@@ -502,16 +502,24 @@ class RoutingState:
         return out
 
     def _withdraw(
-        self, c: ContactRecord, op: OperatorRecord, now: float, why: str, out: list[Event]
+        self,
+        c: ContactRecord,
+        op: OperatorRecord,
+        now: float,
+        why: str,
+        out: list[Event],
+        *,
+        ending: bool = False,
     ) -> None:
-        """Take back an open offer: the contact is waiting again in its original place."""
+        """Take back an open offer: the contact is waiting again in its original place, and
+        overflows if it is past its target, unless it is `ending` (abandoned, expired)."""
         op.offer = None
         op.held.discard(c.id)
         op.load[c.channel] -= 1
         c.operator = None
         self._set_state(c, WAITING)
         out.append(OfferWithdrawn(c.id, op.id, now, why))
-        if why not in ("abandoned", "expired") and not c.overflowed and now >= c.target_at:
+        if not ending and not c.overflowed and now >= c.target_at:
             self._overflow(c, now, out)
 
     def _drop(self, contact_id: str, state: ContactState, now: float) -> list[Event]:
@@ -521,7 +529,7 @@ class RoutingState:
             raise Conflict(f"contact {contact_id} is being handled; complete it instead")
         op = self._ops[c.operator] if c.operator is not None else None
         if op is not None:
-            self._withdraw(c, op, now, state.value, out)
+            self._withdraw(c, op, now, _REASON[state], out, ending=True)
         self._end(c, state, now, out, op.id if op else None)
         if op is not None:
             self._route_operator(op, now, out)
