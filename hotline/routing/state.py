@@ -304,9 +304,6 @@ class RoutingState:
         offers, wrap-ups, targets, limits)."""
         out: list[Event] = []
         timers = self._timers
-        due_at = timers.next_deadline()  # the actor calls this before every command: be quick
-        if due_at is None or due_at > now:
-            return out
         while (kind := timers.due(now)) is not None:
             if kind == OFFER:
                 _, offer_seq, cid = heappop(self._offer_timers)

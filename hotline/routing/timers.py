@@ -12,7 +12,7 @@ waits). Pure: times are arguments, nothing here reads a clock.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 OfferTimer = tuple[float, int, str]  # expires_at, offer number, contact
 WrapTimer = tuple[float, str]  # wrap-up ends, operator
@@ -38,31 +38,26 @@ class Timers:
         self.limits: list[LimitTimer] = []
 
     def next_deadline(self) -> float | None:
-        """The earliest moment at which a timer falls due (the actor asks before every command:
-        be quick)."""
-        o, w, t, li = self.offers, self.wrap_ups, self.targets, self.limits
-        due = _INF
-        if o and o[0][0] < due:
-            due = o[0][0]
-        if w and w[0][0] < due:
-            due = w[0][0]
-        if t and t[0][0] < due:
-            due = t[0][0]
-        if li and li[0][0] < due:
-            due = li[0][0]
-        return None if due == _INF else due
+        """The earliest moment at which a timer falls due."""
+        at = self._earliest()[0]
+        return None if at == _INF else at
 
     def due(self, now: float) -> int | None:
         """Which kind of timer falls due first by `now` (`OFFER`, `WRAP_UP`, `TARGET` or
-        `LIMIT`; on equal times in that order), or None. The caller pops it from its heap."""
-        at, kind = _INF, -1
-        heaps: tuple[list[tuple[Any, ...]], ...] = (
-            self.offers,
-            self.wrap_ups,
-            self.targets,
-            self.limits,
-        )
-        for i, heap in enumerate(heaps):
-            if heap and heap[0][0] < at:
-                at, kind = heap[0][0], i
+        `LIMIT`; on equal times in that order), or None. The caller pops it from its heap.
+        The actor's router ticks before every command: be quick."""
+        at, kind = self._earliest()
         return None if at > now else kind
+
+    def _earliest(self) -> tuple[float, int]:
+        o, w, t, li = self.offers, self.wrap_ups, self.targets, self.limits
+        at, kind = _INF, -1
+        if o and o[0][0] < at:
+            at, kind = o[0][0], OFFER
+        if w and w[0][0] < at:
+            at, kind = w[0][0], WRAP_UP
+        if t and t[0][0] < at:
+            at, kind = t[0][0], TARGET
+        if li and li[0][0] < at:
+            at, kind = li[0][0], LIMIT
+        return at, kind
