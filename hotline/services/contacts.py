@@ -33,8 +33,7 @@ from hotline.routing.model import (
 from hotline.schedule.rules import ScheduleChannel
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
-from hotline.services.paging import decode_cursor, encode_cursor, page_size
-from hotline.store import Tx
+from hotline.services.paging import read_page
 from hotline.store.events import ContactNote, IdempotencyRecord
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
 from hotline.store.rows import ContactRow
@@ -148,16 +147,14 @@ async def list_contact_page(
     caller.require(Role.INTEGRATION, Role.SUPERVISOR)
     if topic is not None:
         _check_topic(sv, topic)
-    after = decode_cursor("s", cursor)
-    limit = page_size(limit)
 
-    async def work(tx: Tx) -> list[ContactRow]:
-        return await list_contacts(tx, state=state, topic=topic, after_seq=after, limit=limit + 1)
+    async def fetch(after: int, n: int) -> list[ContactRow]:
+        return await sv.store.read(
+            lambda tx: list_contacts(tx, state=state, topic=topic, after_seq=after, limit=n),
+            snapshot=False,  # one statement
+        )
 
-    rows = await sv.store.read(work, snapshot=False)  # one statement
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor("s", rows[-1].seq) if more else None)
+    return Page(*await read_page("s", cursor, limit, fetch, key=lambda row: row.seq))
 
 
 async def abandon(sv: Services, caller: Principal, contact_id: str) -> ContactView:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from hotline.domain.errors import NotFound
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
-from hotline.services.paging import decode_cursor, encode_cursor, page_size
+from hotline.services.paging import read_page
 from hotline.store import Tx
 from hotline.store.outbox import (
     MessageEventRow,
@@ -71,16 +71,13 @@ async def list_message_page(
     cursor: str | None,
 ) -> MessagePage:
     caller.require(Role.SUPERVISOR)
-    after = decode_cursor("m", cursor)
-    limit = page_size(limit)
 
-    async def work(tx: Tx) -> list[MessageRow]:
-        return await list_messages(tx, state=state, kind=kind, after_id=after, limit=limit + 1)
+    async def fetch(after: int, n: int) -> list[MessageRow]:
+        return await sv.store.read(
+            lambda tx: list_messages(tx, state=state, kind=kind, after_id=after, limit=n)
+        )
 
-    found = await sv.store.read(work)
-    more = len(found) > limit
-    found = found[:limit]
-    return MessagePage(found, encode_cursor("m", found[-1].id) if more else None)
+    return MessagePage(*await read_page("m", cursor, limit, fetch, key=lambda row: row.id))
 
 
 async def get_message_view(sv: Services, caller: Principal, message_id: int) -> MessageView:

@@ -7,7 +7,12 @@ next page exists.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from hotline.domain.errors import Invalid
+
+T = TypeVar("T")
 
 MAX_PAGE = 200
 
@@ -30,3 +35,20 @@ def decode_cursor(kind: str, cursor: str | None) -> int:
 
 def page_size(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
+
+
+async def read_page(
+    kind: str,
+    cursor: str | None,
+    limit: int,
+    fetch: Callable[[int, int], Awaitable[list[T]]],
+    key: Callable[[T], int],
+) -> tuple[list[T], str | None]:
+    """One page of list `kind`: `fetch(after, n)` reads up to `n` rows whose key is past
+    `after`, in key order. The page's rows, and the cursor of the next page (None on the last)."""
+    size = page_size(limit)
+    rows = await fetch(decode_cursor(kind, cursor), size + 1)
+    if len(rows) <= size:
+        return rows, None
+    del rows[size:]
+    return rows, encode_cursor(kind, key(rows[-1]))

@@ -20,7 +20,7 @@ from hotline.domain.phones import normalize_phone
 from hotline.notify.templates import ticket_status_sms
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
-from hotline.services.paging import decode_cursor, encode_cursor, page_size
+from hotline.services.paging import read_page
 from hotline.store import Tx
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
 from hotline.store.queries import get_contact
@@ -145,22 +145,14 @@ async def list_ticket_page(
 ) -> TicketPage:
     caller.require(Role.INTEGRATION, Role.OPERATOR, Role.SUPERVISOR)
     e164 = normalize_phone(phone) if phone is not None else None
-    after = decode_cursor("t", cursor)
-    limit = page_size(limit)
+    status_value = status.value if status is not None else None
 
-    async def work(tx: Tx) -> list[TicketRow]:
-        return await list_tickets(
-            tx,
-            phone=e164,
-            status=status.value if status is not None else None,
-            after_row=after,
-            limit=limit + 1,
+    async def fetch(after: int, n: int) -> list[TicketRow]:
+        return await sv.store.read(
+            lambda tx: list_tickets(tx, phone=e164, status=status_value, after_row=after, limit=n)
         )
 
-    rows = await sv.store.read(work)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return TicketPage(rows, encode_cursor("t", rows[-1].row_id) if more else None)
+    return TicketPage(*await read_page("t", cursor, limit, fetch, key=lambda row: row.row_id))
 
 
 async def move_ticket(
