@@ -33,6 +33,7 @@ from hotline.routing.model import (
 from hotline.schedule.rules import ScheduleChannel
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
+from hotline.services.keylocks import idempotency_scope
 from hotline.services.paging import read_page
 from hotline.store.events import ContactNote, IdempotencyRecord
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
@@ -77,9 +78,7 @@ async def create_contact(
         raise Invalid(f"language {language!r} is not served", field="language")
     if idempotency_key is None:
         return await _create(sv, req, phone, language, None), True
-    if not 1 <= len(idempotency_key) <= 200:
-        raise Invalid("an idempotency key is 1 to 200 characters", field="Idempotency-Key")
-    scope = f"{caller.token_id}:contacts"
+    scope = idempotency_scope(caller, "contacts", idempotency_key)
     digest = _request_hash(req.channel, req.topic, phone, language)
     async with sv.key_locks.hold(scope, idempotency_key):  # a retry waits for the first
         found = await sv.store.read(

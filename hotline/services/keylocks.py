@@ -11,6 +11,21 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from hotline.domain.errors import Invalid
+from hotline.services.auth import Principal
+
+MAX_KEY_CHARS = 200
+
+
+def idempotency_scope(caller: Principal, what: str, key: str) -> str:
+    """Where a client's `Idempotency-Key` must be unique: its token, and the kind of thing it
+    creates (`contacts`, `voicemails`). Refuses a key of the wrong length."""
+    if not 1 <= len(key) <= MAX_KEY_CHARS:
+        raise Invalid(
+            f"an idempotency key is 1 to {MAX_KEY_CHARS} characters", field="Idempotency-Key"
+        )
+    return f"{caller.token_id}:{what}"
+
 
 class KeyLocks:
     def __init__(self) -> None:

@@ -25,6 +25,7 @@ from hotline.schedule.rules import ScheduleChannel
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.contacts import LineClosed, new_contact_id
+from hotline.services.keylocks import idempotency_scope
 from hotline.store.voicemails import (
     NewVoicemail,
     find_by_idempotency_key,
@@ -74,10 +75,9 @@ async def receive_voicemail(
             f"a recording is at most {settings.max_audio_kib} KiB", field="audio"
         )
     kind = _sniff(audio)
-    scope = f"{caller.token_id}:voicemails"
+    scope = None
     if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 200:
-            raise Invalid("an idempotency key is 1 to 200 characters", field="Idempotency-Key")
+        scope = idempotency_scope(caller, "voicemails", idempotency_key)
         earlier = await sv.store.read(
             lambda tx: find_by_idempotency_key(tx, scope, idempotency_key)
         )
@@ -108,7 +108,7 @@ async def receive_voicemail(
         audio_file=stored.file_name,
         arrived_at=now,
         deadline_at=times.deadline_at,
-        idempotency_scope=scope if idempotency_key is not None else None,
+        idempotency_scope=scope,
         idempotency_key=idempotency_key,
     )
     first = new_attempt(1, new_contact_id(), times)
