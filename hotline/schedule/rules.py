@@ -121,10 +121,6 @@ class ChannelHours:
         if len(self.weekly) != len(WEEKDAYS):
             raise Invalid("weekly hours need exactly seven days, Monday first", field="weekly")
 
-    @classmethod
-    def always_open(cls) -> ChannelHours:
-        return cls(weekly=(ALL_DAY,) * len(WEEKDAYS))
-
     def hours_on(self, day: date, kind: DayKind) -> DayHours:
         """The hours this channel keeps on `day`, which the production calendar calls `kind`."""
         explicit = self.dates.get(day)

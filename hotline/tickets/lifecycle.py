@@ -2,8 +2,8 @@
 
 accepted → in_progress → approved | rejected → completed, and rejected → accepted when the
 citizen corrects and resubmits. The ticket service (`hotline.services.tickets`) calls
-`transition` before it writes a status change, and `parse_status` on the `to` of a request; the
-API shows `TicketStatus.label` beside every ASCII code. Pure: no I/O, no clock.
+`transition` before it writes a status change (the API parses the requested status with its
+schema); the API shows `TicketStatus.label` beside every ASCII code. Pure: no I/O, no clock.
 
 A refused move is `IllegalTransition` (409), carrying the moves that are allowed from where the
 ticket is, so a client can offer them.
