@@ -206,33 +206,34 @@ async def mark_sent(
 ) -> bool:
     """The provider accepted attempt `attempt`. False (nothing written) if that claim is no longer
     the current one: the lease ran out and the message was claimed again or settled."""
-    changed = await tx.execute(
-        "UPDATE messages SET state = 'sent', provider = ?, provider_id = ?,"
-        " segments = COALESCE(?, segments), last_error = NULL, updated_at = ?"
-        " WHERE id = ? AND state = 'sending' AND attempts = ?",
-        (provider, provider_id, segments, at, message_id, attempt),
+    return await _settle(
+        tx,
+        message_id,
+        attempt,
+        at,
+        MessageState.SENT,
+        "provider = ?, provider_id = ?, segments = COALESCE(?, segments), last_error = NULL",
+        (provider, provider_id, segments),
+        "sent",
+        {"provider": provider, "provider_id": provider_id},
     )
-    if changed != 1:
-        return False
-    data = {"attempt": attempt, "provider": provider, "provider_id": provider_id}
-    await _event(tx, message_id, at, "sent", MessageState.SENT, data)
-    return True
 
 
 async def mark_retry(
     tx: Tx, message_id: int, *, attempt: int, next_attempt_at: float, error: str, at: float
 ) -> bool:
     """Attempt `attempt` failed for now: pending again, due at `next_attempt_at`."""
-    changed = await tx.execute(
-        "UPDATE messages SET state = 'pending', next_attempt_at = ?, last_error = ?,"
-        " updated_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
-        (next_attempt_at, error, at, message_id, attempt),
+    return await _settle(
+        tx,
+        message_id,
+        attempt,
+        at,
+        MessageState.PENDING,
+        "next_attempt_at = ?, last_error = ?",
+        (next_attempt_at, error),
+        "retry",
+        {"error": error, "next_attempt_at": next_attempt_at},
     )
-    if changed != 1:
-        return False
-    data = {"attempt": attempt, "error": error, "next_attempt_at": next_attempt_at}
-    await _event(tx, message_id, at, "retry", MessageState.PENDING, data)
-    return True
 
 
 async def mark_failed(
@@ -245,16 +246,40 @@ async def mark_failed(
     segments: int | None = None,
 ) -> bool:
     """Given up: expired, refused for good by the provider, or undeliverable as written."""
+    return await _settle(
+        tx,
+        message_id,
+        attempt,
+        at,
+        MessageState.FAILED,
+        "last_error = ?, segments = COALESCE(?, segments)",
+        (error, segments),
+        "failed",
+        {"error": error},
+    )
+
+
+async def _settle(
+    tx: Tx,
+    message_id: int,
+    attempt: int,
+    at: float,
+    state: MessageState,
+    sets: str,
+    values: tuple[Any, ...],
+    kind: str,
+    data: dict[str, Any],
+) -> bool:
+    """End claim `attempt` of the message in `state` (with `sets`) and log it; False, with
+    nothing written, if that claim is no longer the current one (its lease ran out)."""
     changed = await tx.execute(
-        "UPDATE messages SET state = 'failed', last_error = ?, segments = COALESCE(?, segments),"
-        " updated_at = ? WHERE id = ? AND state = 'sending' AND attempts = ?",
-        (error, segments, at, message_id, attempt),
+        f"UPDATE messages SET state = ?, {sets}, updated_at = ?"
+        " WHERE id = ? AND state = 'sending' AND attempts = ?",
+        (str(state), *values, at, message_id, attempt),
     )
     if changed != 1:
         return False
-    await _event(
-        tx, message_id, at, "failed", MessageState.FAILED, {"attempt": attempt, "error": error}
-    )
+    await _event(tx, message_id, at, kind, state, {"attempt": attempt, **data})
     return True
 
 
