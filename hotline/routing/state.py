@@ -364,6 +364,9 @@ class RoutingState:
     def operator_state(self, op_id: str) -> OperatorState:
         return self._operator(op_id).state()
 
+    def has_operator(self, op_id: str) -> bool:
+        return op_id in self._ops
+
     def contact_state(self, contact_id: str) -> ContactState:
         return self._contact(contact_id).state
 

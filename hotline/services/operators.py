@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from hotline.domain.errors import Invalid, NotFound
 from hotline.routing import RoutingState
-from hotline.routing.model import Channel, Offered, OperatorSpec, OperatorState, Presence
+from hotline.routing.model import Channel, Event, Offered, OperatorSpec, OperatorState, Presence
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.store import Tx
@@ -56,8 +56,18 @@ async def put_operator(
     """Create or change an operator's profile; True if it was created."""
     caller.require(Role.SUPERVISOR)
     _check_profile(sv, profile)
-    existed = await _find(sv, profile.id) is not None
-    await sv.router.upsert_operator(operator_spec(profile, sv.settings.timezone))
+    spec = operator_spec(profile, sv.settings.timezone)
+    answer: list[tuple[bool, OperatorState]] = []
+
+    def upsert(state: RoutingState, now: float) -> list[Event]:
+        # One router step: whether it was known (the router holds every stored operator), the
+        # change, and how it shows now. Two PUTs of a new id cannot both find it new.
+        existed = state.has_operator(spec.id)
+        events = state.upsert_operator(spec, now)
+        answer.append((existed, state.operator_state(spec.id)))
+        return events
+
+    await sv.router.command(upsert)
     at = sv.clock.now()
 
     async def work(tx: Tx) -> None:
@@ -65,8 +75,8 @@ async def put_operator(
 
     await sv.store.transact(work)
     await sv.journal.sync()
-    states = await _live_states(sv, [profile.id])
-    return OperatorView(profile, states[profile.id]), not existed
+    existed, shown = answer[0]
+    return OperatorView(profile, shown), not existed
 
 
 async def get_operator(sv: Services, caller: Principal, operator_id: str) -> OperatorView:
