@@ -10,7 +10,10 @@ tests and the naive baseline in `scripts/bench`.
 from __future__ import annotations
 
 import heapq
+from collections import deque
+from collections.abc import Iterator
 from heapq import heappop, heappush
+from itertools import pairwise
 from typing import Any, Protocol
 
 from hotline.routing.model import Channel
@@ -118,7 +121,8 @@ class ScanMatcher:
 
 
 class _Lane:
-    """One heap of a (route, language, channel) queue and how many of its entries are live."""
+    """The free operators of a (route, language, channel) queue: a heap, and how many of its
+    entries are live."""
 
     __slots__ = ("heap", "live")
 
@@ -127,28 +131,73 @@ class _Lane:
         self.live = 0
 
 
+class _ContactLane:
+    """The waiting contacts of a (route, language, channel) queue, best first.
+
+    Contacts mostly arrive in queue order: one topic has one class, and its deadline is arrival
+    plus the class's limit. Those entries go to the end of `run`, a deque that stays sorted, so
+    that parking and taking the best cost O(1) and touch only the ends of the queue; the few
+    that arrive out of order (a contact back from an offer, one overflowing from another topic,
+    one restored or with deadlines of its own) go to `heap`. `top` is the best live entry of
+    the two, or None: a decision compares tops and never looks further."""
+
+    __slots__ = ("heap", "live", "run", "top")
+
+    def __init__(self) -> None:
+        self.run: deque[ContactEntry] = deque()
+        self.heap: list[ContactEntry] = []
+        self.live = 0
+        self.top: ContactEntry | None = None
+
+    def entries(self) -> Iterator[ContactEntry]:
+        """Every entry, live or stale, in no particular order."""
+        yield from self.run
+        yield from self.heap
+
+    def find_top(self) -> None:
+        """Drop the stale entries at the front of `run` and `heap`; the best of their fronts is
+        the new top."""
+        run, heap = self.run, self.heap
+        while run and run[0][4] != run[0][5].version:
+            run.popleft()
+        while heap and heap[0][4] != heap[0][5].version:
+            heappop(heap)
+        if run:
+            self.top = heap[0] if heap and heap[0] < run[0] else run[0]
+        else:
+            self.top = heap[0] if heap else None
+
+    def compact(self) -> None:
+        """Drop every stale entry; the top, live, stays."""
+        self.run = deque(e for e in self.run if e[4] == e[5].version)
+        heap = self.heap
+        heap[:] = [e for e in heap if e[4] == e[5].version]
+        heapq.heapify(heap)
+
+
 def _compact(heap: list[Any], version_at: int) -> None:
     """Drop the stale entries (whose `entry[version_at]` is behind the record's `version`)."""
     heap[:] = [e for e in heap if e[version_at] == e[-1].version]
     heapq.heapify(heap)
 
 
-# A heap is rebuilt once its stale entries outnumber its live ones (plus `_SLACK`), so memory
+# A lane is rebuilt once its stale entries outnumber its live ones (plus `_SLACK`), so memory
 # stays O(live) and a rebuild's cost is paid for by the pushes that made the stale entries.
 # The pushes below test this inline: a call per push would cost more than the push.
 
-# What an operator can reach on one channel: its capacity there, the heaps of the contact lanes
-# it serves, and the free-operator lanes it parks in (with its proficiency on each, negated).
-_Reach = tuple[Channel, int, list[list[ContactEntry]], list[tuple[_Lane, int]]]
-_Pair = tuple[_Lane, _Lane]  # a queue's waiting-contact lane and its free-operator lane
+# What an operator can reach on one channel: its capacity there, the contact lanes it serves,
+# and the free-operator lanes it parks in (with its proficiency on each, negated).
+_Reach = tuple[Channel, int, list[_ContactLane], list[tuple[_Lane, int]]]
+_Pair = tuple[_ContactLane, _Lane]  # a queue's waiting contacts and its free operators
 
 
 class IndexedMatcher:
-    """Heaps per (route, language, channel): waiting contacts in priority order, free operators
-    by proficiency then longest idle. Entries are never removed in place: a record's `version`
-    moves on when it leaves its queues, and the stale entries that this leaves at the top of a
-    heap are popped at once, so the top of every heap is live and a decision only compares
-    tops; a heap is rebuilt once it holds more stale entries than live ones. Each operator's
+    """Lanes per (route, language, channel): waiting contacts in priority order (a sorted run
+    plus a heap, see `_ContactLane`), free operators by proficiency then longest idle (a heap).
+    Entries are never removed in place: a record's `version` moves on when it leaves its
+    queues, and the stale entries that this leaves at the top of a lane are dropped at once, so
+    the top of every lane is live and a decision only compares tops; a lane is rebuilt once it
+    holds more stale entries than live ones. Each operator's
     lanes are worked out once per profile change, and contacts of one shape (skills, language,
     channel) share one list of lanes, so a decision costs heap peeks and no key building."""
 
@@ -169,10 +218,10 @@ class IndexedMatcher:
         if len(lanes) == 1:
             # A lane holds a contact once. An entry compares with a key as its own key would,
             # and with an equal key it is the greater (longer): `c` itself is not counted.
-            return sum(1 for e in lanes[0][0].heap if e < key and e[4] == e[5].version)
+            return sum(1 for e in lanes[0][0].entries() if e < key and e[4] == e[5].version)
         ahead: set[str] = set()
         for lane, _ in lanes:
-            for entry in lane.heap:
+            for entry in lane.entries():
                 other = entry[5]
                 if entry[4] == other.version and other.key < key:
                     ahead.add(other.id)
@@ -183,19 +232,20 @@ class IndexedMatcher:
         its live entries right, its top is live, and a live entry is a waiting contact or a
         routable operator."""
         for contacts, free in self._pairs.values():
-            live = [e for e in contacts.heap if e[4] == e[5].version]
+            live = [e for e in contacts.entries() if e[4] == e[5].version]
             assert len(live) == contacts.live, "a contact lane miscounts its live entries"
             assert all(e[5].state is WAITING for e in live), "a parked contact is not waiting"
-            assert not contacts.heap or contacts.heap[0] in live, "a stale contact on top"
-            live = [e for e in free.heap if e[3] == e[4].version]
-            assert len(live) == free.live, "an operator lane miscounts its live entries"
-            assert all(e[4].routable for e in live), "a parked operator is not routable"
-            assert not free.heap or free.heap[0] in live, "a stale operator on top"
+            assert contacts.top == min(live, default=None), "a lane's top is not its best"
+            assert all(a < b for a, b in pairwise(contacts.run)), "a run is out of order"
+            parked = [e for e in free.heap if e[3] == e[4].version]
+            assert len(parked) == free.live, "an operator lane miscounts its live entries"
+            assert all(e[4].routable for e in parked), "a parked operator is not routable"
+            assert not free.heap or free.heap[0] in parked, "a stale operator on top"
 
     def _pair(self, qk: QueueKey) -> _Pair:
         pair = self._pairs.get(qk)
         if pair is None:
-            pair = self._pairs[qk] = (_Lane(), _Lane())
+            pair = self._pairs[qk] = (_ContactLane(), _Lane())
         return pair
 
     def _reach_of(self, op: OperatorRecord) -> list[_Reach]:
@@ -203,12 +253,12 @@ class IndexedMatcher:
         if reach is None:
             reach = []
             for channel, cap in op.capacity.items():
-                contacts: list[list[ContactEntry]] = []
+                contacts: list[_ContactLane] = []
                 free: list[tuple[_Lane, int]] = []
                 for language in op.languages:
                     for route, score in op.route_keys:
                         waiting_lane, free_lane = self._pair((route, language, channel))
-                        contacts.append(waiting_lane.heap)
+                        contacts.append(waiting_lane)
                         free.append((free_lane, -score))
                 reach.append((channel, cap, contacts, free))
             op.reach = reach
@@ -248,11 +298,17 @@ class IndexedMatcher:
         rank, deadline, arrived, seq = c.key
         entry: ContactEntry = (rank, deadline, arrived, seq, c.version, c)
         for lane, _ in lanes:
-            heap = lane.heap
-            heappush(heap, entry)
+            run = lane.run
+            if not run or run[-1] < entry:
+                run.append(entry)
+            else:
+                heappush(lane.heap, entry)
+            top = lane.top
+            if top is None or entry < top:
+                lane.top = entry
             lane.live = live = lane.live + 1
-            if len(heap) > 2 * live + _SLACK:
-                _compact(heap, 4)
+            if len(run) + len(lane.heap) > 2 * live + _SLACK:
+                lane.compact()
         c.parked = lanes  # a contact stands in all its lanes: their (shared) list says where
 
     def unpark_contact(self, c: ContactRecord) -> None:
@@ -262,9 +318,9 @@ class IndexedMatcher:
             c.version += 1
             for lane, _ in parked:
                 lane.live -= 1
-                heap = lane.heap
-                while heap and heap[0][4] != heap[0][5].version:  # keep the top live
-                    heappop(heap)
+                top = lane.top
+                if top is not None and top[5] is c:  # keep the top live
+                    lane.find_top()
             c.parked = ()
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:
@@ -276,12 +332,13 @@ class IndexedMatcher:
         # Every top is live (see `unpark_contact`), so a waiting contact (see `check`).
         best: ContactEntry | None = None
         load = op.load
-        for channel, cap, heaps, _ in op.reach or self._reach_of(op):
+        for channel, cap, lanes, _ in op.reach or self._reach_of(op):
             if load[channel] >= cap:
                 continue
-            for heap in heaps:
-                if heap and (best is None or heap[0] < best):
-                    best = heap[0]
+            for lane in lanes:
+                top = lane.top
+                if top is not None and (best is None or top < best):
+                    best = top
         return None if best is None else best[5]
 
     # -- operators --------------------------------------------------------------------------
