@@ -236,7 +236,10 @@ class Simulator:
         self._target = len(wl.initial)
         self._waiting: list[str] = []
         self._pos: dict[str, int] = {}
-        self._pending: list[tuple[int, int, Action]] = []  # (due event, seq, action)
+        # (due event, seq, kind, contact, operator): plain strings and ints, which the garbage
+        # collector stops tracking, so that a collection that falls in a router's timed call
+        # does not walk the simulator's bookkeeping (an `Action` in each entry made it do so).
+        self._pending: list[tuple[int, int, str, str, str]] = []
         self._seq = 0
         self._next_arrival = 0
         self._wrapping: set[str] = set()
@@ -256,7 +259,8 @@ class Simulator:
             self._next_arrival += 1
             action = Action(ARRIVE, contact=spec.id, new_contact=spec)
         else:
-            action = heapq.heappop(self._pending)[2]
+            _, _, kind, contact, operator = heapq.heappop(self._pending)
+            action = Action(kind, contact, operator)
         self.kinds[action.kind] += 1
         return action
 
@@ -295,7 +299,9 @@ class Simulator:
 
     def _schedule(self, due: int, action: Action) -> None:
         self._seq += 1
-        heapq.heappush(self._pending, (due, self._seq, action))
+        heapq.heappush(
+            self._pending, (due, self._seq, action.kind, action.contact, action.operator)
+        )
 
     def _add_waiting(self, cid: str) -> None:
         self._pos[cid] = len(self._waiting)
