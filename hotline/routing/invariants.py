@@ -29,23 +29,16 @@ def _require(ok: bool, rule: int, what: str) -> None:
 def check(state: RoutingState, now: float) -> None:
     ops = state._ops
     contacts = state._contacts
-    waiting = state._waiting
 
     # Rule 1: one holder per contact, holders and holdings agree, nobody over capacity.
     for c in contacts.values():
         _require(c.state not in TERMINAL_STATES, 6, f"ended contact {c.id} is still live")
         if c.state is ContactState.WAITING:
             _require(c.operator is None, 1, f"waiting contact {c.id} has a holder")
-            _require(waiting.get(c.id) is c, 1, f"waiting contact {c.id} is not in the queue")
         else:
             _require(c.operator in ops, 1, f"contact {c.id} is held by an unknown operator")
             assert c.operator is not None
             _require(c.id in ops[c.operator].held, 1, f"holder of {c.id} does not know it")
-    _require(
-        all(c.state is ContactState.WAITING for c in waiting.values()),
-        1,
-        "the waiting index holds a contact that is not waiting",
-    )
     held_by: Counter[str] = Counter()
     for op in ops.values():
         load: Counter[str] = Counter()
@@ -76,7 +69,9 @@ def check(state: RoutingState, now: float) -> None:
             )
 
     # Rule 3: nothing idles.
-    for c in waiting.values():
+    for c in contacts.values():
+        if c.state is not ContactState.WAITING:
+            continue
         for op in ops.values():
             _require(not can_take(op, c, now), 3, f"{c.id} waits while {op.id} could take it")
 
@@ -99,8 +94,8 @@ def check(state: RoutingState, now: float) -> None:
 def audit_offer(state: RoutingState, c: ContactRecord, op: OperatorRecord, now: float) -> None:
     """Before `c` is offered to `op`: rules 2, 4 and 5 against every alternative."""
     _require(can_take(op, c, now), 2, f"{c.id} about to be offered to ineligible {op.id}")
-    for other in state._waiting.values():
-        if other is not c and can_take(op, other, now):
+    for other in state._contacts.values():
+        if other is not c and other.state is ContactState.WAITING and can_take(op, other, now):
             _require(c.key < other.key, 4, f"{op.id} given {c.id} while {other.id} comes first")
     mine = operator_key(op, c)
     for rival in state._ops.values():

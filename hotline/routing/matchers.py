@@ -67,13 +67,16 @@ class Matcher(Protocol):
 class ScanMatcher:
     """Looks at every waiting contact or every operator: O(n) a decision, and plainly correct."""
 
-    def __init__(self, ops: dict[str, OperatorRecord], waiting: dict[str, ContactRecord]) -> None:
+    def __init__(self, ops: dict[str, OperatorRecord], contacts: dict[str, ContactRecord]) -> None:
         self._ops = ops
-        self._waiting = waiting
+        self._contacts = contacts
+
+    def _waiting(self) -> Iterator[ContactRecord]:
+        return (c for c in self._contacts.values() if c.state is WAITING)
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:
         best: ContactRecord | None = None
-        for c in self._waiting.values():
+        for c in self._waiting():
             if can_take(op, c, now) and (best is None or c.key < best.key):
                 best = c
         return best
@@ -112,7 +115,7 @@ class ScanMatcher:
         routes = set(c.routes)
         return sum(
             1
-            for other in self._waiting.values()
+            for other in self._waiting()
             if other.key < c.key
             and other.language == c.language
             and other.channel == c.channel
@@ -201,7 +204,7 @@ class IndexedMatcher:
     lanes are worked out once per profile change, and contacts of one shape (skills, language,
     channel) share one list of lanes, so a decision costs heap peeks and no key building."""
 
-    def __init__(self, ops: dict[str, OperatorRecord], waiting: dict[str, ContactRecord]) -> None:
+    def __init__(self, ops: dict[str, OperatorRecord], contacts: dict[str, ContactRecord]) -> None:
         self._pairs: dict[QueueKey, _Pair] = {}
         self._shapes: dict[QueueKey, list[_Pair]] = {}  # lanes of a contact with one route
 

@@ -65,9 +65,11 @@ class RoutingState:
         self.policy = policy
         self.audit = audit
         self._ops: dict[str, OperatorRecord] = {}
-        self._contacts: dict[str, ContactRecord] = {}  # live contacts only; ended ones are counted
-        self._waiting: dict[str, ContactRecord] = {}
-        self._matcher: Matcher = self.matcher_class(self._ops, self._waiting)
+        # Live contacts only; ended ones are counted. (No index of the waiting ones: the matcher's
+        # lanes are that index, and a second dict of 10,000 contacts to insert into and delete
+        # from on every offer cost more cache misses than any other part of a decision.)
+        self._contacts: dict[str, ContactRecord] = {}
+        self._matcher: Matcher = self.matcher_class(self._ops, self._contacts)
         self._skills = SkillIndex(self._ops, self._matcher)
         self._seq = 0
         self._timers = Timers()
@@ -251,7 +253,6 @@ class RoutingState:
         self._seq = c.seq
         self._skills.register_route(c.skills)
         self._contacts[c.id] = c
-        self._waiting[c.id] = c
         self._by_state[WAITING] += 1
         self.created += 1
         c.breached = breached
@@ -422,7 +423,6 @@ class RoutingState:
             self._skills.register_route(skills)
             names = self._skill_names[skills] = tuple(sorted(skills))
         self._contacts[cid] = c
-        self._waiting[cid] = c
         self._by_state[WAITING] += 1
         self.created += 1
         rank, deadline, arrived, _ = c.key
@@ -473,7 +473,6 @@ class RoutingState:
         by_state = self._by_state
         by_state[WAITING] -= 1
         by_state[OFFERED] += 1
-        del self._waiting[cid]
         c.state = OFFERED
         c.operator = op_id
         c.offered_at = now
@@ -607,13 +606,8 @@ class RoutingState:
 
     def _set_state(self, c: ContactRecord, state: ContactState) -> None:
         by_state = self._by_state
-        was = c.state
-        by_state[was] -= 1
+        by_state[c.state] -= 1
         by_state[state] += 1
-        if was is WAITING:
-            del self._waiting[c.id]
-        elif state is WAITING:
-            self._waiting[c.id] = c
         c.state = state
 
     def _show(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:

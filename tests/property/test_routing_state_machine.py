@@ -91,7 +91,8 @@ def restarted(old: RoutingState, now: float) -> RoutingState:
 
 
 def waiting_order(state: RoutingState) -> list[str]:
-    return [c.id for c in sorted(state._waiting.values(), key=lambda c: c.key)]
+    waiting = (c for c in state._contacts.values() if c.state is ContactState.WAITING)
+    return [c.id for c in sorted(waiting, key=lambda c: c.key)]
 
 
 def brute_force_position(state: RoutingState, cid: str, now: float) -> QueuePosition:
@@ -103,8 +104,9 @@ def brute_force_position(state: RoutingState, cid: str, now: float) -> QueuePosi
     if c.state is ContactState.WAITING:
         ahead = sum(
             1
-            for other in state._waiting.values()
-            if other.key < c.key
+            for other in state._contacts.values()
+            if other.state is ContactState.WAITING
+            and other.key < c.key
             and (other.language, other.channel) == (c.language, c.channel)
             and any(route in c.routes for route in other.routes)
         )
