@@ -216,18 +216,17 @@ class IndexedMatcher:
 
     def contacts_ahead(self, c: ContactRecord) -> int:
         # O(size of c's own lanes): live entries only, each contact once across its lanes.
+        # An entry compares with a key as its own key would, and with an equal key it is the
+        # greater (longer): `c` itself is not counted.
         key = c.key
         lanes = self._lanes_of(c)
-        if len(lanes) == 1:
-            # A lane holds a contact once. An entry compares with a key as its own key would,
-            # and with an equal key it is the greater (longer): `c` itself is not counted.
+        if len(lanes) == 1:  # a lane holds a contact once
             return sum(1 for e in lanes[0][0].entries() if e < key and e[4] == e[5].version)
         ahead: set[str] = set()
         for lane, _ in lanes:
             for entry in lane.entries():
-                other = entry[5]
-                if entry[4] == other.version and other.key < key:
-                    ahead.add(other.id)
+                if entry < key and entry[4] == entry[5].version:
+                    ahead.add(entry[5].id)
         return len(ahead)
 
     def check(self) -> None:
@@ -298,8 +297,7 @@ class IndexedMatcher:
         return None
 
     def _park(self, c: ContactRecord, lanes: list[_Pair]) -> None:
-        rank, deadline, arrived, seq = c.key
-        entry: ContactEntry = (rank, deadline, arrived, seq, c.version, c)
+        entry: ContactEntry = (c.rank, c.deadline_at, c.arrived_at, c.seq, c.version, c)
         for lane, _ in lanes:
             run = lane.run
             if not run or run[-1] < entry:

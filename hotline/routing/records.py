@@ -111,7 +111,6 @@ class ContactRecord:
         "channel",
         "deadline_at",
         "id",
-        "key",
         "lanes",
         "language",
         "offered_at",
@@ -119,6 +118,7 @@ class ContactRecord:
         "overflowed",
         "parked",
         "priority",
+        "rank",
         "routes",
         "seq",
         "seq_offer",
@@ -149,11 +149,11 @@ class ContactRecord:
         self.language = language
         self.skills = routes[0]  # what an operator must hold, all of it
         self.priority = priority
+        self.rank = rank
         self.arrived_at = arrived_at
         self.target_at = target_at
         self.deadline_at = deadline_at
         self.seq = seq
-        self.key: ContactKey = (rank, deadline_at, arrived_at, seq)
         # Its first route is its skills; fallback routes follow once it overflows. A tuple,
         # shared by every contact of the topic until then: nothing to allocate per contact.
         self.routes: tuple[RouteKey, ...] = routes
@@ -168,6 +168,12 @@ class ContactRecord:
         # queues it currently stands in (a shared, never mutated sequence).
         self.lanes: list[Any] | None = None
         self.parked: Sequence[Any] = ()
+
+    @property
+    def key(self) -> ContactKey:
+        """Its place in every queue it stands in (the matcher builds its entries from the
+        parts; a tuple per contact would be one more object for the collector to walk)."""
+        return (self.rank, self.deadline_at, self.arrived_at, self.seq)
 
 
 def can_take(op: OperatorRecord, c: ContactRecord, now: float) -> bool:

@@ -270,11 +270,11 @@ class RoutingState:
             return out
         if overflowed:  # past its target already: only the limit can still fall due
             if not breached:
-                heappush(self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id))
+                heappush(self._limit_timers, (c.deadline_at, c.rank, c.arrived_at, c.seq, c.id))
         else:
             heappush(
                 self._target_timers,
-                (c.target_at, c.key[0], c.deadline_at, c.arrived_at, c.seq, c.id),
+                (c.target_at, c.rank, c.deadline_at, c.arrived_at, c.seq, c.id),
             )
         self._route_contact(c, now, out)
         return out
@@ -322,7 +322,7 @@ class RoutingState:
                 if c is None or c.state is ASSIGNED:
                     continue  # taken in time: no overflow, and no breach can follow
                 # The limit's timer is set only now: most contacts never need it.
-                heappush(self._limit_timers, (c.deadline_at, c.key[0], c.arrived_at, c.seq, c.id))
+                heappush(self._limit_timers, (c.deadline_at, c.rank, c.arrived_at, c.seq, c.id))
                 if c.state is WAITING and not c.overflowed:
                     self._matcher.unpark_contact(c)
                     self._overflow(c, now, out)
@@ -425,8 +425,7 @@ class RoutingState:
         self._contacts[cid] = c
         self._by_state[WAITING] += 1
         self.created += 1
-        rank, deadline, arrived, _ = c.key
-        target = c.target_at
+        rank, deadline, arrived, target = c.rank, c.deadline_at, c.arrived_at, c.target_at
         heappush(self._target_timers, (target, rank, deadline, arrived, seq, cid))
         channel, topic, language, priority = c.channel, c.topic, c.language, c.priority
         out.append(
