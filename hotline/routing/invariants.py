@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from hotline.routing.model import TERMINAL_STATES, ContactState, Presence
+from hotline.routing.model import TERMINAL_STATES, Channel, ContactState, Presence
 from hotline.routing.records import ContactRecord, OperatorRecord, can_take, operator_key
 
 if TYPE_CHECKING:
@@ -37,24 +37,22 @@ def check(state: RoutingState, now: float) -> None:
             _require(c.operator is None, 1, f"waiting contact {c.id} has a holder")
         else:
             _require(c.operator in ops, 1, f"contact {c.id} is held by an unknown operator")
-            assert c.operator is not None
-            _require(c.id in ops[c.operator].held, 1, f"holder of {c.id} does not know it")
-    held_by: Counter[str] = Counter()
+    # A contact names its one holder; each operator's counts must agree with the contacts.
+    load: Counter[tuple[str, Channel]] = Counter()
+    offered: dict[str, list[str]] = {}
+    for c in contacts.values():
+        if c.operator is not None:
+            load[c.operator, c.channel] += 1
+            if c.state is ContactState.OFFERED:
+                offered.setdefault(c.operator, []).append(c.id)
     for op in ops.values():
-        load: Counter[str] = Counter()
-        for cid in op.held:
-            holding = contacts.get(cid)
-            _require(holding is not None and holding.operator == op.id, 1, f"{op.id}: stray {cid}")
-            assert holding is not None
-            held_by[cid] += 1
-            load[holding.channel] += 1
-        for channel, cap in op.capacity.items():
-            _require(op.load.get(channel, 0) == load[channel], 1, f"{op.id} miscounts {channel}")
-            _require(load[channel] <= cap, 1, f"{op.id} is over capacity on {channel}")
-        _require(set(load) <= set(op.capacity), 1, f"{op.id} holds a channel it has no room for")
-        offered = [cid for cid in op.held if contacts[cid].state is ContactState.OFFERED]
-        _require(offered == ([op.offer] if op.offer else []), 1, f"{op.id} has stray offers")
-    _require(max(held_by.values(), default=1) <= 1, 1, "a contact has two holders")
+        for channel, n in op.load.items():
+            _require(n == load[op.id, channel], 1, f"{op.id} miscounts {channel}")
+            _require(n <= op.capacity.get(channel, 0), 1, f"{op.id} is over capacity on {channel}")
+        mine = offered.get(op.id, [])
+        _require(mine == ([op.offer] if op.offer else []), 1, f"{op.id} has stray offers")
+    for holder, channel in load:
+        _require(channel in ops[holder].load, 1, f"{holder} holds a channel it has no room for")
 
     # Rule 2: an open offer went to a ready, certified operator with the skill and the language.
     for c in contacts.values():

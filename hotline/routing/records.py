@@ -35,7 +35,6 @@ class OperatorRecord:
     __slots__ = (
         "capacity",
         "certified_until",
-        "held",
         "id",
         "idle_since",
         "languages",
@@ -70,7 +69,7 @@ class OperatorRecord:
         self.wrapping = False
         self.wrap_until = 0.0
         self.offer: str | None = None  # the one contact offered and not yet answered
-        self.held: set[str] = set()  # contacts offered or assigned to this operator
+        # Contacts offered or assigned to it, per channel (which ones: each says its holder).
         self.load: dict[Channel, int] = dict.fromkeys(capacity, 0)
         self.idle_since = now
         self.version = 0  # bumped when it leaves the free-operator queues it was parked in
@@ -97,7 +96,11 @@ class OperatorRecord:
             return _SHOWN_AWAY[self.presence]
         if self.wrapping:
             return _SHOWN_WRAP_UP
-        return SHOWN_BUSY if self.held else _SHOWN_READY
+        return SHOWN_BUSY if any(self.load.values()) else _SHOWN_READY
+
+    def holds_more_than_its_offer(self) -> bool:
+        """Has a contact in hand beyond an unanswered offer."""
+        return sum(self.load.values()) > (self.offer is not None)
 
     def route_score(self, key: RouteKey) -> int:
         """Proficiency on a route: the weakest of the skills it needs."""

@@ -131,7 +131,7 @@ class RoutingState:
 
     def remove_operator(self, op_id: str, now: float) -> list[Event]:
         op = self._operator(op_id)
-        if len(op.held) > (op.offer is not None):
+        if op.holds_more_than_its_offer():
             raise Conflict("operator still holds contacts")
         out: list[Event] = []
         self._matcher.unpark_operator(op)
@@ -153,7 +153,7 @@ class RoutingState:
         if op.presence is presence and not op.wrapping:
             # Also an operator restored offline with a contact in hand, told to be offline.
             return out
-        if presence is OFFLINE and len(op.held) > (op.offer is not None):
+        if presence is OFFLINE and op.holds_more_than_its_offer():
             raise Conflict("operator still holds contacts; complete them first", field="state")
         self._matcher.unpark_operator(op)
         if op.presence is not READY or op.wrapping:
@@ -263,7 +263,6 @@ class RoutingState:
             self._set_state(c, ASSIGNED)
             c.operator = op.id
             self._matcher.unpark_operator(op)
-            op.held.add(c.id)
             op.load[c.channel] += 1
             self._show(op, now, "restored", out)
             self._route_operator(op, now, out)
@@ -478,7 +477,6 @@ class RoutingState:
         self.offers = n = self.offers + 1
         c.seq_offer = n
         op.offer = cid
-        op.held.add(cid)
         op.load[c.channel] += 1
         expires = now + self.policy.offer_timeout_s
         heappush(self._offer_timers, (expires, n, cid))
@@ -512,7 +510,6 @@ class RoutingState:
         """Take back an open offer: the contact is waiting again in its original place, and
         overflows if it is past its target, unless it is `ending` (abandoned, expired)."""
         op.offer = None
-        op.held.discard(c.id)
         op.load[c.channel] -= 1
         c.operator = None
         self._set_state(c, WAITING)
@@ -546,7 +543,6 @@ class RoutingState:
         """The operator is done with an assigned contact: end it and start wrap-up."""
         if op.parked:  # free on another channel: its room changes
             self._matcher.unpark_operator(op)
-        op.held.discard(c.id)
         op.load[c.channel] -= 1
         self._end(c, state, now, out, op.id, transferred_to)
         if op.presence is READY and self.policy.wrap_up_s > 0:

@@ -56,7 +56,7 @@ def fingerprint(state: RoutingState) -> tuple[Any, ...]:
         for c in state._contacts.values()
     )
     ops = sorted(
-        (o.id, o.state(), o.offer, sorted(o.held), sorted(o.load.items()), o.idle_since)
+        (o.id, o.state(), o.offer, sorted(o.load.items()), o.idle_since)
         for o in state._ops.values()
     )
     return (contacts, ops, state.statistics(0.0))
