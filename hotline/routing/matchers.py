@@ -277,7 +277,11 @@ class IndexedMatcher:
                 if lanes is None:
                     lanes = self._shapes[qk] = [self._pair(qk)]
             else:
-                lanes = [self._pair((route, c.language, c.channel)) for route in routes]
+                # A loop, not a comprehension: on 3.11 a comprehension would make `self` and
+                # `c` closure cells on every call, the usual one above included.
+                lanes = []
+                for route in routes:
+                    lanes.append(self._pair((route, c.language, c.channel)))
             c.lanes = lanes
         return lanes
 
