@@ -14,9 +14,10 @@ is replayed against:
 
 A *decision* is one routing event processed: one call into the router, which may or may not
 produce an offer. Each is timed with `perf_counter_ns`; decisions/s is events / summed latency.
-`pure`, `actor` and `sql-dispatch` run `--repeat` times, interleaved, and each reports its fastest
-run (all runs are printed): on a shared machine noise only ever slows a run down, and the
-interleaving gives the baseline the same chances as the core it is compared with.
+`pure`, `actor` and `sql-dispatch` run `--repeat` times (5, `timeit`'s default), interleaved, and
+each reports its fastest run (all runs are printed): on a shared machine noise only ever slows a
+run down, and the interleaving gives the baseline the same chances as the core it is compared
+with.
 The stream is closed-loop: an offer the router makes is accepted a little later, then completed,
 then the operator ends wrap-up (which asks for the next offer); arrivals keep the queue at its
 initial size and a small share of waiting contacts abandon. The event kinds, arrivals and delays
@@ -559,8 +560,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--repeat",
         type=int,
-        default=3,
-        help="runs of pure, actor and sql-dispatch, interleaved; the fastest is reported (3)",
+        default=5,
+        help="runs of pure, actor and sql-dispatch, interleaved; the fastest is reported "
+        "(5, timeit's default)",
     )
     parser.add_argument(
         "--sql-events",
