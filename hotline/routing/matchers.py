@@ -2,9 +2,9 @@
 
 `RoutingState` decides *when* to match; a matcher answers *who*: the best waiting contact for a
 free operator, or the best free operator for a contact. `IndexedMatcher` answers in
-O(routes x languages x channels of one operator) heap peeks, with lazy deletion and compaction;
-`ScanMatcher` looks at everything, is obviously right, and serves as the oracle in property
-tests and the naive baseline in `scripts/bench`.
+O(routes x languages x channels of one operator) peeks at lane tops, with lazy deletion and
+compaction; `ScanMatcher` looks at everything, is obviously right, and serves as the oracle in
+property tests and the naive baseline in `scripts/bench`.
 """
 
 from __future__ import annotations
@@ -200,9 +200,9 @@ class IndexedMatcher:
     Entries are never removed in place: a record's `version` moves on when it leaves its
     queues, and the stale entries that this leaves at the top of a lane are dropped at once, so
     the top of every lane is live and a decision only compares tops; a lane is rebuilt once it
-    holds more stale entries than live ones. Each operator's
-    lanes are worked out once per profile change, and contacts of one shape (skills, language,
-    channel) share one list of lanes, so a decision costs heap peeks and no key building."""
+    holds more stale entries than live ones. Each operator's lanes are worked out once per
+    profile change, and contacts of one shape (skills, language, channel) share one list of
+    lanes, so a decision costs peeks at tops and no key building."""
 
     def __init__(self, ops: dict[str, OperatorRecord], contacts: dict[str, ContactRecord]) -> None:
         self._pairs: dict[QueueKey, _Pair] = {}
