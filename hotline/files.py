@@ -74,7 +74,10 @@ def delete_folder_durably(folder: Path) -> None:
         return
     for entry in entries:
         entry.unlink(missing_ok=True)
-    folder.rmdir()
+    try:
+        folder.rmdir()
+    except FileNotFoundError:
+        return
     fsync_directory(folder.parent)
 
 
@@ -87,13 +90,17 @@ def strays(directory: Path, known: Container[str], *, modified_before: float) ->
         entries = list(os.scandir(directory))
     except FileNotFoundError:
         return []
-    return sorted(
-        e.name
-        for e in entries
-        if e.name not in known
-        and not e.is_symlink()
-        and e.stat(follow_symlinks=False).st_mtime < modified_before
-    )
+    found = []
+    for e in entries:
+        if e.name in known or e.is_symlink():
+            continue
+        try:
+            modified = e.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue  # gone since the listing: a write in flight renamed its `.part` file
+        if modified < modified_before:
+            found.append(e.name)
+    return sorted(found)
 
 
 def remove_strays(directory: Path, known: Container[str], *, modified_before: float) -> list[str]:

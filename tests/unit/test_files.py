@@ -7,6 +7,9 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
+import hotline.files
 from hotline.files import delete_folder_durably, remove_strays, strays, write_durably
 
 
@@ -37,3 +40,27 @@ def test_a_folder_is_deleted_with_its_files_and_a_missing_one_is_no_error(tmp_pa
     delete_folder_durably(folder)
 
     assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_goes_while_strays_are_listed_is_no_stray_and_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An upload in flight renames its `.part` file between the listing and the look at it:
+    # the voicemail watcher's sweep once failed on that, and took the service down with it.
+    old = time.time() - 3600
+    for name in ("unnamed.wav", ".vm_1.wav.0a1b.part"):
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (old, old))
+    listing = os.scandir
+
+    def listing_then_rename(path: Path) -> list[os.DirEntry[str]]:
+        entries = list(listing(path))
+        (tmp_path / ".vm_1.wav.0a1b.part").rename(tmp_path / "vm_1.wav")
+        return entries
+
+    monkeypatch.setattr(hotline.files.os, "scandir", listing_then_rename)
+
+    assert remove_strays(tmp_path, {"vm_1.wav"}, modified_before=time.time() - 600) == [
+        "unnamed.wav"
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["vm_1.wav"]
