@@ -66,8 +66,8 @@ class RoutingState:
         self.audit = audit
         self._ops: dict[str, OperatorRecord] = {}
         # Live contacts only; ended ones are counted. (No index of the waiting ones: the matcher's
-        # lanes are that index, and a second dict of 10,000 contacts to insert into and delete
-        # from on every offer cost more cache misses than any other part of a decision.)
+        # lanes are that index, and a second dict of 10,000 contacts, written on every arrival
+        # and offer, cost more cache misses than anything in a decision but the collector.)
         self._contacts: dict[str, ContactRecord] = {}
         self._matcher: Matcher = self.matcher_class(self._ops, self._contacts)
         self._skills = SkillIndex(self._ops, self._matcher)
