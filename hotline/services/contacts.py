@@ -91,7 +91,9 @@ async def create_contact(
                     "this Idempotency-Key was used with a different request",
                     field="Idempotency-Key",
                 )
-            return await get_contact_view(sv, caller, contact_id), False
+            view = await get_contact_view(sv, caller, contact_id)
+            # Answered as the first time: with the caller's open ticket (the same phone).
+            return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone)), False
         record = IdempotencyRecord(scope, idempotency_key, digest)
         return await _create(sv, req, phone, language, record), True
 

@@ -150,6 +150,18 @@ async def test_a_repeat_caller_is_told_their_open_ticket(api: Clients) -> None:
     assert stranger["open_ticket"] is None
 
 
+async def test_a_retried_create_names_the_open_ticket_as_the_first_answer_did(
+    api: Clients,
+) -> None:
+    number = (await create(api))["number"]
+    body = {"channel": "chat", "topic": "payments", "phone": "+79161234567"}
+    key = {"Idempotency-Key": "switch-call-77"}
+    _, first = await api.integration.post("/v1/contacts", body, headers=key)
+    status, retried = await api.integration.post("/v1/contacts", body, headers=key)
+    assert (status, retried["id"]) == (200, first["id"])
+    assert first["open_ticket"] == retried["open_ticket"] == number
+
+
 async def test_escalation_and_contact_links_are_in_the_history(api: Clients) -> None:
     _, contact = await api.integration.post(
         "/v1/contacts", {"channel": "chat", "topic": "payments", "phone": "+79161234567"}
