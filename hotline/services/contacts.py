@@ -68,7 +68,7 @@ async def create_contact(
     sv: Services, caller: Principal, req: ContactRequest, idempotency_key: str | None
 ) -> tuple[ContactView, bool]:
     """The new contact and True, or, for a repeated `Idempotency-Key` with the same request,
-    the contact it created and False."""
+    the contact it created and False; either way with the caller's open ticket."""
     caller.require(Role.INTEGRATION)
     phone = normalize_phone(req.phone)
     _check_topic(sv, req.topic)
@@ -76,6 +76,18 @@ async def create_contact(
     language = req.language or sv.settings.languages.default
     if language not in sv.settings.languages.accepted:
         raise Invalid(f"language {language!r} is not served", field="language")
+    view, created = await _create_once(sv, caller, req, phone, language, idempotency_key)
+    return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone)), created
+
+
+async def _create_once(
+    sv: Services,
+    caller: Principal,
+    req: ContactRequest,
+    phone: str,
+    language: str,
+    idempotency_key: str | None,
+) -> tuple[ContactView, bool]:
     if idempotency_key is None:
         return await _create(sv, req, phone, language, None), True
     scope = idempotency_scope(caller, "contacts", idempotency_key)
@@ -91,9 +103,7 @@ async def create_contact(
                     "this Idempotency-Key was used with a different request",
                     field="Idempotency-Key",
                 )
-            view = await get_contact_view(sv, caller, contact_id)
-            # Answered as the first time: with the caller's open ticket (the same phone).
-            return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone)), False
+            return await get_contact_view(sv, caller, contact_id), False
         record = IdempotencyRecord(scope, idempotency_key, digest)
         return await _create(sv, req, phone, language, record), True
 
@@ -125,7 +135,7 @@ async def _create(
     view = ContactView(row, None, None)
     if placed:
         view = _placed_view(sv, row, placed[0])
-    return dataclasses.replace(view, open_ticket=sv.open_tickets.of(phone))
+    return view
 
 
 async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> ContactView:
