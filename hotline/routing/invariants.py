@@ -8,6 +8,7 @@ no use of the matcher's indexes, so that it can catch their mistakes. Cost: O(co
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from hotline.routing.model import TERMINAL_STATES, Channel, ContactState, Presence
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 
 class InvariantViolation(AssertionError):
     """A routing rule does not hold: always a bug in the router, never bad input."""
+
+
+def _waiting(state: RoutingState) -> Iterator[ContactRecord]:
+    return (c for c in state._contacts.values() if c.state is ContactState.WAITING)
 
 
 def _require(ok: bool, rule: int, what: str) -> None:
@@ -67,9 +72,7 @@ def check(state: RoutingState, now: float) -> None:
             )
 
     # Rule 3: nothing idles.
-    for c in contacts.values():
-        if c.state is not ContactState.WAITING:
-            continue
+    for c in _waiting(state):
         for op in ops.values():
             _require(not can_take(op, c, now), 3, f"{c.id} waits while {op.id} could take it")
 
@@ -92,8 +95,8 @@ def check(state: RoutingState, now: float) -> None:
 def audit_offer(state: RoutingState, c: ContactRecord, op: OperatorRecord, now: float) -> None:
     """Before `c` is offered to `op`: rules 2, 4 and 5 against every alternative."""
     _require(can_take(op, c, now), 2, f"{c.id} about to be offered to ineligible {op.id}")
-    for other in state._contacts.values():
-        if other is not c and other.state is ContactState.WAITING and can_take(op, other, now):
+    for other in _waiting(state):
+        if other is not c and can_take(op, other, now):
             _require(c.key < other.key, 4, f"{op.id} given {c.id} while {other.id} comes first")
     mine = operator_key(op, c)
     for rival in state._ops.values():

@@ -30,6 +30,7 @@ from hotline.routing import (
     Presence,
 )
 from hotline.routing.model import Breached, Ended, Event, Overflowed, QueuePosition
+from hotline.routing.records import ContactRecord
 from hotline.routing.state import RoutingState, ScanRoutingState
 from tests.routing_fixtures import T0, policy
 
@@ -90,9 +91,12 @@ def restarted(old: RoutingState, now: float) -> RoutingState:
     return new
 
 
+def waiting(state: RoutingState) -> list[ContactRecord]:
+    return [c for c in state._contacts.values() if c.state is ContactState.WAITING]
+
+
 def waiting_order(state: RoutingState) -> list[str]:
-    waiting = (c for c in state._contacts.values() if c.state is ContactState.WAITING)
-    return [c.id for c in sorted(waiting, key=lambda c: c.key)]
+    return [c.id for c in sorted(waiting(state), key=lambda c: c.key)]
 
 
 def brute_force_position(state: RoutingState, cid: str, now: float) -> QueuePosition:
@@ -104,9 +108,8 @@ def brute_force_position(state: RoutingState, cid: str, now: float) -> QueuePosi
     if c.state is ContactState.WAITING:
         ahead = sum(
             1
-            for other in state._contacts.values()
-            if other.state is ContactState.WAITING
-            and other.key < c.key
+            for other in waiting(state)
+            if other.key < c.key
             and (other.language, other.channel) == (c.language, c.channel)
             and any(route in c.routes for route in other.routes)
         )

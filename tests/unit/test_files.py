@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import hotline.files
 from hotline.files import delete_folder_durably, remove_strays, strays, write_durably
 
 
@@ -58,7 +57,7 @@ def test_a_file_that_goes_while_strays_are_listed_is_no_stray_and_no_error(
         (tmp_path / ".vm_1.wav.0a1b.part").rename(tmp_path / "vm_1.wav")
         return entries
 
-    monkeypatch.setattr(hotline.files.os, "scandir", listing_then_rename)
+    monkeypatch.setattr(os, "scandir", listing_then_rename)
 
     assert remove_strays(tmp_path, {"vm_1.wav"}, modified_before=time.time() - 600) == [
         "unnamed.wav"
