@@ -30,6 +30,7 @@ from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
 from hotline.services import Services
 from hotline.services.auth import TokenBook
+from hotline.services.durable import DurableRouter
 from hotline.services.forms import remove_stray_attachments
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
@@ -113,7 +114,7 @@ async def start_services(
     services = Services(
         settings=settings,
         clock=clock,
-        router=router,
+        router=DurableRouter(router, journal),
         store=store,
         journal=journal,
         tokens=TokenBook(store),

@@ -1,17 +1,19 @@
 """The journal: every event the router decides goes to the store, in order, in group commits.
 
 The router answers a command as soon as its state has changed; the change is durable only once
-the journal has committed the events it published. A request handler therefore calls
-`await journal.sync()` after its router command and before it answers: that returns once every
-event published so far (its own included) is on disk. Timer events (offers, overflows, breaches)
-need no caller: the journal writes them like any other.
+the journal has committed the events it published. `DurableRouter` (hotline/services/durable.py)
+therefore follows every command with `await journal.sync()`, which returns once every event
+published so far (the command's own included) is on disk; services hold that, never the bare
+router handle. Timer events (offers, overflows, breaches) need no caller: the journal writes
+them like any other.
 
 The journal is the router's one lossless subscriber. It takes whatever has piled up in its feed
 (up to `max_batch` events) and writes it in one store transaction, so under load one commit
 carries many requests' events, and while it waits for that commit the next batch piles up.
 Facts the router does not know (a contact's phone, the idempotency key that created it, the
-outcome an operator recorded) are attached to the command with `noted` and are written in the
-same transaction as the contact's events.
+outcome an operator recorded) arrive attached to the events they belong to (`Enqueued.note`,
+`Ended.note`, set by the router's actor for the command that brought them) and are written in
+the same transaction as those events: no other task writes into the journal's state.
 
 If a batch cannot be written, the journal retries a few times and then fails, which takes the
 process down: the router has already moved on, and answering clients while their changes are not
@@ -29,14 +31,12 @@ from dataclasses import dataclass
 import trio
 
 from hotline.jsonlog import log_event
-from hotline.routing.model import Ended, Enqueued, Event
-from hotline.routing.state import RoutingState
+from hotline.routing.model import Event
 from hotline.store import StoreError, StoreHandle, Tx
-from hotline.store.events import ContactNote, append_router_events
+from hotline.store.events import append_router_events
 
 log = logging.getLogger(__name__)
 
-Command = Callable[[RoutingState, float], list[Event]]  # what `RouterHandle.command` runs
 MAX_BATCH = 4096
 RETRIES = (0.05, 0.2, 1.0)  # seconds to wait before each new attempt at a failed batch
 
@@ -70,27 +70,7 @@ class Journal:
         self._largest = 0
         self._waiters: list[tuple[int, int, trio.Event]] = []  # (needed, tie, wake)
         self._tie = itertools.count()
-        self._notes: dict[str, ContactNote] = {}
         self._failed: BaseException | None = None
-
-    def noted(self, contact_id: str, note: ContactNote, command: Command) -> Command:
-        """`command` with facts attached to the events it decides for the contact:
-
-            await router.command(journal.noted(cid, ContactNote(outcome=...), complete_it))
-
-        The note is set inside the router, in the same step as the command, and dropped there
-        if the command is refused (no event to carry it). So it rides on exactly that command's
-        events, whether or not its caller is still waiting for the answer."""
-
-        def noted_command(state: RoutingState, now: float) -> list[Event]:
-            self._notes[contact_id] = note
-            try:
-                return command(state, now)
-            except BaseException:
-                del self._notes[contact_id]
-                raise
-
-        return noted_command
 
     async def sync(self) -> None:
         """Return once every event published before this call is on disk."""
@@ -134,16 +114,8 @@ class Journal:
             self._waiters.clear()
 
     async def _write(self, batch: list[Event]) -> None:
-        # A note travels with the event it belongs to: facts of creation with `Enqueued`, the
-        # outcome with `Ended`. A timer event in between leaves it waiting.
-        notes = {
-            e.contact_id: self._notes.pop(e.contact_id)
-            for e in batch
-            if isinstance(e, Enqueued | Ended) and e.contact_id in self._notes
-        }
-
         async def work(tx: Tx) -> None:
-            await append_router_events(tx, batch, notes=notes)
+            await append_router_events(tx, batch)
 
         for attempt, pause in enumerate((*RETRIES, None)):
             try:

@@ -30,14 +30,14 @@ from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
 from hotline.api.uploads import allow_upload
 from hotline.services.auth import Role
+from hotline.services.voicemails import callbacks, intake, views
+from hotline.services.voicemails.intake import UnsupportedAudio, Upload
+from hotline.services.voicemails.views import VoicemailView
 from hotline.store.voicemails import VoicemailFigures
-from hotline.voicemail import callbacks, intake, views
 from hotline.voicemail.audio import AudioKind
-from hotline.voicemail.intake import UnsupportedAudio, Upload
 from hotline.voicemail.policy import AttemptOutcome, DayCompliance
 from hotline.voicemail.recordings import RecordingTooLarge
 from hotline.voicemail.settings import VoicemailSettings
-from hotline.voicemail.views import VoicemailView
 
 blueprint = Blueprint("voicemails", __name__, url_prefix="/v1/voicemails")
 

@@ -15,7 +15,7 @@ state decides is published, in order, to subscribers: the store and KPIs subscri
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -25,9 +25,13 @@ import trio
 from hotline.clock import WallClock
 from hotline.domain.errors import HotlineError
 from hotline.routing.model import (
+    ContactState,
+    Ended,
+    Enqueued,
     Event,
     NewContact,
     OperatorSpec,
+    OperatorState,
     Presence,
     QueuePosition,
     RouterStatistics,
@@ -41,7 +45,7 @@ Reply: TypeAlias = Coroutine[Any, Any, T]  # awaited by the caller, answered by 
 @dataclass(slots=True)
 class _Request(Generic[T]):
     apply: Callable[[RoutingState, float], T]
-    publishes: bool  # True when `apply` returns the list of events it decided
+    publishes: bool  # True when `apply` returns the events it decided (or an answer with them)
     waiter: trio.lowlevel.Task | None = None  # the caller, parked until the answer
     result: outcome.Outcome[T] | None = None  # the answer, when nobody was parked for it
 
@@ -63,6 +67,59 @@ def _nothing(state: RoutingState, now: float) -> list[Event]:
     return []
 
 
+# -- typed answers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A new contact's events, and its place in the queue if it waits (None once offered)."""
+
+    events: list[Event]
+    position: QueuePosition | None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorPut:
+    events: list[Event]
+    existed: bool  # the router knew the operator before (it holds every stored operator)
+    state: OperatorState  # how it shows after the change
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    state: ContactState
+    operator_id: str | None  # offered or assigned to; None while it waits
+
+
+def _noted(events: list[Event], contact_id: str, note: object) -> list[Event]:
+    """Attach `note` to the event that begins or ends `contact_id` among a command's events,
+    before they are published: facts the router does not read reach the journal with the
+    events they belong to, and a refused command (no events) carries none."""
+    for event in events:
+        if isinstance(event, Enqueued | Ended) and event.contact_id == contact_id:
+            event.note = note
+            break
+    return events
+
+
+def _admit(state: RoutingState, spec: NewContact, note: object, now: float) -> Admission:
+    events = state.enqueue(spec, now)
+    if note is not None:
+        _noted(events, spec.id, note)
+    waiting = state.contact_state(spec.id) is ContactState.WAITING
+    return Admission(events, state.queue_position(spec.id, now) if waiting else None)
+
+
+def _put_operator(state: RoutingState, spec: OperatorSpec, now: float) -> OperatorPut:
+    existed = state.has_operator(spec.id)
+    events = state.upsert_operator(spec, now)
+    return OperatorPut(events, existed, state.operator_state(spec.id))
+
+
+def _operator_states(state: RoutingState, ids: list[str]) -> dict[str, OperatorState]:
+    return {op_id: state.operator_state(op_id) for op_id in ids if state.has_operator(op_id)}
+
+
 @dataclass(slots=True)
 class _Subscriber:
     send: trio.MemorySendChannel[Event]
@@ -70,9 +127,11 @@ class _Subscriber:
 
 
 class RouterHandle:
-    """What the rest of the process holds: typed async calls into the router. Each is a plain
+    """What the rest of the process holds: typed async calls into the router, each answered
+    with a value of its own (no code from outside runs on the state). Each is a plain
     function handing back `_call`'s coroutine, so a parked caller sits one frame deep, not
-    three (every suspend and resume walks them all)."""
+    three (every suspend and resume walks them all). An answer means the router has decided,
+    not that the journal has written it: services hold `DurableRouter`, which waits for that."""
 
     def __init__(self, inbox: trio.MemorySendChannel[_Request[Any]]) -> None:
         self._inbox = inbox
@@ -93,12 +152,6 @@ class RouterHandle:
         answer: T = await trio.lowlevel.wait_task_rescheduled(request.give_up)
         return answer
 
-    def command(self, apply: Callable[[RoutingState, float], list[Event]]) -> Reply[list[Event]]:
-        return self._call(apply, True)
-
-    def query(self, apply: Callable[[RoutingState, float], T]) -> Reply[T]:
-        return self._call(apply, False)
-
     def upsert_operator(self, spec: OperatorSpec) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.upsert_operator(spec, now), True)
 
@@ -110,6 +163,16 @@ class RouterHandle:
 
     def enqueue(self, spec: NewContact) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.enqueue(spec, now), True)
+
+    def admit(self, spec: NewContact, *, note: object = None) -> Reply[Admission]:
+        """Queue a new contact: its events (`note` attached to its `Enqueued`) and, while it
+        waits once routing has had its say, its place in the queue; one trip to the router."""
+        return self._call(lambda s, now: _admit(s, spec, note, now), True)
+
+    def put_operator(self, spec: OperatorSpec) -> Reply[OperatorPut]:
+        """Create or change an operator: whether the router knew it, and how it shows now. In
+        one step, so two creations of one new id cannot both find it new."""
+        return self._call(lambda s, now: _put_operator(s, spec, now), True)
 
     def accept(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.accept(contact_id, op_id, now), True)
@@ -123,8 +186,13 @@ class RouterHandle:
     def expire(self, contact_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.expire(contact_id, now), True)
 
-    def complete(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
-        return self._call(lambda s, now: s.complete(contact_id, op_id, now), True)
+    def complete(self, contact_id: str, op_id: str, *, note: object = None) -> Reply[list[Event]]:
+        """`note` (say, the outcome recorded) travels on the contact's `Ended` event."""
+        if note is None:
+            return self._call(lambda s, now: s.complete(contact_id, op_id, now), True)
+        return self._call(
+            lambda s, now: _noted(s.complete(contact_id, op_id, now), contact_id, note), True
+        )
 
     def end_wrap_up(self, op_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.end_wrap_up(op_id, now), True)
@@ -149,6 +217,24 @@ class RouterHandle:
 
     def queue_position(self, contact_id: str) -> Reply[QueuePosition]:
         return self._call(lambda s, now: s.queue_position(contact_id, now), False)
+
+    def contact_state(self, contact_id: str) -> Reply[ContactState]:
+        return self._call(lambda s, _now: s.contact_state(contact_id), False)
+
+    def holding(self, contact_id: str) -> Reply[Holding]:
+        """A live contact's state and the operator it is offered or assigned to."""
+        return self._call(
+            lambda s, _now: Holding(s.contact_state(contact_id), s.holder_of(contact_id)), False
+        )
+
+    def operator_states(self, op_ids: Iterable[str]) -> Reply[dict[str, OperatorState]]:
+        """How each of `op_ids` the router knows shows now; unknown ids are left out."""
+        ids = list(op_ids)
+        return self._call(lambda s, _now: _operator_states(s, ids), False)
+
+    def check_invariants(self) -> Reply[None]:
+        """The state's own consistency check, run inside the actor (tests and audits)."""
+        return self._call(lambda s, now: s.check_invariants(now), False)
 
     def statistics(self, *, queues: bool = False) -> Reply[RouterStatistics]:
         return self._call(lambda s, now: s.statistics(now, queues=queues), False)
@@ -215,7 +301,7 @@ class RouterActor:
             with self._alarm:
                 await trio.sleep_forever()
             # Wait for the actor to serve the wake-up, so that `_wake` is fresh before re-arming.
-            await self.handle.query(_nothing)
+            await self.handle._call(_nothing, False)
 
     async def _serve(self, request: _Request[Any], now: float) -> None:
         try:
@@ -227,10 +313,12 @@ class RouterActor:
             # A bug inside the state: it may be inconsistent now, so stop and let start-up rebuild.
             request.answer(outcome.Error(bug))
             raise
-        if request.publishes and value and self._subscribers:
-            # Before the answer: a caller that next asks the journal to sync finds its events
-            # already handed to the journal.
-            await self._publish(value)
+        if request.publishes and self._subscribers:
+            events = value if isinstance(value, list) else value.events
+            if events:
+                # Before the answer: a caller that next asks the journal to sync finds its
+                # events already handed to the journal.
+                await self._publish(events)
         request.answer(outcome.Value(value))
 
     async def _publish(self, events: list[Event]) -> None:

@@ -106,6 +106,9 @@ class Enqueued:
     target_at: float
     deadline_at: float
     skills: tuple[str, ...] = ()  # what an operator must hold, all of it; () as in older logs
+    # Facts the router never reads (the caller's phone, its idempotency key), attached by the
+    # actor to the event of the command they came with, for the journal (`RouterHandle.admit`).
+    note: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -158,6 +161,7 @@ class Ended:
     state: ContactState
     operator_id: str | None = None
     transferred_to: str | None = None
+    note: object = field(default=None, compare=False, repr=False)  # e.g. the outcome recorded
 
 
 @dataclass(slots=True)
@@ -176,11 +180,13 @@ _EVENT_FIELDS: dict[type, tuple[str, ...]] = {}
 
 def event_fields(event: Event) -> dict[str, Any]:
     """An event's fields by name, values as they are (no deep copy, unlike `asdict`): for the
-    log and the store, which see every event."""
+    log and the store, which see every event. An attached note is not one of them."""
     kind: type = type(event)
     names = _EVENT_FIELDS.get(kind)
     if names is None:
-        names = _EVENT_FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+        # `note` is the caller's, not the router's: it may hold personal data, never logged.
+        fields = dataclasses.fields(kind)
+        names = _EVENT_FIELDS[kind] = tuple(f.name for f in fields if f.name != "note")
     return {name: getattr(event, name) for name in names}
 
 

@@ -1,8 +1,9 @@
 """Use cases over the actors: what the HTTP edge (and the CLI) ask of hotline.
 
 Each module takes the `Services` container and the caller's `Principal`, checks what the domain
-demands, talks to the router and the store, and waits for the journal before it reports
-success, so that every answer it gives is on disk. Handlers in `hotline.api` only translate
+demands, and talks to the router and the store. Both answer a change only once it is on disk
+(`sv.router` is a `DurableRouter`), so every answer a service gives is durable without a
+second step it could forget. Handlers in `hotline.api` only translate
 HTTP to these calls and back.
 """
 
@@ -15,9 +16,9 @@ from hotline.config import Settings
 from hotline.journal import Journal
 from hotline.notify.sender import Notifier
 from hotline.notify.templates import MessageTemplates
-from hotline.routing.actor import RouterHandle
 from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
+from hotline.services.durable import DurableRouter
 from hotline.services.keylocks import KeyLocks
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
@@ -29,9 +30,9 @@ from hotline.voicemail.wakeup import Wakeup
 class Services:
     settings: Settings
     clock: WallClock
-    router: RouterHandle
+    router: DurableRouter  # each change returns once it is on disk
     store: StoreHandle
-    journal: Journal
+    journal: Journal  # for its health: services never call `sync()`, the router does
     tokens: TokenBook
     offers: OfferBoard
     calendar: WorkingCalendar

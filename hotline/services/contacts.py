@@ -1,9 +1,9 @@
 """Contacts: create (idempotently), look up, list, and the moves of their life over the API.
 
 A contact is created by an integration (the switch, the chat widget): validated, given an id,
-handed to the router, and answered only once the journal has its `Enqueued` on disk. The answer
-says where the contact stands: its class, deadline, place in the queue and a wait estimate.
-Operators accept, reject and complete through here too; every move waits for the journal.
+handed to the router, and answered only once its `Enqueued` is on disk (`DurableRouter`). The
+answer says where the contact stands: its class, deadline, place in the queue and a wait estimate.
+Operators accept, reject and complete through here too; every move returns once it is on disk.
 """
 
 from __future__ import annotations
@@ -19,15 +19,12 @@ from datetime import UTC, datetime
 
 from hotline.domain.errors import Conflict, Invalid, NotFound
 from hotline.domain.phones import normalize_phone
-from hotline.routing import RoutingState
 from hotline.routing.model import (
     TERMINAL_STATES,
     Channel,
     ContactState,
-    Enqueued,
     Event,
     NewContact,
-    Offered,
     QueuePosition,
 )
 from hotline.schedule.rules import ScheduleChannel
@@ -35,7 +32,7 @@ from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.keylocks import idempotency_scope
 from hotline.services.paging import read_page
-from hotline.store.events import ContactNote, IdempotencyRecord
+from hotline.store.events import ContactNote, IdempotencyRecord, new_contact_row
 from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
 from hotline.store.rows import ContactRow
 
@@ -117,25 +114,13 @@ async def _create(
 ) -> ContactView:
     contact_id = new_contact_id()
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
-    placed: list[QueuePosition] = []
-
-    def enqueue(state: RoutingState, now: float) -> list[Event]:
-        # One trip to the router: queued, and where it stands once routing has had its say
-        # (nothing to work out when it was offered at once).
-        events = state.enqueue(spec, now)
-        if state.contact_state(spec.id) is ContactState.WAITING:
-            placed.append(state.queue_position(spec.id, now))
-        return events
-
     note = ContactNote(phone=phone, idempotency=idempotency)
-    events = await sv.router.command(sv.journal.noted(contact_id, note, enqueue))
-    await sv.journal.sync()
-    # The answer is built from the router's own events: no read back from the store.
-    row = _row_of_new(events, phone)
-    view = ContactView(row, None, None)
-    if placed:
-        view = _placed_view(sv, row, placed[0])
-    return view
+    admission = await sv.router.admit(spec, note=note)
+    # The answer is the journal's own projection of the router's events: no read back.
+    row = new_contact_row(admission.events)
+    if admission.position is None:
+        return ContactView(row, None, None)
+    return _placed_view(sv, row, admission.position)
 
 
 async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> ContactView:
@@ -195,10 +180,8 @@ async def complete(
     sv: Services, caller: Principal, contact_id: str, operator_id: str | None, outcome: str
 ) -> ContactView:
     op = caller.acting_as(operator_id)
-    complete_it = sv.journal.noted(
-        contact_id, ContactNote(outcome=outcome), lambda s, now: s.complete(contact_id, op, now)
-    )
-    await _move(sv, contact_id, lambda: sv.router.command(complete_it))
+    note = ContactNote(outcome=outcome)
+    await _move(sv, contact_id, lambda: sv.router.complete(contact_id, op, note=note))
     return await _view(sv, contact_id)
 
 
@@ -228,7 +211,6 @@ async def _move(
         if row.state in TERMINAL_STATES:
             raise Conflict(f"contact {contact_id} has already ended ({row.state})") from None
         raise
-    await sv.journal.sync()
 
 
 async def _view(sv: Services, contact_id: str) -> ContactView:
@@ -236,35 +218,6 @@ async def _view(sv: Services, contact_id: str) -> ContactView:
     if row is None:
         raise NotFound(f"no contact {contact_id}")
     return await _live_view(sv, row)
-
-
-def _row_of_new(events: list[Event], phone: str) -> ContactRow:
-    """The row the journal has just written for a new contact, from the events it wrote."""
-    first = events[0]
-    assert isinstance(first, Enqueued)
-    state, operator = ContactState.WAITING, None
-    for e in events[1:]:
-        if isinstance(e, Offered) and e.contact_id == first.contact_id:
-            state, operator = ContactState.OFFERED, e.operator_id
-    return ContactRow(
-        id=first.contact_id,
-        channel=first.channel,
-        topic=first.topic,
-        language=first.language,
-        phone=phone,
-        priority=first.priority,
-        state=state,
-        operator_id=operator,
-        arrived_at=first.arrived_at,
-        target_at=first.target_at,
-        deadline_at=first.deadline_at,
-        seq=0,  # not shown; lists page by the stored row's
-        breached=False,
-        overflowed=False,
-        transferred_to=None,
-        ended_at=None,
-        outcome=None,
-    )
 
 
 async def _live_view(sv: Services, row: ContactRow) -> ContactView:

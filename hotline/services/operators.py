@@ -2,21 +2,20 @@
 wrap-up, and what the desk is offered.
 
 A profile change goes to the router first (it refuses one that would cut capacity below the
-work in hand), then to the store; the answer waits for both. `certified_until` is a calendar
+work in hand; its events are on disk when it returns), then to the store; the answer waits for
+both. `certified_until` is a calendar
 date: certification runs to the end of that day in the line's time zone.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hotline.domain.errors import Invalid, NotFound
-from hotline.routing import RoutingState
-from hotline.routing.model import Channel, Event, Offered, OperatorSpec, OperatorState, Presence
+from hotline.routing.model import Channel, Offered, OperatorSpec, OperatorState, Presence
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.store import Tx
@@ -57,26 +56,16 @@ async def put_operator(
     caller.require(Role.SUPERVISOR)
     _check_profile(sv, profile)
     spec = operator_spec(profile, sv.settings.timezone)
-    answer: list[tuple[bool, OperatorState]] = []
-
-    def upsert(state: RoutingState, now: float) -> list[Event]:
-        # One router step: whether it was known (the router holds every stored operator), the
-        # change, and how it shows now. Two PUTs of a new id cannot both find it new.
-        existed = state.has_operator(spec.id)
-        events = state.upsert_operator(spec, now)
-        answer.append((existed, state.operator_state(spec.id)))
-        return events
-
-    await sv.router.command(upsert)
+    # Whether the router knew it (it holds every stored operator) and how it shows, in the one
+    # step that changes it: two PUTs of a new id cannot both find it new.
+    put = await sv.router.put_operator(spec)
     at = sv.clock.now()
 
     async def work(tx: Tx) -> None:
         await save_operator(tx, profile, at=at)
 
     await sv.store.transact(work)
-    await sv.journal.sync()
-    existed, shown = answer[0]
-    return OperatorView(profile, shown), not existed
+    return OperatorView(profile, put.state), not put.existed
 
 
 async def get_operator(sv: Services, caller: Principal, operator_id: str) -> OperatorView:
@@ -100,14 +89,12 @@ async def set_presence(
 ) -> OperatorView:
     op = caller.acting_as(operator_id)
     await sv.router.set_presence(op, presence)
-    await sv.journal.sync()
     return await get_operator(sv, caller, op)
 
 
 async def end_wrap_up(sv: Services, caller: Principal, operator_id: str) -> OperatorView:
     op = caller.acting_as(operator_id)
     await sv.router.end_wrap_up(op)
-    await sv.journal.sync()
     return await get_operator(sv, caller, op)
 
 
@@ -126,14 +113,7 @@ async def _find(sv: Services, operator_id: str) -> StoredOperator | None:
 
 
 async def _live_states(sv: Services, ids: list[str]) -> Mapping[str, OperatorState]:
-    def read(state: RoutingState, now: float) -> dict[str, OperatorState]:
-        out: dict[str, OperatorState] = {}
-        for op_id in ids:
-            with contextlib.suppress(NotFound):
-                out[op_id] = state.operator_state(op_id)
-        return out
-
-    return await sv.router.query(read)
+    return await sv.router.operator_states(ids)
 
 
 def _check_profile(sv: Services, profile: OperatorProfile) -> None:

@@ -1,16 +1,18 @@
 """Router events into the store, and back out at start-up: the only place that maps the two.
 
-The store subscriber hands each batch of events the router published to `append_router_events`
-inside `StoreHandle.transact`; it writes the append-only event rows and brings the current-state
-tables up to date in the same transaction. Start-up rebuilds the router from `load_live_contacts`
-and `load_operators`; services save operator profiles with `save_operator`.
+The journal hands each batch of events the router published to `append_router_events` inside
+`StoreHandle.transact`; it writes the append-only event rows and brings the current-state tables
+(contacts, operators, and the callback attempts of voicemails) up to date in the same
+transaction. `new_contact_row` is the same projection in memory, for a create's answer.
+Start-up rebuilds the router from `load_live_contacts` and `load_operators`; services save
+operator profiles with `save_operator`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -30,7 +32,13 @@ from hotline.routing.model import (
     Presence,
     event_fields,
 )
-from hotline.store.rows import LiveContact, OperatorProfile, StoredOperator, contact_fields
+from hotline.store.rows import (
+    ContactRow,
+    LiveContact,
+    OperatorProfile,
+    StoredOperator,
+    contact_fields,
+)
 from hotline.store.tx import Tx
 
 _INSERT_CONTACT = """
@@ -75,52 +83,52 @@ class IdempotencyRecord:
 
 @dataclass(frozen=True, slots=True)
 class ContactNote:
-    """What the router does not know about a contact, written with its `Enqueued` event
-    (`phone`, `idempotency`) or with its `Ended` event (`outcome`)."""
+    """What the router does not know about a contact, attached by the router's actor to its
+    `Enqueued` event (`phone`, `idempotency`) or to its `Ended` event (`outcome`) for the command
+    that brought it, and written with that event."""
 
     phone: str | None = None
     idempotency: IdempotencyRecord | None = None
     outcome: str | None = None
 
 
-async def append_router_events(
-    tx: Tx, events: Iterable[Event], *, notes: Mapping[str, ContactNote] | None = None
-) -> None:
-    """Record `events` (in the order the router decided them) and apply them to the contact and
-    operator tables. `notes` holds what the API knows beside them, by contact.
+@dataclass(slots=True)
+class _Projection:
+    """What a batch of events does to the tables, worked out without touching them."""
 
-    Each changed row is updated once, with the net effect of its events, and each statement runs
-    once for the batch (executemany). An event for a contact the store never saw enqueued fails
-    the transaction (foreign key); one for an operator without a profile is logged only.
-    """
-    notes = notes or {}
-    keys: list[tuple[Any, ...]] = []
-    new_contacts: list[dict[str, Any]] = []
-    contact_rows: list[tuple[Any, ...]] = []
-    operator_rows: list[tuple[Any, ...]] = []
-    contact_patch: dict[str, dict[str, Any]] = {}
-    operator_patch: dict[str, dict[str, Any]] = {}
+    new_contacts: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    contact_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    operator_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    contact_patch: dict[str, dict[str, Any]] = field(default_factory=dict)
+    operator_patch: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Acceptances and breaches, in order: those of callback contacts reach their voicemail.
+    callback_facts: list[Accepted | Breached] = field(default_factory=list)
+
+
+def _project(events: Iterable[Event]) -> _Projection:
+    p = _Projection()
     for event in events:
         kind, data = _describe(event)
         if isinstance(event, OperatorChanged):
-            operator_rows.append((event.operator_id, event.at, kind, data))
-            operator_patch[event.operator_id] = {
+            p.operator_rows.append((event.operator_id, event.at, kind, data))
+            p.operator_patch[event.operator_id] = {
                 "state": event.state.value,
                 "presence": _PRESENCE_SHOWN[event.state].value,
                 "updated_at": event.at,
             }
             continue
         operator_id = getattr(event, "operator_id", None)
-        contact_rows.append((event.contact_id, event.at, kind, operator_id, data))
-        patch = contact_patch.setdefault(event.contact_id, {})
+        p.contact_rows.append((event.contact_id, event.at, kind, operator_id, data))
+        patch = p.contact_patch.setdefault(event.contact_id, {})
         patch["updated_at"] = event.at
         if isinstance(event, Enqueued):
-            note = notes.get(event.contact_id, _NO_NOTE)
-            new_contacts.append(_new_contact(event, note.phone))
+            note = _note_of(event.note)
+            p.new_contacts.append(_new_contact(event, note.phone))
             if note.idempotency is not None:
                 k = note.idempotency
                 response = _json({"contact_id": event.contact_id})
-                keys.append((k.scope, k.key, k.request_hash, response, event.at))
+                p.keys.append((k.scope, k.key, k.request_hash, response, event.at))
             patch.update(
                 state=ContactState.WAITING.value,
                 operator_id=None,
@@ -137,31 +145,140 @@ async def append_router_events(
             patch.update(state=ContactState.OFFERED.value, operator_id=event.operator_id)
         elif isinstance(event, Accepted):
             patch.update(state=ContactState.ASSIGNED.value, operator_id=event.operator_id)
+            p.callback_facts.append(event)
         elif isinstance(event, OfferWithdrawn):
             patch.update(state=ContactState.WAITING.value, operator_id=None)
         elif isinstance(event, Overflowed):
             patch["overflowed"] = 1
         elif isinstance(event, Breached):
             patch["breached"] = 1
+            p.callback_facts.append(event)
         elif isinstance(event, Ended):
             patch.update(state=event.state.value, ended_at=event.at)
-            outcome = notes.get(event.contact_id, _NO_NOTE).outcome
+            outcome = _note_of(event.note).outcome
             if outcome is not None:
                 patch["outcome"] = outcome
             patch["transferred_to"] = event.transferred_to
             if event.operator_id is not None:  # who had it last, kept for history
                 patch["operator_id"] = event.operator_id
+    return p
+
+
+async def append_router_events(tx: Tx, events: Iterable[Event]) -> None:
+    """Record `events` (in the order the router decided them) and apply them to the contact,
+    operator and voicemail tables. What the API knows beside them (a phone, an idempotency
+    key, an outcome) comes as the `ContactNote` attached to an `Enqueued` or `Ended` event.
+
+    Each changed row is updated once, with the net effect of its events, and each statement runs
+    once for the batch (executemany). An event for a contact the store never saw enqueued fails
+    the transaction (foreign key); one for an operator without a profile is logged only.
+    """
+    p = _project(events)
     # Rows first (the event rows reference them), then the log, then the net state.
-    if new_contacts:
-        await tx.executemany(_INSERT_CONTACT, new_contacts)
-    if keys:
-        await tx.executemany(_INSERT_IDEMPOTENCY_KEY, keys)
-    if contact_rows:
-        await tx.executemany(_INSERT_CONTACT_EVENT, contact_rows)
-    if operator_rows:
-        await tx.executemany(_INSERT_OPERATOR_EVENT, operator_rows)
-    await _apply_patches(tx, "contacts", contact_patch)
-    await _apply_patches(tx, "operators", operator_patch)
+    if p.new_contacts:
+        await tx.executemany(_INSERT_CONTACT, p.new_contacts)
+    if p.keys:
+        await tx.executemany(_INSERT_IDEMPOTENCY_KEY, p.keys)
+    if p.contact_rows:
+        await tx.executemany(_INSERT_CONTACT_EVENT, p.contact_rows)
+    if p.operator_rows:
+        await tx.executemany(_INSERT_OPERATOR_EVENT, p.operator_rows)
+    await _apply_patches(tx, "contacts", p.contact_patch)
+    await _apply_patches(tx, "operators", p.operator_patch)
+    if p.callback_facts:
+        await _project_callbacks(tx, p.callback_facts)
+
+
+def new_contact_row(events: list[Event]) -> ContactRow:
+    """The row `append_router_events` writes for the contact whose `Enqueued` leads `events`
+    (a creation's events): the same projection, applied in memory, so a create is answered
+    without reading its row back. `seq` is not known before the row is written: 0."""
+    first = events[0]
+    assert isinstance(first, Enqueued)
+    p = _project(events)
+    values = {**p.new_contacts[0], **p.contact_patch[first.contact_id]}
+    return ContactRow(
+        id=first.contact_id,
+        channel=Channel(values["channel"]),
+        topic=values["topic"],
+        language=values["language"],
+        phone=values["phone"],
+        priority=values["priority"],
+        state=ContactState(values["state"]),
+        operator_id=values["operator_id"],
+        arrived_at=values["arrived_at"],
+        target_at=values["target_at"],
+        deadline_at=values["deadline_at"],
+        seq=0,
+        breached=bool(values.get("breached", 0)),
+        overflowed=bool(values.get("overflowed", 0)),
+        transferred_to=values.get("transferred_to"),
+        ended_at=values["ended_at"],
+        outcome=values.get("outcome"),
+    )
+
+
+# A callback contact's acceptance and breach, recorded on its voicemail in the journal's own
+# transaction: on disk for the contact means on disk for the voicemail. (Migration 0005 did
+# this with triggers on `contact_events`; 0009 dropped them: it is done here, beside the rest.)
+_CALLBACKS_AMONG = """
+SELECT contact_id FROM voicemail_attempts WHERE contact_id IN (SELECT value FROM json_each(?))
+"""
+_INSERT_CALLBACK_EVENT = """
+INSERT INTO voicemail_events (voicemail_id, at, kind, attempt, data)
+SELECT voicemail_id, :at, :kind, attempt,
+       CASE :kind WHEN 'breached'
+            THEN json_object('contact_id', contact_id, 'deadline_at', deadline_at)
+            ELSE json_object('contact_id', contact_id, 'operator_id', :operator_id) END
+  FROM voicemail_attempts WHERE contact_id = :contact_id
+"""
+_CALLBACK_ACCEPTED = """
+UPDATE voicemail_attempts SET accepted_at = COALESCE(accepted_at, ?),
+                              operator_id = COALESCE(operator_id, ?)
+ WHERE contact_id = ?
+"""
+_CALLBACK_BREACHED = (
+    "UPDATE voicemail_attempts SET breached_at = COALESCE(breached_at, ?) WHERE contact_id = ?"
+)
+_VOICEMAIL_BREACHED = """
+UPDATE voicemails SET breached = 1
+ WHERE id = (SELECT voicemail_id FROM voicemail_attempts WHERE contact_id = ? AND attempt = 1)
+"""
+
+
+async def _project_callbacks(tx: Tx, facts: list[Accepted | Breached]) -> None:
+    ids = sorted({f.contact_id for f in facts})
+    rows = await tx.fetchall(_CALLBACKS_AMONG, (_json(ids),))
+    if not rows:
+        return
+    callbacks = {r["contact_id"] for r in rows}
+    history: list[dict[str, Any]] = []
+    accepted: list[tuple[Any, ...]] = []
+    breached: list[tuple[Any, ...]] = []
+    for f in facts:
+        if f.contact_id not in callbacks:
+            continue
+        if isinstance(f, Accepted):
+            kind = "callback_accepted"
+            accepted.append((f.at, f.operator_id, f.contact_id))
+            operator_id: str | None = f.operator_id
+        else:
+            kind = "breached"
+            breached.append((f.at, f.contact_id))
+            operator_id = None
+        history.append(
+            {"at": f.at, "kind": kind, "operator_id": operator_id, "contact_id": f.contact_id}
+        )
+    await tx.executemany(_INSERT_CALLBACK_EVENT, history)
+    if accepted:
+        await tx.executemany(_CALLBACK_ACCEPTED, accepted)
+    if breached:
+        await tx.executemany(_CALLBACK_BREACHED, breached)
+        await tx.executemany(_VOICEMAIL_BREACHED, [(cid,) for _, cid in breached])
+
+
+def _note_of(note: object) -> ContactNote:
+    return note if isinstance(note, ContactNote) else _NO_NOTE
 
 
 _NO_NOTE = ContactNote()

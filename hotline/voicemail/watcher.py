@@ -30,6 +30,12 @@ import trio
 from hotline.files import remove_strays
 from hotline.jsonlog import log_event
 from hotline.services import Services
+from hotline.services.voicemails.callbacks import (
+    finish_reported_contact,
+    requeue_callback,
+    settle_ended_callback,
+    start_retry_attempt,
+)
 from hotline.store import Tx
 from hotline.store.voicemails import (
     due_retries,
@@ -39,12 +45,6 @@ from hotline.store.voicemails import (
     recording_names,
     recordings_older_than,
     reported_but_live,
-)
-from hotline.voicemail.callbacks import (
-    finish_reported_contact,
-    requeue_callback,
-    settle_ended_callback,
-    start_retry_attempt,
 )
 from hotline.voicemail.recordings import delete_recording
 

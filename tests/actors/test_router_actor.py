@@ -7,7 +7,7 @@ real time; `trio.sleep` only moves the virtual clock on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -58,7 +58,7 @@ async def open_router() -> AsyncIterator[Router]:
         async with trio.open_nursery() as nursery:
             handle: RouterHandle = await nursery.start(actor.run)
             yield Router(actor, handle, clock)
-            await handle.query(lambda state, now: state.check_invariants(now))
+            await handle.check_invariants()
             nursery.cancel_scope.cancel()
 
 
@@ -67,15 +67,11 @@ async def add_ready(handle: RouterHandle, spec: OperatorSpec) -> list[Event]:
 
 
 async def contact_state(handle: RouterHandle, contact_id: str) -> ContactState:
-    return await handle.query(lambda state, _now: state.contact_state(contact_id))
+    return await handle.contact_state(contact_id)
 
 
 async def operator_state(handle: RouterHandle, op_id: str) -> OperatorState:
-    return await handle.query(lambda state, _now: state.operator_state(op_id))
-
-
-def enqueue_documents(cid: str) -> Callable[[RoutingState, float], list[Event]]:
-    return lambda state, now: state.enqueue(contact(cid, "documents"), now)
+    return (await handle.operator_states([op_id]))[op_id]
 
 
 # -- timers -----------------------------------------------------------------------------------
@@ -173,7 +169,7 @@ async def test_state_errors_reach_the_caller_and_the_actor_keeps_serving(
         with pytest.raises(Conflict):
             await r.handle.enqueue(contact("c1", "payments"))
         with pytest.raises(NotFound):
-            await r.handle.query(lambda state, _now: state.operator_state("ann"))
+            await r.handle.holding("nope")
 
         assert offers(await add_ready(r.handle, operator("ann", {"documents": 3}))) == [
             ("c1", "ann")
@@ -243,7 +239,7 @@ async def test_callers_held_back_by_a_full_inbox_each_get_their_own_answer(
             for cid, events in answers.items():
                 assert {getattr(e, "contact_id", None) for e in events} == {cid}
             assert (await actor.handle.statistics()).created == len(ids)
-            await actor.handle.query(lambda state, now: state.check_invariants(now))
+            await actor.handle.check_invariants()
             nursery.cancel_scope.cancel()
 
 
@@ -360,22 +356,23 @@ async def test_events_reach_subscribers_in_the_order_the_state_decided_them(
         for i in range(2):
             nursery.start_soon(read, i)
 
-        async def both(apply: Callable[[RoutingState, float], list[Event]]) -> None:
+        async def both(command: str, *args: object) -> None:
+            """The same command on the twin, with the instant, and through the handle."""
             now = r.clock.now()
-            decided.extend(apply(twin, now) + twin.tick(now))
-            await r.handle.command(apply)
+            decided.extend(getattr(twin, command)(*args, now) + twin.tick(now))
+            await getattr(r.handle, command)(*args)
 
-        await both(lambda s, now: s.upsert_operator(operator("ann", {"documents": 5}), now))
-        await both(lambda s, now: s.upsert_operator(operator("bob", {"documents": 3}), now))
-        await both(lambda s, now: s.set_presence("ann", Presence.READY, now))
-        await both(lambda s, now: s.set_presence("bob", Presence.READY, now))
+        await both("upsert_operator", operator("ann", {"documents": 5}))
+        await both("upsert_operator", operator("bob", {"documents": 3}))
+        await both("set_presence", "ann", Presence.READY)
+        await both("set_presence", "bob", Presence.READY)
         for cid in ("c1", "c2", "c3"):
-            await both(enqueue_documents(cid))
+            await both("enqueue", contact(cid, "documents"))
         await trio.sleep(5)
-        await both(lambda s, now: s.accept("c2", "bob", now))
+        await both("accept", "c2", "bob")
         await trio.sleep(15)  # ann misses c1 at 15 s: nobody free, it waits
         decided.extend(twin.tick(T0 + 15))
-        await both(lambda s, now: s.complete("c2", "bob", now))
+        await both("complete", "c2", "bob")
         await trio.sleep(40)  # bob's wrap-up ends at 50 s and c1 is offered to him
         decided.extend(twin.tick(T0 + 50))
         await trio.testing.wait_all_tasks_blocked()

@@ -58,11 +58,11 @@ async def test_queues_show_the_live_snapshot_of_the_router(
     app: Quart, services: Services, tokens: Tokens
 ) -> None:
     router = services.router
-    await router.upsert_operator(payments_operator("op-1"))
+    await router.put_operator(payments_operator("op-1"))
     await router.set_presence("op-1", Presence.READY)
-    await router.enqueue(NewContact(id="c-1", channel=Channel.VOICE, topic="payments"))
-    await router.enqueue(NewContact(id="c-2", channel=Channel.VOICE, topic="payments"))
-    await router.enqueue(NewContact(id="c-3", channel=Channel.CHAT, topic="documents"))
+    await router.admit(NewContact(id="c-1", channel=Channel.VOICE, topic="payments"))
+    await router.admit(NewContact(id="c-2", channel=Channel.VOICE, topic="payments"))
+    await router.admit(NewContact(id="c-3", channel=Channel.CHAT, topic="documents"))
 
     response = await app.test_client().get("/v1/queues", headers=auth(tokens.supervisor))
 

@@ -12,9 +12,10 @@ import trio
 import trio.testing
 
 from hotline.clock import WallClock
-from hotline.journal import Command, Journal
+from hotline.journal import Journal
 from hotline.routing import RoutingState
 from hotline.routing.actor import RouterActor, RouterHandle
+from hotline.routing.model import Event
 from hotline.store import StoreHandle
 from hotline.store.events import ContactNote
 from hotline.store.queries import get_contact
@@ -41,10 +42,10 @@ async def open_line(store: StoreHandle) -> AsyncIterator[Line]:
             nursery.cancel_scope.cancel()
 
 
-def creating(line: Line, cid: str, phone: str) -> Command:
-    """The router command that queues `cid`, its phone noted for the journal."""
-    spec = contact(cid, "documents")
-    return line.journal.noted(cid, ContactNote(phone=phone), lambda s, now: s.enqueue(spec, now))
+async def create_noted(router: RouterHandle, cid: str, phone: str) -> list[Event]:
+    """Queue `cid` through the router, its phone noted for the journal."""
+    admission = await router.admit(contact(cid, "documents"), note=ContactNote(phone=phone))
+    return admission.events
 
 
 async def test_sync_right_after_a_command_waits_for_its_events_to_be_committed(
@@ -52,7 +53,7 @@ async def test_sync_right_after_a_command_waits_for_its_events_to_be_committed(
 ) -> None:
     async with open_line(store) as line:
         await trio.testing.wait_all_tasks_blocked()  # the journal waits on its empty feed
-        events = await line.router.command(creating(line, "c1", "+79120000001"))
+        events = await create_noted(line.router, "c1", "+79120000001")
         await line.journal.sync()
 
         assert line.journal.statistics().events >= len(events)
@@ -65,7 +66,7 @@ async def test_every_caller_of_a_busy_line_finds_its_contact_on_disk(store: Stor
         missing: list[str] = []
 
         async def create(cid: str) -> None:
-            await line.router.command(creating(line, cid, "+79120000002"))
+            await create_noted(line.router, cid, "+79120000002")
             await line.journal.sync()
             if await store.read(lambda tx: get_contact(tx, cid)) is None:
                 missing.append(cid)
@@ -87,12 +88,11 @@ async def test_a_note_rides_on_its_command_even_if_the_caller_stops_waiting(
             await nursery.start(journal.run)
             router = await nursery.start(actor.run)
             stalled = actor.subscribe(lossless=True, buffer=0)  # holds the actor in the command
-            line = Line(router, journal)
             with trio.move_on_after(0.2) as gave_up:
-                await router.command(creating(line, "c1", "+79120000003"))
+                await create_noted(router, "c1", "+79120000003")
             assert gave_up.cancelled_caught  # the caller left; the command had been handed over
             await stalled.aclose()
-            await router.query(lambda state, now: None)  # the actor has moved on
+            await router.statistics()  # the actor has moved on
             await journal.sync()
 
             row = await store.read(lambda tx: get_contact(tx, "c1"))

@@ -66,10 +66,12 @@ def enqueued(cid: str, at: float, priority: str = "normal") -> Enqueued:
 async def record(
     store: StoreHandle, events: list[Event], phones: dict[str, str] | None = None
 ) -> None:
+    for event in events:  # as the router's actor attaches the note of a creation
+        if isinstance(event, Enqueued) and event.contact_id in (phones or {}):
+            event.note = ContactNote(phone=(phones or {})[event.contact_id])
+
     async def work(tx: Tx) -> None:
-        await append_router_events(
-            tx, events, notes={cid: ContactNote(phone=p) for cid, p in (phones or {}).items()}
-        )
+        await append_router_events(tx, events)
 
     await store.transact(work)
 

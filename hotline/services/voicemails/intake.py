@@ -26,19 +26,19 @@ from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.contacts import LineClosed, new_contact_id
 from hotline.services.keylocks import idempotency_scope
+from hotline.services.voicemails.callbacks import new_attempt, queue_callback
+from hotline.services.voicemails.views import VoicemailView, load_view, with_callback
 from hotline.store.voicemails import (
     NewVoicemail,
     find_by_idempotency_key,
     insert_voicemail,
 )
 from hotline.voicemail.audio import SNIFF_BYTES, AudioKind, sniff_audio
-from hotline.voicemail.callbacks import new_attempt, queue_callback
 from hotline.voicemail.policy import (
     CALLBACK_SKILL,
     callback_times,
 )
 from hotline.voicemail.recordings import RecordingTooLarge, measure, write_recording
-from hotline.voicemail.views import VoicemailView, load_view, with_callback
 
 log = logging.getLogger(__name__)
 

@@ -146,11 +146,10 @@ async def with_callback(sv: Services, caller: Principal, view: VoicemailView) ->
 async def live_holder(sv: Services, contact_id: str) -> tuple[ContactState, str | None] | None:
     """The live callback contact's state and the operator it is offered or assigned to."""
     try:
-        return await sv.router.query(
-            lambda s, now: (s.contact_state(contact_id), s.holder_of(contact_id))
-        )
+        held = await sv.router.holding(contact_id)
     except NotFound:
         return None
+    return held.state, held.operator_id
 
 
 async def _require_holder(sv: Services, caller: Principal, row: VoicemailRow) -> None:

@@ -15,13 +15,13 @@ import trio
 
 from hotline.domain.errors import Conflict, Forbidden, HotlineError
 from hotline.domain.phones import is_russian_mobile
-from hotline.journal import Command
 from hotline.jsonlog import log_event
 from hotline.notify.templates import voicemail_callback_failed_sms
 from hotline.routing.model import Channel, ContactState, NewContact
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.contacts import new_contact_id
+from hotline.services.voicemails.views import VoicemailView, live_holder, load_row, load_view
 from hotline.store import Tx
 from hotline.store.events import ContactNote
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
@@ -44,7 +44,6 @@ from hotline.voicemail.policy import (
     callback_times,
     state_after,
 )
-from hotline.voicemail.views import VoicemailView, live_holder, load_row, load_view
 
 log = logging.getLogger(__name__)
 
@@ -141,17 +140,10 @@ async def _ask_to_call_again(tx: Tx, row: VoicemailRow, text: str, *, at: float)
 
 async def _complete_contact(sv: Services, contact_id: str, op: str, outcome: str) -> None:
     try:
-        await sv.router.command(_completing(sv, contact_id, op, outcome))
+        await sv.router.complete(contact_id, op, note=ContactNote(outcome=outcome))
     except HotlineError as exc:
         # It ended or moved meanwhile (say, through /v1/contacts): the outcome stands.
         log_event(log, "voicemail.contact_not_completed", contact=contact_id, error=exc.code)
-    await sv.journal.sync()
-
-
-def _completing(sv: Services, contact_id: str, op: str, outcome: str) -> Command:
-    """The router command that completes the contact with `outcome` noted for the journal."""
-    note = ContactNote(outcome=outcome)
-    return sv.journal.noted(contact_id, note, lambda s, now: s.complete(contact_id, op, now))
 
 
 # -- for the watcher ----------------------------------------------------------------------------
@@ -172,9 +164,7 @@ async def queue_callback(
         target_at=attempt.target_at,
         deadline_at=attempt.deadline_at,
     )
-    note = ContactNote(phone=phone)
-    await sv.router.command(sv.journal.noted(contact_id, note, lambda s, now: s.enqueue(spec, now)))
-    await sv.journal.sync()
+    await sv.router.admit(spec, note=ContactNote(phone=phone))
     log_event(
         log,
         "voicemail.callback_queued",
@@ -235,8 +225,7 @@ async def finish_reported_contact(
     """A crash came between an attempt's outcome and the end of its contact: end it now."""
     if reported_by != _SERVICE_ACTOR:
         try:
-            await sv.router.command(_completing(sv, contact_id, reported_by, outcome))
-            await sv.journal.sync()
+            await sv.router.complete(contact_id, reported_by, note=ContactNote(outcome=outcome))
             return
         except HotlineError:
             pass
@@ -246,7 +235,6 @@ async def finish_reported_contact(
         log_event(
             log, "voicemail.contact_not_ended", logging.ERROR, contact=contact_id, error=exc.code
         )
-    await sv.journal.sync()
 
 
 def new_attempt(number: int, contact_id: str, times: CallbackTimes) -> NewAttempt:
