@@ -1,11 +1,12 @@
 """Voicemails in the store: the row, its callback attempts and its history, read and written by the
-voicemail service and watcher (`hotline.voicemail`) inside their transactions.
+voicemail services (`hotline.services.voicemails`) and watcher inside their transactions.
 
 Every change here writes a `voicemail_events` row in the same transaction. Moves of a voicemail
 are conditional on the state they start from (its state and attempt count as read), so two
-writers racing on one voicemail cannot both win: the loser gets `VoicemailChanged`. What the
-router decides about callback contacts (accepted, breached) arrives through the triggers of
-migration 0005, in the journal's transactions.
+writers racing on one voicemail cannot both win: the loser gets `VoicemailChanged`, a domain
+`Conflict` (409 at the edge), not a driver error. What the router decides about callback contacts
+(accepted, breached) arrives through the journal's projection (`hotline.store.events`), in the
+journal's transactions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from hotline.domain.errors import Conflict
 from hotline.store.tx import Tx
 
 _COLUMNS = (
@@ -28,8 +30,8 @@ _ATTEMPT_COLUMNS = (
 )
 
 
-class VoicemailChanged(sqlite3.IntegrityError):
-    """The voicemail moved on since it was read in this transaction."""
+class VoicemailChanged(Conflict):
+    """The voicemail moved on since it was read (say, another report of the same attempt won)."""
 
 
 @dataclass(frozen=True, slots=True)
