@@ -3,10 +3,12 @@ queue in its order with its deadlines, and as the operators' last shown state.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -41,6 +43,7 @@ from hotline.store.events import (
     load_operators,
     save_operator,
 )
+from hotline.store.migrate import _CREATE_LEDGER, available_migrations, split_statements
 from hotline.store.rows import OperatorProfile
 
 GIVE_UP_AFTER = 30.0
@@ -233,3 +236,102 @@ async def test_the_real_router_is_rebuilt_with_the_same_queue_and_deadlines(
         if isinstance(e, Enqueued)
     ]
     assert restored == expected
+
+
+# -- the callback projection, on a database upgraded from the triggers' schema --------------------
+
+CALLBACK = "c_callback"
+
+
+def database_at_0006(path: Path) -> None:
+    """A database as release 0006 left it (the two callback triggers of 0005 included), holding a
+    voicemail whose callback contact waits and a plain voice contact."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(_CREATE_LEDGER)
+        for m in available_migrations():
+            if m.version <= 6:
+                for statement in split_statements(m.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                    (m.version, m.name),
+                )
+        for seq, (cid, channel) in enumerate([(CALLBACK, "callback"), ("c_voice", "voice")], 1):
+            conn.execute(
+                "INSERT INTO contacts (id, channel, topic, language, phone, priority, state,"
+                " arrived_at, target_at, deadline_at, seq, created_at, updated_at)"
+                " VALUES (?, ?, 'passport', 'ru', '+79120000000', 'normal', 'waiting',"
+                " ?, ?, ?, ?, ?, ?)",
+                (cid, channel, T0, T0 + MIN, T0 + 60 * MIN, seq, T0, T0),
+            )
+        conn.execute(
+            "INSERT INTO voicemails (id, phone, topic, language, audio_type, audio_size,"
+            " audio_sha256, audio_file, arrived_at, deadline_at, state, attempts, contact_id,"
+            " updated_at) VALUES ('vm_1', '+79120000000', 'passport', 'ru', 'wav', 44, 'ab',"
+            " 'vm_1.wav', ?, ?, 'calling', 1, ?, ?)",
+            (T0, T0 + 60 * MIN, CALLBACK, T0),
+        )
+        conn.execute(
+            "INSERT INTO voicemail_attempts (voicemail_id, attempt, contact_id, arrived_at,"
+            " target_at, deadline_at) VALUES ('vm_1', 1, ?, ?, ?, ?)",
+            (CALLBACK, T0, T0 + MIN, T0 + 60 * MIN),
+        )
+        conn.commit()
+
+
+def voicemail_facts(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    """What the voicemail tables say about `vm_1`: history, attempts and the breach flag."""
+    with closing(sqlite3.connect(path)) as conn:
+        history = [
+            (at, kind, attempt, json.loads(data))
+            for at, kind, attempt, data in conn.execute(
+                "SELECT at, kind, attempt, data FROM voicemail_events ORDER BY id"
+            )
+        ]
+        attempts = conn.execute(
+            "SELECT attempt, accepted_at, operator_id, breached_at FROM voicemail_attempts"
+        ).fetchall()
+        (breached,) = conn.execute("SELECT breached FROM voicemails").fetchone()
+    return history, attempts, breached
+
+
+def triggers(path: Path) -> list[str]:
+    with closing(sqlite3.connect(path)) as conn:
+        return [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")]
+
+
+async def test_an_upgraded_database_records_callbacks_as_the_dropped_triggers_did(
+    tmp_path: Path,
+) -> None:
+    """Router events reach the voicemail tables through the journal's projection only: after
+    0009 no trigger is left, and the rows come out as 0005's triggers made them."""
+    events: list[Event] = [
+        Accepted("c_voice", "bob", T0 + 10, 10.0),  # not a callback: no voicemail row moves
+        Breached(CALLBACK, T0 + 60 * MIN, "normal", T0 + 60 * MIN),
+        Accepted(CALLBACK, "ann", T0 + 61 * MIN, 61 * MIN),
+        Ended(CALLBACK, T0 + 62 * MIN, ContactState.ABANDONED, "ann"),
+    ]
+    by_triggers, upgraded = tmp_path / "triggers.db", tmp_path / "upgraded.db"
+    for path in (by_triggers, upgraded):
+        database_at_0006(path)
+    with closing(sqlite3.connect(by_triggers)) as conn:  # the old projection's event rows
+        for e in events:
+            conn.execute(
+                "INSERT INTO contact_events (contact_id, at, kind, operator_id)"
+                " VALUES (?, ?, ?, ?)",
+                (e.contact_id, e.at, type(e).__name__.lower(), getattr(e, "operator_id", None)),
+            )
+        conn.commit()
+
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with open_store(upgraded) as store:
+
+            async def work(tx: Tx) -> None:
+                await append_router_events(tx, events)
+
+            await store.transact(work)
+
+    assert triggers(by_triggers) != [] and triggers(upgraded) == []
+    expected = voicemail_facts(by_triggers)
+    assert [kind for _, kind, _, _ in expected[0]] == ["breached", "callback_accepted"]
+    assert voicemail_facts(upgraded) == expected
