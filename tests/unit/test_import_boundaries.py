@@ -5,6 +5,11 @@
   aiosqlite or pydantic.
 - asyncio stays inside the store: no module outside `hotline/store` imports aiosqlite,
   trio_asyncio or asyncio, so the rest of the process is trio alone.
+- Use cases live in `hotline/services` (voicemail's in `services/voicemails`) and sit above the
+  domain packages: a service may import `hotline.voicemail`'s pure parts (policy, audio,
+  recordings, settings, wakeup), never its watcher; `hotline/voicemail` never imports a service,
+  except its watcher, the task that runs the callbacks' retries and repairs. No service imports
+  the HTTP edge.
 """
 
 from __future__ import annotations
@@ -38,6 +43,21 @@ def _imported_roots(path: Path) -> set[str]:
     return roots
 
 
+def _imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _under(names: set[str], *packages: str) -> set[str]:
+    return {n for n in names if any(n == p or n.startswith(p + ".") for p in packages)}
+
+
 def _ids(path: Path) -> str:
     return str(path.relative_to(PACKAGE))
 
@@ -66,3 +86,24 @@ def test_pure_module_imports_no_io_framework(path: Path) -> None:
 )
 def test_module_outside_the_store_imports_no_asyncio(path: Path) -> None:
     assert not _imported_roots(path) & ONLY_IN_STORE
+
+
+VOICEMAIL_RUNS_SERVICES = {"voicemail/watcher.py"}  # the task that runs the callbacks' use cases
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for p in sorted((PACKAGE / "voicemail").glob("*.py"))
+        if _ids(p) not in VOICEMAIL_RUNS_SERVICES
+    ],
+    ids=_ids,
+)
+def test_voicemail_parts_import_no_service(path: Path) -> None:
+    assert not _under(_imported_modules(path), "hotline.services", "hotline.api")
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "services").rglob("*.py")), ids=_ids)
+def test_services_import_neither_the_watcher_nor_the_edge(path: Path) -> None:
+    assert not _under(_imported_modules(path), "hotline.voicemail.watcher", "hotline.api")
