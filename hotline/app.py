@@ -30,7 +30,7 @@ from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
 from hotline.services import Services
 from hotline.services.auth import TokenBook
-from hotline.services.durable import DurableRouter
+from hotline.services.durable import CommittingStore, DurableRouter, after_commit
 from hotline.services.forms import remove_stray_attachments
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
@@ -111,16 +111,17 @@ async def start_services(
         default_dir=settings.store.path.parent / "outbox",
         max_sms_segments=settings.templates.sms_max_segments,
     )
+    open_tickets = await OpenTickets.load(store)
     services = Services(
         settings=settings,
         clock=clock,
         router=DurableRouter(router, journal),
-        store=store,
+        store=CommittingStore(store, after_commit(store, notifier, open_tickets)),
         journal=journal,
         tokens=TokenBook(store),
         offers=board,
         calendar=settings.schedule.working_calendar(),
-        open_tickets=await OpenTickets.load(store),
+        open_tickets=open_tickets,
         notifier=notifier,
         templates=settings.templates.message_templates(),
     )

@@ -18,11 +18,10 @@ from hotline.notify.sender import Notifier
 from hotline.notify.templates import MessageTemplates
 from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
-from hotline.services.durable import DurableRouter
+from hotline.services.durable import CommittingStore, DurableRouter
 from hotline.services.keylocks import KeyLocks
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
-from hotline.store import StoreHandle
 from hotline.voicemail.wakeup import Wakeup
 
 
@@ -31,13 +30,13 @@ class Services:
     settings: Settings
     clock: WallClock
     router: DurableRouter  # each change returns once it is on disk
-    store: StoreHandle
+    store: CommittingStore  # writes run the post-commit hook (senders woken, ticket index)
     journal: Journal  # for its health: services never call `sync()`, the router does
     tokens: TokenBook
     offers: OfferBoard
     calendar: WorkingCalendar
     open_tickets: OpenTickets
-    notifier: Notifier  # poke it after committing outbox messages: `notifier.notify_new()`
+    notifier: Notifier  # woken by the store's post-commit hook for each outbox message
     templates: MessageTemplates  # the SMS and e-mail texts, checked and built once at start
     key_locks: KeyLocks = field(default_factory=KeyLocks)  # one per idempotency key in use
     voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled

@@ -1,4 +1,5 @@
-"""The router as services see it: each change returns once it is on disk.
+"""The router and the store as services see them: each change returns once it is on disk, and
+what must follow a commit (waking the outbox's senders, the open-ticket index) follows it here.
 
 `RouterHandle` answers as soon as the router has decided; its events reach the disk through the
 journal a moment later. A service answering its client in between would acknowledge a change a
@@ -12,17 +13,27 @@ router then means the store already shows how that contact ended.
 
 Facts the router does not read (a phone, an idempotency record, an outcome) go in as a `note`
 and reach the journal on the command's own events, not through anyone's dictionary.
+
+`CommittingStore` is the store handle services hold: a work says what its writes call for with
+`tx.after_commit(fact)` (the outbox does it for every message it enqueues), and once the
+transaction is on disk the facts go to one post-commit hook (`after_commit` below), so no caller
+has to remember to wake a sender or to update an index, and a rolled-back work wakes nothing.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from hotline.domain.errors import HotlineError
 from hotline.journal import Journal
+from hotline.notify.sender import Notifier
 from hotline.routing.actor import Admission, OperatorPut, Reply, RouterHandle
 from hotline.routing.model import Event, NewContact, OperatorSpec, Presence
+from hotline.services.open_tickets import OpenTickets, TicketRevised
+from hotline.store import StoreHandle, Tx
 from hotline.store.events import ContactNote
+from hotline.store.outbox import OutboxWritten
 
 T = TypeVar("T")
 
@@ -81,3 +92,53 @@ class DurableRouter:
             raise
         await self._journal.sync()
         return answer
+
+
+PostCommit = Callable[[list[object]], Awaitable[None]]
+
+
+class CommittingStore:
+    """`StoreHandle` with its writes' post-commit work attached; reads pass straight through."""
+
+    def __init__(self, store: StoreHandle, after: PostCommit) -> None:
+        self._store = store
+        self._after = after
+        self.read = store.read
+        self.statistics = store.statistics
+
+    async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """`StoreHandle.transact`, then the post-commit hook with the facts the work recorded.
+        A caller cancelled while it waits leaves them to the fallbacks (the senders' poll)."""
+        facts: list[object] = []
+
+        async def collecting(tx: Tx) -> T:
+            tx.collect_facts(facts)
+            try:
+                return await work(tx)
+            finally:
+                tx.collect_facts(None)
+
+        result = await self._store.transact(collecting)
+        if facts:
+            await self._after(facts)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)  # what else the handle offers (health, ...)
+
+
+def after_commit(store: StoreHandle, notifier: Notifier, open_tickets: OpenTickets) -> PostCommit:
+    """The services' post-commit hook: the senders of what was enqueued look at once, and the
+    open-ticket index follows the tickets written."""
+
+    async def hook(facts: list[object]) -> None:
+        woken: set[object] = set()
+        for fact in facts:
+            if isinstance(fact, OutboxWritten):
+                if fact.kind not in woken:
+                    woken.add(fact.kind)
+                    notifier.notify_new(fact.kind)
+            elif isinstance(fact, TicketRevised):
+                await open_tickets.revised(store, fact)
+
+    return hook

@@ -2,16 +2,40 @@
 
 A create answers a repeat caller with that ticket's number; asking the store on every create cost
 a third of a millisecond of the one thread every request shares. The index is loaded at start and
-kept by the ticket service after each commit (this process is the only one that writes tickets).
+kept up to date after each commit that changes a ticket: the ticket service says
+`tx.after_commit(TicketRevised(...))` in the transaction, and the services' post-commit hook
+(`hotline.services.durable.after_commit`) calls `revised` once it is on disk (this process is the
+only one that writes tickets).
 Completed is the one final status, so a ticket leaves the index once and never comes back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
 from hotline.store import StoreHandle, Tx
 from hotline.tickets.lifecycle import TicketStatus
 
 _CLOSED = TicketStatus.COMPLETED.value
+T = TypeVar("T")
+
+
+class Reads(Protocol):
+    """What the index needs of a store handle (the bare one, or the services' own)."""
+
+    async def read(self, work: Callable[[Tx], Awaitable[T]], *, snapshot: bool = True) -> T: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRevised:
+    """A ticket was written with `status` (a post-commit fact, see `Tx.after_commit`)."""
+
+    phone: str
+    number: str
+    status: str
+    created_at: float
 
 
 class OpenTickets:
@@ -39,7 +63,13 @@ class OpenTickets:
         if current is None or current[0] <= created_at:
             self._latest[phone] = (created_at, number)
 
-    async def completed(self, store: StoreHandle, phone: str, number: str) -> None:
+    async def revised(self, store: Reads, ticket: TicketRevised) -> None:
+        if ticket.status == _CLOSED:
+            await self.completed(store, ticket.phone, ticket.number)
+        else:
+            self.opened(ticket.phone, ticket.number, ticket.created_at)
+
+    async def completed(self, store: Reads, phone: str, number: str) -> None:
         """`number` was completed: the caller's open ticket is now the one before it, if any."""
         current = self._latest.get(phone)
         if current is None or current[1] != number:

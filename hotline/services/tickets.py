@@ -20,6 +20,7 @@ from hotline.domain.phones import normalize_phone
 from hotline.notify.templates import ticket_status_sms
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
+from hotline.services.open_tickets import TicketRevised
 from hotline.services.paging import read_page
 from hotline.store import Tx
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
@@ -220,6 +221,7 @@ async def _notify(
     sv: Services, tx: Tx, ticket: TicketRow, *, at: float, comment: str | None = None
 ) -> None:
     """The SMS and the personal-account event for the ticket's current revision."""
+    tx.after_commit(TicketRevised(ticket.phone, ticket.number, ticket.status, ticket.created_at))
     status = TicketStatus(ticket.status)
     text = ticket_status_sms(
         sv.templates,

@@ -116,7 +116,15 @@ async def enqueue_message(tx: Tx, msg: NewMessage, *, at: float) -> int | None:
         return None
     message_id = int(row["id"])
     await _event(tx, message_id, at, "enqueued", MessageState.PENDING, {})
+    tx.after_commit(OutboxWritten(msg.kind))  # its sender looks at once, not at the next poll
     return message_id
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxWritten:
+    """A message of `kind` was committed to the outbox (a post-commit fact, see `Tx`)."""
+
+    kind: MessageKind
 
 
 async def get_message(tx: Tx, message_id: int) -> MessageRow | None:

@@ -25,10 +25,24 @@ Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 
 
 class Tx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_facts")
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self._facts: list[object] | None = None
+
+    def after_commit(self, fact: object) -> None:
+        """Say that this work's writes call for something once they are on disk (say, an outbox
+        message for the notifier to send now). The facts of a work that commits go to the
+        post-commit hook of the store handle that ran it (`hotline.services.durable.
+        CommittingStore`); those of a work that fails, or runs outside one, are dropped."""
+        if self._facts is not None:
+            self._facts.append(fact)
+
+    def collect_facts(self, into: list[object] | None) -> None:
+        """Where `after_commit` puts facts from now on (None: nowhere); for the handle that
+        wraps a work, never for the work itself."""
+        self._facts = into
 
     @property
     def in_transaction(self) -> bool:

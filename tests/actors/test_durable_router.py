@@ -17,13 +17,16 @@ import trio
 import trio.testing
 
 from hotline.clock import WallClock
-from hotline.domain.errors import NotFound
+from hotline.domain.errors import Conflict, NotFound
 from hotline.journal import Journal
+from hotline.notify.sender import Notifier
 from hotline.routing import Presence, RoutingState
 from hotline.routing.actor import RouterActor, RouterHandle
-from hotline.services.durable import DurableRouter
-from hotline.store import StoreHandle
+from hotline.services.durable import CommittingStore, DurableRouter, after_commit
+from hotline.services.open_tickets import OpenTickets, TicketRevised
+from hotline.store import StoreHandle, Tx
 from hotline.store.events import ContactNote
+from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
 from hotline.store.queries import get_contact
 from tests.routing_fixtures import T0, contact, operator, policy
 
@@ -161,3 +164,48 @@ async def test_two_creations_of_one_new_operator_cannot_both_find_it_new(
 def test_the_router_handle_runs_no_code_from_outside() -> None:
     assert not hasattr(RouterHandle, "command") and not hasattr(RouterHandle, "query")
     assert not hasattr(Journal, "noted")
+
+
+# -- the store's post-commit hook -----------------------------------------------------------------
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.woken: list[MessageKind | None] = []
+
+    def notify_new(self, kind: MessageKind | None = None) -> None:
+        self.woken.append(kind)
+
+
+async def test_an_outbox_message_wakes_its_sender_once_committed_and_a_rollback_wakes_none(
+    store: StoreHandle,
+) -> None:
+    notifier = RecordingNotifier()
+    index = OpenTickets()
+    committing = CommittingStore(store, after_commit(store, cast(Notifier, notifier), index))
+
+    def sms(key: str) -> NewMessage:
+        return NewMessage(MessageKind.SMS, "+79120000005", "Ваше обращение принято", dedupe_key=key)
+
+    async def two_messages(tx: Tx) -> None:
+        await enqueue_message(tx, sms("k1"), at=T0)
+        await enqueue_message(tx, sms("k2"), at=T0)
+        tx.after_commit(TicketRevised("+79120000005", "T-1", "accepted", T0))
+
+    async def refused(tx: Tx) -> None:
+        await enqueue_message(tx, sms("k3"), at=T0)
+        tx.after_commit(TicketRevised("+79120000006", "T-2", "accepted", T0))
+        raise Conflict("changed meanwhile")
+
+    await committing.transact(two_messages)
+    assert notifier.woken == [MessageKind.SMS]  # once per kind and commit
+    assert index.of("+79120000005") == "T-1"
+    with pytest.raises(Conflict):
+        await committing.transact(refused)
+    assert notifier.woken == [MessageKind.SMS] and index.of("+79120000006") is None
+
+    async def completed(tx: Tx) -> None:
+        tx.after_commit(TicketRevised("+79120000005", "T-1", "completed", T0))
+
+    await committing.transact(completed)
+    assert index.of("+79120000005") is None

@@ -120,8 +120,6 @@ async def _settle(
     )
     if due is not None:
         sv.voicemail_wakeup.ring()
-    if isinstance(decision, Closed):
-        sv.notifier.notify_new(MessageKind.SMS)  # the SMS is committed: send it now
 
 
 async def _ask_to_call_again(tx: Tx, row: VoicemailRow, text: str, *, at: float) -> None:
