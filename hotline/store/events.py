@@ -106,20 +106,24 @@ class _Projection:
     callback_facts: list[Accepted | Breached] = field(default_factory=list)
 
 
-def _project(events: Iterable[Event]) -> _Projection:
+def _project(events: Iterable[Event], *, log: bool = True) -> _Projection:
+    """`log=False`: the current-state rows only, without the event log's rows (their JSON)."""
     p = _Projection()
     for event in events:
-        kind, data = _describe(event)
+        if log:
+            kind, data = _describe(event)
         if isinstance(event, OperatorChanged):
-            p.operator_rows.append((event.operator_id, event.at, kind, data))
+            if log:
+                p.operator_rows.append((event.operator_id, event.at, kind, data))
             p.operator_patch[event.operator_id] = {
                 "state": event.state.value,
                 "presence": _PRESENCE_SHOWN[event.state].value,
                 "updated_at": event.at,
             }
             continue
-        operator_id = getattr(event, "operator_id", None)
-        p.contact_rows.append((event.contact_id, event.at, kind, operator_id, data))
+        if log:
+            operator_id = getattr(event, "operator_id", None)
+            p.contact_rows.append((event.contact_id, event.at, kind, operator_id, data))
         patch = p.contact_patch.setdefault(event.contact_id, {})
         patch["updated_at"] = event.at
         if isinstance(event, Enqueued):
@@ -195,7 +199,7 @@ def new_contact_row(events: list[Event]) -> ContactRow:
     without reading its row back. `seq` is not known before the row is written: 0."""
     first = events[0]
     assert isinstance(first, Enqueued)
-    p = _project(events)
+    p = _project(events, log=False)
     values = {**p.new_contacts[0], **p.contact_patch[first.contact_id]}
     return ContactRow(
         id=first.contact_id,
