@@ -13,6 +13,7 @@ from quart_trio import QuartTrio
 import hotline
 from hotline.api import (
     access_log,
+    audit,
     contacts,
     forms,
     health,
@@ -57,4 +58,5 @@ def create_app(services: Services) -> HotlineApp:
     modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
     return app

@@ -1,0 +1,112 @@
+"""`/v1/audit`: who read citizens' personal data unmasked, for supervisors and admins.
+
+`GET /v1/audit/reads?from=&to=&actor=` lists `pii_reads` in the order the reads were recorded,
+paged by keyset (`next_cursor`). Also here: the documentation pieces the ticket routes share
+(the error body, the `Idempotency-Key` header), until the API has one place for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+from pydantic import AwareDatetime, Field, StringConstraints
+from quart import Blueprint
+from quart_schema import document_response, validate_querystring, validate_response
+
+from hotline.api.schemas import Request, Response
+from hotline.api.services import caller, current_services
+from hotline.services import audit
+from hotline.store.audit import ReadRow
+
+blueprint = Blueprint("audit", __name__, url_prefix="/v1/audit")
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+class ErrorDetail(Response):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Response):
+    """Every 4xx/5xx answer."""
+
+    error: ErrorDetail
+
+
+def documented_errors(*statuses: int) -> Callable[[F], F]:
+    """Put the error body in the OpenAPI document for each of `statuses` of a route."""
+
+    def decorate(func: F) -> F:
+        for status in statuses:
+            func = document_response(ErrorOut, status)(func)
+        return func
+
+    return decorate
+
+
+class IdempotencyHeaders(Request):
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None,
+        alias="Idempotency-Key",
+        description="a retry with the same key and body answers 200 with the first result",
+    )
+
+
+class ReadQuery(Request):
+    from_: AwareDatetime | None = Field(default=None, alias="from", description="inclusive")
+    to: AwareDatetime | None = Field(default=None, description="exclusive")
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="a token id or an operator id"
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class ReadOut(Response):
+    at: datetime
+    token_id: str
+    role: str
+    operator_id: str | None
+    kind: str = Field(description="ticket | contact | voicemail | voicemail_audio")
+    resource_id: str
+    fields: list[str] = Field(description="the fields shown unmasked")
+
+    @classmethod
+    def of(cls, r: ReadRow) -> ReadOut:
+        return cls(
+            at=datetime.fromtimestamp(r.at, UTC),
+            token_id=r.token_id,
+            role=r.role,
+            operator_id=r.operator_id,
+            kind=r.kind,
+            resource_id=r.resource_id,
+            fields=r.fields,
+        )
+
+
+class ReadPageOut(Response):
+    reads: list[ReadOut]
+    next_cursor: str | None
+
+
+@blueprint.get("/reads")
+@validate_querystring(ReadQuery)
+@validate_response(ReadPageOut)
+@documented_errors(401, 403, 422, 503)
+async def reads(query_args: ReadQuery) -> ReadPageOut:
+    """Reads of personal data by a person (who, what, which fields, when), oldest first
+    (supervisor, admin)."""
+    page = await audit.list_read_page(
+        current_services(),
+        await caller(),
+        since=None if query_args.from_ is None else query_args.from_.timestamp(),
+        until=None if query_args.to is None else query_args.to.timestamp(),
+        actor=query_args.actor,
+        limit=query_args.limit,
+        cursor=query_args.cursor,
+    )
+    return ReadPageOut(reads=[ReadOut.of(r) for r in page.reads], next_cursor=page.next_cursor)
