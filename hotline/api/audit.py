@@ -48,6 +48,18 @@ def documented_errors(*statuses: int) -> Callable[[F], F]:
     return decorate
 
 
+async def voicemail_shown(view: audit.ShowsVoicemail) -> None:
+    """Record that this request's caller is shown a voicemail (one-line hook for its routes)."""
+    await audit.voicemail_shown(current_services(), await caller(), view)
+
+
+async def audio_heard(voicemail_id: str) -> None:
+    """Record that this request's caller is sent a voicemail's recording."""
+    await audit.record_read(
+        current_services(), await caller(), "voicemail_audio", voicemail_id, ("audio",)
+    )
+
+
 class IdempotencyHeaders(Request):
     idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None,

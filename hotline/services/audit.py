@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from hotline.domain.errors import Invalid
 from hotline.services import Services
@@ -22,8 +22,23 @@ from hotline.services.auth import Principal, Role
 from hotline.services.paging import read_page
 from hotline.store import Tx
 from hotline.store.audit import ReadRecord, ReadRow, append_reads, list_reads
+from hotline.store.rows import ContactRow
+from hotline.store.voicemails import VoicemailRow
 
 T = TypeVar("T")
+
+
+class _ShowsContact(Protocol):
+    @property
+    def row(self) -> ContactRow: ...
+
+
+C = TypeVar("C", bound=_ShowsContact)
+
+
+class ShowsVoicemail(Protocol):
+    @property
+    def row(self) -> VoicemailRow: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +98,19 @@ async def shown(
     """`answer`, once its read is recorded: a one-line hook for a service's return."""
     await record_read(sv, caller, kind, resource_id, fields)
     return answer
+
+
+async def contact_shown(sv: Services, caller: Principal, view: C) -> C:
+    """`view` (a contact as a service answers it, its phone unmasked), once recorded."""
+    fields = ("phone",) if view.row.phone is not None else ()
+    return await shown(sv, caller, "contact", view.row.id, fields, view)
+
+
+async def voicemail_shown(sv: Services, caller: Principal, view: ShowsVoicemail) -> None:
+    """Record a voicemail shown with its phone and transcript unmasked."""
+    r = view.row
+    fields = ("phone", "transcript") if r.transcript is not None else ("phone",)
+    await record_read(sv, caller, "voicemail", r.id, fields)
 
 
 async def list_read_page(
