@@ -68,9 +68,10 @@ def is_masked(body: dict[str, Any]) -> bool:
 
 
 async def reads(api: Clients, **query: str) -> list[dict[str, Any]]:
+    """The recorded reads of tickets (accepting a call records its contact's phone too)."""
     status, page = await api.supervisor.get("/v1/audit/reads", query_string=query)
     assert status == 200, page
-    return list(page["reads"])
+    return [r for r in page["reads"] if r["kind"] == "ticket"]
 
 
 async def move_accept_to(services: Services, cid: str, at: float) -> None:
@@ -109,6 +110,15 @@ async def test_an_operator_sees_a_ticket_in_full_only_while_it_works_on_a_linked
     # Supervisors and integrations see every ticket in full.
     assert is_full((await api.supervisor.get(f"/v1/tickets/{number}"))[1])
     assert is_full((await api.integration.get(f"/v1/tickets/{number}"))[1])
+
+
+async def test_an_operator_still_holding_a_call_accepted_yesterday_sees_its_ticket(
+    api: Clients, services: Services
+) -> None:
+    number, cid = await ticket_held_by_op1(api)
+    await move_accept_to(services, cid, services.clock.now() - 2 * 86400)  # a call over midnight
+
+    assert is_full((await api.operator.get(f"/v1/tickets/{number}"))[1])
 
 
 async def test_linking_a_contact_it_holds_lets_an_operator_see_the_ticket(api: Clients) -> None:
@@ -197,11 +207,12 @@ async def test_the_audit_lists_by_actor_and_time_in_pages(api: Clients) -> None:
         query = {"limit": "3"} | ({"cursor": cursor} if cursor else {})
         status, page = await api.supervisor.get("/v1/audit/reads", query_string=query)
         assert status == 200
-        seen += [r["role"] for r in page["reads"]]
+        seen += [f"{r['role']} {r['kind']}" for r in page["reads"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == ["operator"] * 3 + ["supervisor"]
+    accepted = "operator contact"  # the call that made op-1 hold the ticket
+    assert seen == [accepted] + ["operator ticket"] * 3 + ["supervisor ticket"]
     assert await reads(api, **{"from": "2099-01-01T00:00:00Z"}) == []
     assert (
         len(await reads(api, **{"from": "2000-01-01T00:00:00Z", "to": "2099-01-01T00:00:00Z"})) == 4

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 import trio
 
 from hotline.services import Services
+from hotline.services import tickets as ticket_service
 from hotline.store import Tx
 from hotline.tickets.lifecycle import TicketStatus, allowed_moves
 from tests.api.conftest import Clients
@@ -276,3 +278,29 @@ async def test_an_idempotency_key_too_long_is_422_naming_the_header(api: Clients
         "/v1/tickets", NEW, headers={"Idempotency-Key": "k" * 201}
     )
     assert (status, body["error"]["field"]) == (422, "Idempotency-Key")
+
+
+async def test_a_key_recorded_while_a_retry_was_creating_rolls_the_retry_back(
+    api: Clients, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first request whose client gave up can commit after its retry looked for the key: the
+    retry's ticket, SMS and key are one transaction, so the key's conflict undoes all three and
+    the retry answers with the first ticket."""
+    key = {"Idempotency-Key": "portal-late-commit"}
+    status, first = await api.integration.post("/v1/tickets", NEW, headers=key)
+    assert status == 201
+    real_replay = ticket_service._replay
+    looked = 0
+
+    async def missed_once(sv: Services, k: Any) -> Any:
+        nonlocal looked
+        looked += 1
+        return None if looked == 1 else await real_replay(sv, k)
+
+    monkeypatch.setattr(ticket_service, "_replay", missed_once)
+    status, retried = await api.integration.post("/v1/tickets", NEW, headers=key)
+
+    assert (status, retried["number"], looked) == (200, first["number"], 2)
+    assert await count_rows(services, "SELECT count(*) FROM tickets") == 1
+    sms = "SELECT count(*) FROM messages WHERE kind = 'sms'"
+    assert await count_rows(services, sms) == 1
