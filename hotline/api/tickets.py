@@ -69,6 +69,11 @@ class TicketQuery(Request):
     cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
 
 
+# History details a masked view keeps: where a ticket went and what it links, never what a
+# citizen sent (a form's attachments are named by the citizen).
+_PLAIN = frozenset({"department", "from_department", "contact_id"})
+
+
 class HistoryEntry(Response):
     at: datetime
     kind: str
@@ -93,7 +98,7 @@ class HistoryEntry(Response):
             to_status=after,
             to_label=after.label if after else None,
             comment=brief(e.comment) if masked and e.comment else e.comment,
-            details=e.data,
+            details={k: v for k, v in e.data.items() if k in _PLAIN} if masked else e.data,
         )
 
 

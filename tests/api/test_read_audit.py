@@ -4,19 +4,27 @@ recording. The switch and the portal (integration) are not recorded."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from quart import Quart
 
+from hotline.config import Settings
+from tests.api import test_forms as form_tests
 from tests.api.conftest import PAYMENTS_DESK, Clients, Tokens
-from tests.api.test_voicemails import (  # noqa: F401  (the fixture: recordings in tmp_path)
-    post_voicemail,
-    ready_callback_desk,
-    settings,
-)
+from tests.api.test_voicemails import post_voicemail, ready_callback_desk
 from tests.voicemail import samples
 
 CALL = {"channel": "voice", "topic": "payments", "phone": "+79161234567"}
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Recordings and attachments in the test's own folder."""
+    voicemail = settings.voicemail.model_copy(update={"dir": tmp_path / "voicemail"})
+    forms = settings.forms.model_copy(update={"attachments_dir": tmp_path / "attachments"})
+    return settings.model_copy(update={"voicemail": voicemail, "forms": forms})
 
 
 async def reads(api: Clients) -> list[tuple[str, str | None, str, list[str]]]:
@@ -77,3 +85,18 @@ async def test_a_voicemail_and_its_recording_heard_by_a_person_are_recorded(
 
 def auth(tokens: Tokens) -> dict[str, Any]:
     return {"Authorization": f"Bearer {tokens.supervisor}"}
+
+
+async def test_a_form_tickets_attachment_names_are_hidden_from_an_operator_not_on_it(
+    app: Quart, tokens: Tokens, api: Clients
+) -> None:
+    fields = {**form_tests.FIELDS}
+    attached = form_tests.files(("Иванова_паспорт.pdf", form_tests.PDF))
+    status, ticket = await form_tests.post(app, tokens.integration, fields, attached)
+    assert status == 201, ticket
+    number = ticket["number"]
+
+    _, full = await api.supervisor.get(f"/v1/tickets/{number}")
+    assert "Иванова_паспорт.pdf" in str(full["history"][0]["details"])
+    _, masked = await api.operator.get(f"/v1/tickets/{number}")
+    assert masked["history"][0]["details"] == {}

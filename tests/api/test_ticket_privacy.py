@@ -11,6 +11,7 @@ import sqlite3
 from typing import Any
 
 import pytest
+from quart import Quart
 
 from hotline.domain.identity import mask_name
 from hotline.services import Services
@@ -272,3 +273,19 @@ async def test_a_read_that_cannot_be_recorded_shows_nothing(
     # The change whose answer could not be recorded was not made either.
     _, ticket = await api.integration.get(f"/v1/tickets/{number}")
     assert ticket["status"] == "accepted"
+
+
+async def test_the_openapi_document_describes_the_ticket_and_audit_routes(app: Quart) -> None:
+    doc = await (await app.test_client().get("/openapi.json")).get_json()
+    paths = doc["paths"]
+
+    create = paths["/v1/tickets"]["post"]
+    assert {"200", "201", "409", "422"} <= set(create["responses"])
+    assert "Idempotency-Key" in [p["name"] for p in create["parameters"] if p["in"] == "header"]
+    assert "403" in paths["/v1/tickets"]["get"]["responses"]
+    assert {"403", "404"} <= set(paths["/v1/tickets/{number}"]["get"]["responses"])
+    audit = paths["/v1/audit/reads"]["get"]
+    assert {"200", "401", "403", "422"} <= set(audit["responses"])
+    assert {"from", "to", "actor", "cursor", "limit"} <= {p["name"] for p in audit["parameters"]}
+    error = audit["responses"]["403"]["content"]["application/json"]["schema"]
+    assert "error" in str(error)
