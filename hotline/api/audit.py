@@ -1,19 +1,18 @@
 """`/v1/audit`: who read citizens' personal data unmasked, for supervisors and admins.
 
 `GET /v1/audit/reads?from=&to=&actor=` lists `pii_reads` in the order the reads were recorded,
-paged by keyset (`next_cursor`). Also here: the documentation pieces the ticket routes share
-(the error body, the `Idempotency-Key` header), until the API has one place for them.
+paged by keyset (`next_cursor`). Also here: the one-line hooks with which other routes record
+what they show (`voicemail_shown`, `audio_heard`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 from quart import Blueprint
-from quart_schema import document_response, validate_querystring, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.schemas import Request, Response
 from hotline.api.services import caller, current_services
@@ -21,31 +20,6 @@ from hotline.services import audit
 from hotline.store.audit import ReadRow
 
 blueprint = Blueprint("audit", __name__, url_prefix="/v1/audit")
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-class ErrorDetail(Response):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class ErrorOut(Response):
-    """Every 4xx/5xx answer."""
-
-    error: ErrorDetail
-
-
-def documented_errors(*statuses: int) -> Callable[[F], F]:
-    """Put the error body in the OpenAPI document for each of `statuses` of a route."""
-
-    def decorate(func: F) -> F:
-        for status in statuses:
-            func = document_response(ErrorOut, status)(func)
-        return func
-
-    return decorate
 
 
 async def voicemail_shown(view: audit.ShowsVoicemail) -> None:
@@ -57,14 +31,6 @@ async def audio_heard(voicemail_id: str) -> None:
     """Record that this request's caller is sent a voicemail's recording."""
     await audit.record_read(
         current_services(), await caller(), "voicemail_audio", voicemail_id, ("audio",)
-    )
-
-
-class IdempotencyHeaders(Request):
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
-        default=None,
-        alias="Idempotency-Key",
-        description="a retry with the same key and body answers 200 with the first result",
     )
 
 
@@ -108,7 +74,6 @@ class ReadPageOut(Response):
 @blueprint.get("/reads")
 @validate_querystring(ReadQuery)
 @validate_response(ReadPageOut)
-@documented_errors(401, 403, 422, 503)
 async def reads(query_args: ReadQuery) -> ReadPageOut:
     """Reads of personal data by a person (who, what, which fields, when), oldest first
     (supervisor, admin)."""

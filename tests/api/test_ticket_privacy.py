@@ -283,9 +283,9 @@ async def test_the_openapi_document_describes_the_ticket_and_audit_routes(app: Q
     assert {"200", "201", "409", "422"} <= set(create["responses"])
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"] if p["in"] == "header"]
     assert "403" in paths["/v1/tickets"]["get"]["responses"]
-    assert {"403", "404"} <= set(paths["/v1/tickets/{number}"]["get"]["responses"])
+    assert {"404", "422"} <= set(paths["/v1/tickets/{number}"]["get"]["responses"])
     audit = paths["/v1/audit/reads"]["get"]
     assert {"200", "401", "403", "422"} <= set(audit["responses"])
     assert {"from", "to", "actor", "cursor", "limit"} <= {p["name"] for p in audit["parameters"]}
     error = audit["responses"]["403"]["content"]["application/json"]["schema"]
-    assert "error" in str(error)
+    assert "ErrorOut" in str(error)
