@@ -2,7 +2,8 @@
 
 Called by the composition root (`hotline.app`) and by tests; there is no module-level app, so
 importing this package starts nothing. Handlers hold only the handles in `Services`; errors are
-mapped to HTTP in `errors`, and every request is logged as one line by `access_log`.
+mapped to HTTP in `errors`, and every request is logged as one line by `access_log`. Who may
+call each route is one table, `roles.ROUTES`, applied to every request before its handler runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from quart_trio import QuartTrio
 import hotline
 from hotline.api import (
     access_log,
+    audit,
     contacts,
     forms,
     health,
@@ -20,11 +22,13 @@ from hotline.api import (
     messages,
     operators,
     queues,
+    roles,
     schedule,
     tickets,
     voicemails,
 )
 from hotline.api.errors import register_error_handlers
+from hotline.api.openapi import HotlineOpenAPI
 from hotline.api.services import Services, attach_services
 
 __all__ = ["HotlineApp", "Services", "create_app"]
@@ -35,7 +39,7 @@ class HotlineApp(QuartTrio):
 
 
 def create_app(services: Services) -> HotlineApp:
-    app = HotlineApp(__name__)
+    app = HotlineApp(__name__, static_folder=None)  # no files served: no `static` route
     app.config["MAX_CONTENT_LENGTH"] = services.settings.http.max_body_kib * 1024
     voicemails.allow_uploads(app, services.settings.voicemail)  # recordings: their own limit
     QuartSchema(
@@ -47,6 +51,7 @@ def create_app(services: Services) -> HotlineApp:
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
+        openapi_provider_class=HotlineOpenAPI,  # errors, required fields, unique operationIds
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Russian stays readable
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in model order
@@ -57,4 +62,6 @@ def create_app(services: Services) -> HotlineApp:
     modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
+    roles.install(app)  # every route in the role table, authenticated by it
     return app

@@ -25,6 +25,8 @@ from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from hotline.api import audit
+from hotline.api.openapi import answers_with, idempotency_key, may_answer
 from hotline.api.schemas import ContactOut, OperatorId, Request, instant
 from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
@@ -235,6 +237,8 @@ class ComplianceOut(ResponseModel):
 @document_request(VoicemailForm, source=DataSource.FORM_MULTIPART)
 @validate_response(VoicemailOut, 201)
 @validate_response(VoicemailOut, 200)
+@idempotency_key
+@may_answer(409)
 async def create() -> tuple[VoicemailOut, int]:
     """Take a voicemail (integration): stored and fsynced with its SHA-256, its callback contact
     queued, before the answer. With an `Idempotency-Key` a retry of the same recording answers
@@ -294,13 +298,16 @@ async def show(voicemail_id: str) -> VoicemailOut:
     holding its callback)."""
     sv = current_services()
     view = await views.get_voicemail_view(sv, await caller(), voicemail_id)
+    await audit.voicemail_shown(view)
     return VoicemailOut.of(view, sv.settings.voicemail.max_attempts)
 
 
 @blueprint.get("/<voicemail_id>/audio")
+@answers_with(*(k.content_type for k in AudioKind), description="the recording, as it was received")
 async def audio(voicemail_id: str) -> Response:
     """The recording (supervisor, or the operator holding its callback contact now)."""
     stream = await views.open_audio(current_services(), await caller(), voicemail_id)
+    await audit.audio_heard(voicemail_id)
     response: Response = current_app.response_class(stream.chunks, content_type=stream.content_type)
     response.headers["Content-Length"] = str(stream.size)
     response.headers["Cache-Control"] = "no-store"  # a citizen's voice: no proxy keeps a copy
@@ -310,6 +317,7 @@ async def audio(voicemail_id: str) -> Response:
 @blueprint.post("/<voicemail_id>/attempts")
 @validate_request(AttemptBody)
 @validate_response(VoicemailOut)
+@may_answer(409)
 async def report_attempt(voicemail_id: str, data: AttemptBody) -> VoicemailOut:
     """Report the callback's outcome: `reached` completes the voicemail, `not_reached` retries
     it later or, after the last attempt, closes it and asks the citizen by SMS to call again."""
@@ -317,6 +325,7 @@ async def report_attempt(voicemail_id: str, data: AttemptBody) -> VoicemailOut:
     view = await callbacks.report_attempt(
         sv, await caller(), voicemail_id, data.outcome, data.comment or None, data.operator_id
     )
+    await audit.voicemail_shown(view)
     return VoicemailOut.of(view, sv.settings.voicemail.max_attempts)
 
 

@@ -28,7 +28,7 @@ from hotline.routing.model import (
     QueuePosition,
 )
 from hotline.schedule.rules import ScheduleChannel
-from hotline.services import Services
+from hotline.services import Services, audit
 from hotline.services.auth import Principal, Role
 from hotline.services.keylocks import idempotency_scope
 from hotline.services.paging import read_page
@@ -128,7 +128,7 @@ async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> 
     view = await _view(sv, contact_id)
     if caller.role is Role.OPERATOR and view.row.operator_id != caller.operator_id:
         raise NotFound(f"no contact {contact_id}")  # an operator sees only what it holds
-    return view
+    return await audit.contact_shown(sv, caller, view)
 
 
 async def list_contact_page(
@@ -165,7 +165,7 @@ async def accept(
 ) -> ContactView:
     op = caller.acting_as(operator_id)
     await _move(sv, contact_id, lambda: sv.router.accept(contact_id, op))
-    return await _view(sv, contact_id)
+    return await audit.contact_shown(sv, caller, await _view(sv, contact_id))
 
 
 async def reject(
@@ -173,7 +173,7 @@ async def reject(
 ) -> ContactView:
     op = caller.acting_as(operator_id)
     await _move(sv, contact_id, lambda: sv.router.reject(contact_id, op))
-    return await _view(sv, contact_id)
+    return await audit.contact_shown(sv, caller, await _view(sv, contact_id))
 
 
 async def complete(
@@ -182,7 +182,7 @@ async def complete(
     op = caller.acting_as(operator_id)
     note = ContactNote(outcome=outcome)
     await _move(sv, contact_id, lambda: sv.router.complete(contact_id, op, note=note))
-    return await _view(sv, contact_id)
+    return await audit.contact_shown(sv, caller, await _view(sv, contact_id))
 
 
 def estimate_wait_s(position: QueuePosition, handle_time_s: float) -> float | None:

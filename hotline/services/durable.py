@@ -101,6 +101,7 @@ class CommittingStore:
     """`StoreHandle` with its writes' post-commit work attached; reads pass straight through."""
 
     def __init__(self, store: StoreHandle, after: PostCommit) -> None:
+        self.handle = store  # the bare handle, which the journal shares
         self._store = store
         self._after = after
         self.read = store.read

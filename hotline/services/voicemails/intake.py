@@ -1,6 +1,7 @@
 """Taking a voicemail in: the recording checked by its bytes and its size, written and fsynced
 (`recordings`), the voicemail and its first attempt committed, its callback contact queued through
-the router and the journal synced, all before the answer. Called by `POST /v1/voicemails`.
+the durable router (on disk when it returns), all before the answer. Called by
+`POST /v1/voicemails`.
 
 A crash between the commit and the queueing leaves a voicemail whose contact is missing; the
 watcher queues it again at start-up, with the same id and times. The sequence runs shielded, so a
