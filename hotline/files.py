@@ -3,7 +3,8 @@
 Plain blocking functions, for a worker thread (`trio.to_thread.run_sync`). A file is written to
 a temporary name in its directory, fsynced, renamed into place and the directory fsynced: the
 name never points at a partial file and the rename itself is durable. A crash before the rename
-leaves a `.part` file; nothing ever serves one.
+leaves a `.part` file; nothing ever serves one. A write the storage cannot take (no space, a
+quota, an I/O error) raises `FilesUnwritable` (503 at the API) with nothing left behind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from hotline.store.errors import STORAGE_ERRNOS, FilesUnwritable
 
 CHUNK = 256 * 1024
 
@@ -32,7 +35,19 @@ class StoredFile:
 
 def write_durably(directory: Path, file_name: str, source: IO[bytes], max_bytes: int) -> StoredFile:
     """Copy `source` (from its current position) to `directory/file_name`, durably; its size and
-    SHA-256. More than `max_bytes` raises `TooLarge` with nothing left behind."""
+    SHA-256. More than `max_bytes` raises `TooLarge`, a full or failing disk `FilesUnwritable`,
+    either with nothing left behind."""
+    try:
+        return _write_durably(directory, file_name, source, max_bytes)
+    except OSError as e:
+        if e.errno not in STORAGE_ERRNOS:
+            raise
+        raise FilesUnwritable(f"cannot write a file: {e.strerror}") from e
+
+
+def _write_durably(
+    directory: Path, file_name: str, source: IO[bytes], max_bytes: int
+) -> StoredFile:
     make_directory(directory)
     part = directory / f".{file_name}.{secrets.token_hex(4)}.part"
     digest = hashlib.sha256()
@@ -51,7 +66,11 @@ def write_durably(directory: Path, file_name: str, source: IO[bytes], max_bytes:
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    fsync_directory(directory)
+    try:
+        fsync_directory(directory)
+    except BaseException:
+        (directory / file_name).unlink(missing_ok=True)  # not acknowledged: not kept either
+        raise
     return StoredFile(file_name, size, digest.hexdigest())
 
 

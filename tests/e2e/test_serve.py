@@ -52,7 +52,7 @@ async def test_served_app_answers_over_http_on_the_reported_port(
         created = await client.post("/v1/contacts", json=call)
         queues = await client.get("/v1/queues")
         missing = await client.get("/nope")
-    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (health.status_code, health.json()) == (200, {"status": "ok", "store": "ok"})
     assert created.status_code == 201
     assert queues.status_code == 200
     assert queues.json()["contacts"]["waiting"] == 1
