@@ -58,7 +58,11 @@ def storage_fault(error: BaseException | None) -> BaseException | None:
             code = getattr(error, "sqlite_errorcode", None)
             if code is not None and code & 0xFF in _SQLITE_STORAGE_CODES:
                 return error
-        elif (isinstance(error, OSError) and error.errno in STORAGE_ERRNOS) or isinstance(error, StoreReadOnly | FilesUnwritable):
+        elif _is_storage_errno(error) or isinstance(error, StoreReadOnly | FilesUnwritable):
             return error
         error = error.__cause__ or error.__context__
     return None
+
+
+def _is_storage_errno(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS
