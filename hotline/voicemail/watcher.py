@@ -31,6 +31,7 @@ from hotline.files import remove_strays
 from hotline.jsonlog import log_event
 from hotline.services import Services
 from hotline.store import Tx
+from hotline.store.identity import database_id
 from hotline.store.voicemails import (
     due_retries,
     mark_audio_deleted,
@@ -113,9 +114,11 @@ class VoicemailWatcher:
         directory = self._sv.settings.voicemail.dir
         # Names first, then the folder: a recording committed in between is young, and kept.
         known = await self._sv.store.read(recording_names)
+        owner = await self._sv.store.read(database_id)  # another database's folder: not swept
         # File times are real wall-clock times, whatever clock the service runs on.
+        before = time.time() - STRAY_GRACE_S
         removed = await trio.to_thread.run_sync(
-            lambda: remove_strays(directory, known, modified_before=time.time() - STRAY_GRACE_S)
+            lambda: remove_strays(directory, known, modified_before=before, owner=owner)
         )
         if removed:
             log_event(log, "voicemail.stray_files_deleted", count=len(removed))

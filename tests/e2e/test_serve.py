@@ -31,9 +31,7 @@ STOP_TIMEOUT_S = 5.0
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    shipped = load_settings(SHIPPED)
-    store = shipped.store.model_copy(update={"path": tmp_path / "hotline.db"})
-    return shipped.model_copy(update={"store": store})
+    return load_settings(SHIPPED).with_db(tmp_path / "hotline.db")
 
 
 async def test_served_app_answers_over_http_on_the_reported_port(
