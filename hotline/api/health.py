@@ -39,6 +39,10 @@ def store_writable(sv: Services) -> bool:
 async def refuse_writes_while_read_only() -> Response | None:
     if request.method in _READ_METHODS or store_writable(current_services()):
         return None
+    # Drained, not stored: a body left unread would leave the connection stuck for its next
+    # request, and nothing of it needs the disk that is failing.
+    async for _ in request.body:
+        pass
     response = error_response(
         503, "read_only", "The storage cannot be written now (disk full or failing); retry later."
     )
