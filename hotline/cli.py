@@ -236,7 +236,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser(
         "migrate",
         help="create the database or bring its schema up to date, and exit",
-        description="Apply the schema migrations the database lacks (serve does this too).",
+        description="Apply the schema migrations the database lacks (serve does this too). "
+        "Refused (exit code 4) while a server holds the database: stop it first.",
     )
     _config_flag(migrate)
     _db_flag(migrate)
