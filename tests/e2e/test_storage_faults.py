@@ -215,6 +215,24 @@ class Api:
         assert int(response.headers["Retry-After"]) > 0
         recordings = disk / "hotline.files" / "voicemail"
         assert sorted(p.name for p in recordings.iterdir() if p.name != ".hotline-owner") == []
+        # A feedback form likewise: no ticket, and no folder of its attachments left.
+        status, body, response = await self.call(
+            "integration",
+            "POST",
+            "/v1/forms/feedback",
+            data={
+                "phone": "+79120000007",
+                "full_name": "Ivanov Ivan",
+                "email": "citizen@example.org",
+                "type": "technical",
+                "description": "The scan does not upload",
+            },
+            files={"attachments": ("scan.pdf", b"%PDF-1.7" + bytes(200_000), "application/pdf")},
+        )
+        assert status == 503, body
+        assert "Retry-After" in response.headers
+        attachments = disk / "hotline.files" / "attachments"
+        assert sorted(p.name for p in attachments.iterdir() if p.name != ".hotline-owner") == []
         # A contact the router takes but whose events cannot be written: 503, kept for later.
         status, body = await self.create_contact("k-during", "+79120000003")
         assert status == 503, body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import time
@@ -17,6 +18,7 @@ from hotline.files import (
     strays,
     write_durably,
 )
+from hotline.store import FilesUnwritable
 
 OWNER = "0123456789abcdef0123456789abcdef"  # the id of the database the folders belong to
 
@@ -107,3 +109,20 @@ def test_files_and_folders_are_created_private_whatever_the_umask(tmp_path: Path
 
     assert (tmp_path / "form-1").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "form-1" / "1.pdf").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
+def test_a_write_the_disk_refuses_is_files_unwritable_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    folder = tmp_path / "form-1"
+    folder.mkdir()
+
+    def refused(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", refused)
+    with pytest.raises(FilesUnwritable):
+        write_durably(folder, "1.pdf", io.BytesIO(b"%PDF-1.7"), max_bytes=100)
+
+    assert list(folder.iterdir()) == []
