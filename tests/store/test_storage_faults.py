@@ -17,12 +17,16 @@ import pytest
 import trio
 import trio.testing
 
+from hotline.app import start_services
 from hotline.clock import WallClock
+from hotline.config import load_settings
 from hotline.journal import Journal
 from hotline.routing import RoutingState
 from hotline.routing.actor import RouterActor
 from hotline.store import CommitFailed, StoreHandle, StoreReadOnly, Tx, open_store
 from hotline.store.errors import storage_fault
+from hotline.voicemail.watcher import VoicemailWatcher
+from tests.e2e.processes import CONFIG
 from tests.routing_fixtures import T0, contact, policy
 
 GIVE_UP_AFTER = 30.0
@@ -167,3 +171,27 @@ async def test_the_journal_keeps_its_batch_through_a_fault_and_writes_it_in_orde
         )
         assert [row[0] for row in order] == ["before", "during-1", "during-2", "after"]
         assert store.refused >= 1
+
+
+async def test_the_voicemail_watcher_rides_out_a_store_that_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = VoicemailWatcher.queue_due_retries
+
+    async def refused_twice(self: VoicemailWatcher, now: float) -> None:
+        calls.append("refused" if len(calls) < 2 else "done")
+        if len(calls) <= 2:
+            raise StoreReadOnly("the store cannot write now")
+        await real(self, now)
+
+    monkeypatch.setattr(VoicemailWatcher, "queue_due_retries", refused_twice)
+    settings = load_settings(CONFIG).with_db(tmp_path / "hotline.db")
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with trio.open_nursery() as nursery:
+            await start_services(nursery, settings)  # its watcher runs in `nursery`
+            while "done" not in calls:
+                await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+
+    assert calls[:3] == ["refused", "refused", "done"]
