@@ -199,10 +199,7 @@ async def create_ticket(
             await also(tx, row)
         return await _view(tx, row)
 
-    view = await sv.store.transact(work)
-    sv.notifier.notify_new()
-    sv.open_tickets.opened(phone, view.ticket.number, at)
-    return view
+    return await sv.store.transact(work)  # the post-commit hook wakes the SMS, keeps the index
 
 
 async def get_ticket_view(sv: Services, caller: Principal, number_text: str) -> TicketView:
@@ -271,11 +268,7 @@ async def move_ticket(
         await _notify(sv, tx, moved, at=at, comment=comment)
         return await _recorded(tx, await _view(tx, moved, caller, since), caller, at)
 
-    view = await sv.store.transact(work)
-    sv.notifier.notify_new()
-    if to is TicketStatus.COMPLETED:
-        await sv.open_tickets.completed(sv.store, view.ticket.phone, number)
-    return view
+    return await sv.store.transact(work)  # the post-commit hook wakes the SMS, keeps the index
 
 
 async def escalate_ticket(
