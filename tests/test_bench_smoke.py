@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 import re
+import socket
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -90,3 +93,44 @@ def test_api_benchmark_runs_a_server_and_reports(capsys: pytest.CaptureFixture[s
 def test_bench_needs_a_benchmark_name() -> None:
     with pytest.raises(SystemExit):
         load_bench().main([])
+
+
+def test_api_load_generator_counts_and_times_only_successes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server that answers every other request with 503: those are counted apart, never as
+    creates done nor in the latencies."""
+    load_bench()  # puts scripts/ on sys.path
+    import bench_api
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answers = [b"201 Created", b"503 Service Unavailable"]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            n = 0
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                _, _, buf = buf.partition(b"\r\n\r\n")
+                status = answers[n % 2]
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\n\r\n{}")
+                n += 1
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    argv = ["--port", str(port), "--kind", "healthz", "--token", "-", "--connections", "1"]
+    argv += ["--warmup", "0", "--duration", "30", "--count", "40"]
+    try:
+        assert bench_api.loadgen(bench_api._loadgen_arguments(argv)) == 0
+    finally:
+        listener.close()
+    report = json.loads(capsys.readouterr().out)
+    assert report["statuses"] == {"201": 20, "503": 20}
+    assert len(report["latencies_us"]) == 20
