@@ -19,8 +19,6 @@ from typing import IO, Any
 from hotline.domain.masking import mask_phone
 
 _FIELDS = "hotline_fields"  # the LogRecord attribute that carries log_event's fields
-# One encoder for every line: `json.dumps` with any option builds a new encoder per call.
-_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 def log_event(
@@ -34,6 +32,10 @@ def log_event(
 ) -> None:
     """Log `event` (a dotted name such as `router.started`) with named fields."""
     logger.log(level, event, exc_info=exc_info, extra={_FIELDS: fields})
+
+
+# One encoder for every line: `json.dumps` with any option builds a new encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class JsonLineFormatter(logging.Formatter):
