@@ -10,13 +10,20 @@ line, Content-Length), so that the client costs little beside the server. `GET /
 `POST /v1/contacts` (a mix of topics and channels; each answered once on disk) alternate in
 `--rounds` rounds (healthz, create, healthz, create, ...), each after a short warm-up that is not
 counted, and each phase's rounds are added up: a slow spell of a shared machine falls on both.
-Latency is from the first byte sent to the last byte of the answer; req/s is the answers (2xx or
-not) in the timed windows over their length. The server's and the load generators' CPU use is
-shown beside each phase.
+Latency is from the first byte sent to the last byte of a 2xx answer; req/s is the 2xx answers
+in the timed windows over their length. Any other answer (and any connection failure) is counted
+apart, listed, and makes the run exit 1: a run with errors is not a measurement. The server's
+CPU use (utime + stime of its process, from /proc, over the phase) and the load generators'
+are shown beside each phase.
 
-With `--floor`, a third phase in each round drives `bench_api_floor.py`, a bare Quart-Trio app
+With `--floor`, each round also drives `bench_api_floor.py` (`floor`), a bare Quart-Trio app
 with only `GET /healthz` under Hypercorn: what the framework itself answers at on this machine,
-which bounds what any endpoint of hotline can reach.
+which bounds what any endpoint of hotline can reach; and (`depth`, unless `--depth 0`) creates on
+a second hotline server that already holds `--depth` waiting contacts (10,000; filled through the
+API before the rounds, and not counted). The targets are then ratios within the run, which the
+neighbours on a shared machine move much less than the figures themselves: creates/s against the
+floor's req/s, create p99 against the floor's p99, server CPU per create against server CPU per
+floor request, on the empty queue (which grows by the creates of the earlier rounds) and at depth.
 
 Profiling the server (the figures then include the profiler's cost):
 - HOTLINE_BENCH_PROFILE=py-spy (py-spy on PATH, or its path in HOTLINE_BENCH_PYSPY): each phase
@@ -60,6 +67,13 @@ VOICE_SHARE = 0.6
 BODY_VARIANTS = 64
 TARGET_SHARE = 0.5  # creates/s >= this share of healthz req/s
 TARGET_P99_MS = 50.0
+# With --floor: creates/s >= this share of the floor's req/s, create p99 <= this many times the
+# floor's, server CPU per create <= this many times the floor's per request (empty and at depth).
+TARGET_FLOOR_SHARE = 0.55
+TARGET_FLOOR_P99 = 1.2
+TARGET_FLOOR_CPU = 1.8
+DEPTH = 10_000  # waiting contacts before the `depth` phase (--depth)
+FILL_LIMIT_S = 600.0  # the fill of the depth server gives up after this long
 PROFILE_ENV = "HOTLINE_BENCH_PROFILE"
 PYSPY_ENV = "HOTLINE_BENCH_PYSPY"
 PYSPY_RATE = 200  # samples/s
@@ -135,6 +149,7 @@ def loadgen(args: argparse.Namespace) -> int:
     statuses: dict[int, int] = {}
     failures: list[str] = []
     answered = [0]  # warm-up included
+    budget = [args.count or 0]  # requests left to send, with --count
     clock = time.perf_counter
 
     async def connection(n: int, counted_from: float, until: float) -> None:
@@ -143,11 +158,16 @@ def loadgen(args: argparse.Namespace) -> int:
         i = n
         async with stream:
             while (start := clock()) < until:
+                if args.count:
+                    if budget[0] <= 0:
+                        break
+                    budget[0] -= 1
                 await stream.send_all(requests[i % len(requests)])
                 status = await _read_response(stream, buf)
                 answered[0] += 1
                 if start >= counted_from:
-                    latencies.append(clock() - start)
+                    if 200 <= status < 300:  # only successes are timed and counted as done
+                        latencies.append(clock() - start)
                     statuses[status] = statuses.get(status, 0) + 1
                 i += 1
 
@@ -184,7 +204,7 @@ def loadgen(args: argparse.Namespace) -> int:
 class Phase:
     name: str
     window_s: float
-    latencies_us: list[int]
+    latencies_us: list[int]  # of the 2xx answers
     statuses: dict[int, int]
     failures: list[str]
     answered: int  # warm-up included, as the CPU figures are
@@ -194,7 +214,12 @@ class Phase:
 
     @property
     def rate(self) -> float:
+        """2xx answers per second."""
         return len(self.latencies_us) / self.window_s
+
+    @property
+    def cpu_per_answer_s(self) -> float:
+        return self.server_cpu_s / max(1, self.answered)
 
     @property
     def errors(self) -> int:
@@ -300,8 +325,12 @@ def run_phase(
     args: argparse.Namespace,
     channels: list[str],
     pyspy: tuple[str, Path] | None,
+    count: int = 0,
 ) -> Phase:
-    """One phase; with `pyspy` (its command and a directory), the server is sampled meanwhile."""
+    """One phase; with `pyspy` (its command and a directory), the server is sampled meanwhile.
+    With `count`, it ends once that many requests are answered (no warm-up; the fill of the
+    depth server), or after FILL_LIMIT_S."""
+    warmup, duration = (0.0, FILL_LIMIT_S) if count else (args.warmup, args.duration)
     shares = [args.connections // args.processes] * args.processes
     for i in range(args.connections % args.processes):
         shares[i] += 1
@@ -316,12 +345,14 @@ def run_phase(
             command = [sys.executable, str(Path(__file__).resolve()), "loadgen"]
             command += ["--port", str(server.port), "--kind", kind, "--token", server.integration]
             command += ["--channels", ",".join(channels), "--seed", str(i)]
-            command += ["--connections", str(share), "--warmup", str(args.warmup)]
-            command += ["--duration", str(args.duration)]
+            command += ["--connections", str(share), "--warmup", str(warmup)]
+            command += ["--duration", str(duration)]
+            if count:
+                command += ["--count", str(count // len(shares) + (i < count % len(shares)))]
             loadgens.append(subprocess.Popen(command, stdout=subprocess.PIPE))
         reports = []
         for process in loadgens:
-            out, _ = process.communicate(timeout=args.warmup + args.duration + LOADGEN_SLACK_S)
+            out, _ = process.communicate(timeout=warmup + duration + LOADGEN_SLACK_S)
             if process.returncode != 0:
                 raise RuntimeError(f"a load generator exited with {process.returncode}")
             reports.append(json.loads(out))
@@ -395,13 +426,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "own figures on this machine",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="0.5 s phases, 0.2 s warm-up (the smoke test)"
+        "--depth",
+        type=int,
+        default=None,
+        help=f"with --floor: contacts already waiting on the depth server ({DEPTH}; 0: no "
+        "depth phase)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="0.5 s phases, 0.2 s warm-up, depth 200 unless given (the smoke test)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.duration, args.warmup = 0.5, 0.2
+    depth: int = args.depth if args.depth is not None else (200 if args.quick else DEPTH)
+    if not args.floor:
+        depth = 0
     profile_mode = os.environ.get(PROFILE_ENV, "")
     if profile_mode not in ("", "cprofile", "py-spy"):
         print(f"{PROFILE_ENV} is cprofile or py-spy, not {profile_mode!r}", file=sys.stderr)
@@ -419,10 +462,15 @@ def run(args: argparse.Namespace) -> int:
     # round when profiled: a profile per phase).
     rounds = 1 if pyspy is not None else max(1, args.rounds)
     server: Server | None = None
+    deep: Server | None = None
     floor: Floor | None = None
+    exit_codes: list[int | None] = []
     try:
         server = Server(workdir, profile)
         floor = Floor() if args.floor else None
+        if depth:
+            (workdir / "deep").mkdir()
+            deep = Server(workdir / "deep", None)
         channels = server.open_channels()
         print(
             f"api benchmark: hotline serve (1 process, temp db, shipped config) on {server.url}; "
@@ -430,7 +478,7 @@ def run(args: argparse.Namespace) -> int:
             f"connections, pre-encoded requests, minimal HTTP/1.1 reader; "
             f"{args.duration:g} s per phase in {rounds} alternating round(s), each after "
             f"{args.warmup:g} s warm-up; "
-            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start"
+            f"{os.cpu_count()} CPUs, load average {_load()} at start"
             + (f"; server profiled ({profile_mode})" if profile_mode else ""),
             flush=True,
         )
@@ -440,72 +488,129 @@ def run(args: argparse.Namespace) -> int:
             "seconds, and per answer (warm-up included)",
             flush=True,
         )
+        fill: Phase | None = None
+        if deep is not None:
+            fill = run_phase(deep, "create", args, channels, None, count=depth)
+            print(
+                f"depth: a second hotline server filled with {len(fill.latencies_us)} waiting "
+                f"contacts in {fill.wall_s:.1f} s (not counted)",
+                flush=True,
+            )
         args.duration /= rounds
         runs: dict[str, list[Phase]] = {"healthz": [], "create": []}
         if floor is not None:
             runs["floor"] = []
+        if deep is not None:
+            runs["depth"] = []
         for _ in range(rounds):
-            for kind, done in runs.items():
-                if kind == "floor":
+            for name, done in runs.items():
+                if name == "floor":
                     assert floor is not None
                     phase = run_phase(floor, "healthz", args, channels, None)
-                    done.append(dataclasses.replace(phase, name="floor"))
+                elif name == "depth":
+                    assert deep is not None
+                    phase = run_phase(deep, "create", args, channels, None)
                 else:
-                    done.append(run_phase(server, kind, args, channels, pyspy))
-        phases = [_merged(done) for done in runs.values()]
-        exit_code = server.stop()
+                    phase = run_phase(server, name, args, channels, pyspy)
+                done.append(dataclasses.replace(phase, name=name))
+        phases = {name: _merged(done) for name, done in runs.items()}
+        exit_codes = [s.stop() for s in (server, deep) if s is not None]
     finally:
-        for process in (server, floor):
+        for process in (server, deep, floor):
             if process is not None:
                 process.stop()
     print()
     header = (
-        f"{'phase':<8} {'answers':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+        f"{'phase':<8} {'2xx':>8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
         f"{'non-2xx':>7} {'server CPU':>10} {'CPU ms/req':>10} {'load CPU':>8}"
     )
     print(header)
     print("-" * len(header))
-    for p in phases:
-        per_answer_ms = p.server_cpu_s * 1e3 / max(1, p.answered)
+    for p in phases.values():
         print(
             f"{p.name:<8} {len(p.latencies_us):>8} {p.rate:>8.0f} {p.percentile_ms(0.5):>7.1f} "
             f"{p.percentile_ms(0.99):>7.1f} {p.percentile_ms(1.0):>7.1f} {p.errors:>7} "
-            f"{p.server_cpu_s / p.wall_s:>10.0%} {per_answer_ms:>10.2f} "
+            f"{p.server_cpu_s / p.wall_s:>10.0%} {p.cpu_per_answer_s * 1e3:>10.2f} "
             f"{p.loadgen_cpu_s / p.wall_s:>8.0%}"
         )
-    for p in phases:
-        if p.errors or p.failures:
-            others = {s: n for s, n in sorted(p.statuses.items()) if not 200 <= s < 300}
-            print(f"{p.name}: statuses {others}, connection failures {p.failures[:3]}")
-    if exit_code != 0:
-        print(f"the server exited with {exit_code} on SIGTERM; log: {server.log_path}")
-    healthz, create = phases[:2]
+    failed = [p for p in (*phases.values(), *([fill] if fill else [])) if p.errors or p.failures]
+    if fill is not None and len(fill.latencies_us) < depth:
+        print(f"ERROR: the depth server holds {len(fill.latencies_us)} contacts, not {depth}")
+        failed.append(fill)
+    for p in failed:
+        others = {s: n for s, n in sorted(p.statuses.items()) if not 200 <= s < 300}
+        print(
+            f"ERROR: {p.name}: {p.errors} non-2xx answers {others}, "
+            f"{len(p.failures)} connection failures {p.failures[:3]}"
+        )
+    if any(code != 0 for code in exit_codes):
+        print(f"ERROR: a server exited with {exit_codes} on SIGTERM; logs in {workdir}")
+    healthz, create = phases["healthz"], phases["create"]
     share = create.rate / healthz.rate if healthz.rate else 0.0
     p99 = create.percentile_ms(0.99)
     targets = [
         (f"creates >= {TARGET_SHARE:.0%} of healthz", share >= TARGET_SHARE),
         (f"p99 <= {TARGET_P99_MS:g} ms", p99 <= TARGET_P99_MS),
     ]
+    last = (
+        f"api: {create.rate:.0f} creates/s, p99 {p99:.1f} ms, {share:.0%} of healthz "
+        f"({healthz.rate:.0f} req/s)"
+    )
+    if floor is not None:
+        bare = phases["floor"]
+        vs = _versus(create, bare)
+        targets = [
+            (f"creates >= {TARGET_FLOOR_SHARE:g} x floor", vs[0] >= TARGET_FLOOR_SHARE),
+            (f"p99 <= {TARGET_FLOOR_P99:g} x floor", vs[1] <= TARGET_FLOOR_P99),
+            (f"CPU/create <= {TARGET_FLOOR_CPU:g} x floor", vs[2] <= TARGET_FLOOR_CPU),
+        ]
+        last += f", {vs[0]:.0%} of floor, {vs[1]:.2f}x floor p99, {vs[2]:.2f}x floor cpu"
+        if "depth" in phases:
+            at = _versus(phases["depth"], bare)
+            targets += [
+                (
+                    f"at depth {depth}: creates >= {TARGET_FLOOR_SHARE:g} x floor",
+                    at[0] >= TARGET_FLOOR_SHARE,
+                ),
+                (f"p99 <= {TARGET_FLOOR_P99:g} x floor", at[1] <= TARGET_FLOOR_P99),
+                (f"CPU/create <= {TARGET_FLOOR_CPU:g} x floor", at[2] <= TARGET_FLOOR_CPU),
+            ]
+            last += f", depth {depth}: {at[0]:.0%} of floor, {at[1]:.2f}x floor p99"
+    targets.append(("no errors", not failed))
     print()
     if profile is not None:
         _print_profile(profile)
     if pyspy is not None:
-        for p in phases[:2]:
-            _print_folded(p.name, workdir / f"{p.name}.folded")
+        for name in ("healthz", "create"):
+            _print_folded(name, workdir / f"{name}.folded")
     if floor is not None:
-        bare = phases[2]
+        bare = phases["floor"]
         print(
             f"floor: a bare Quart-Trio app under Hypercorn answers GET /healthz at "
-            f"{bare.rate:.0f} req/s, p99 {bare.percentile_ms(0.99):.1f} ms on this machine"
+            f"{bare.rate:.0f} req/s, p99 {bare.percentile_ms(0.99):.1f} ms, "
+            f"{bare.cpu_per_answer_s * 1e3:.2f} ms of server CPU per request on this machine"
         )
+    print(f"load average at the end: {_load()}")
+    if failed:
+        print("ERROR: this run had errors (above): its figures are not a measurement")
     print("targets: " + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in targets))
-    print(
-        f"api: {create.rate:.0f} creates/s, p99 {p99:.1f} ms, {share:.0%} of healthz "
-        f"({healthz.rate:.0f} req/s)"
-    )
-    if exit_code == 0 and not (healthz.failures or create.failures or profile_mode):
+    print(last)
+    if not (failed or profile_mode) and all(code == 0 for code in exit_codes):
         shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 1 if failed else 0
+
+
+def _versus(p: Phase, floor: Phase) -> tuple[float, float, float]:
+    """`p` as ratios to the floor: req/s, p99, server CPU per answer."""
+    rate = p.rate / floor.rate if floor.rate else 0.0
+    floor_p99 = floor.percentile_ms(0.99)
+    p99 = p.percentile_ms(0.99) / floor_p99 if floor_p99 else math.inf
+    cpu = p.cpu_per_answer_s / floor.cpu_per_answer_s if floor.cpu_per_answer_s else math.inf
+    return rate, p99, cpu
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _print_profile(path: Path) -> None:
@@ -599,6 +704,7 @@ def _loadgen_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, required=True)
     parser.add_argument("--warmup", type=float, required=True)
     parser.add_argument("--duration", type=float, required=True)
+    parser.add_argument("--count", type=int, default=0, help="stop after this many requests")
     return parser.parse_args(argv)
 
 

@@ -1,22 +1,33 @@
 """`scripts/bench routing` and `scripts/bench api` still run end to end (tiny sizes; nothing
-about their timings)."""
+about their timings), and every router the routing bench compares with the core makes the very
+offers the core makes on a shared stream: a ratio to a baseline that does other work means
+nothing."""
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import json
 import re
+import socket
+import threading
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from hotline.routing import RoutingState
+from hotline.routing.state import ScanRoutingState
+
 BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench"
 LAST_LINE = re.compile(
     r"routing: \d+ decisions/s pure, \d+/s actor, p99 \d+\.\d us, "
-    r"\d+\.\dx naive, \d+\.\dx sql-dispatch"
+    r"\d+\.\dx naive, \d+\.\dx sql-dispatch \(\d+\.\dx sql-sort\)"
 )
-API_LAST_LINE = re.compile(r"api: \d+ creates/s, p99 \d+\.\d ms, \d+% of healthz \(\d+ req/s\)")
+API_LAST_LINE = re.compile(
+    r"api: \d+ creates/s, p99 \d+\.\d ms, \d+% of healthz \(\d+ req/s\), \d+% of floor, "
+    r"\d+\.\d\dx floor p99, \d+\.\d\dx floor cpu, depth 200: \d+% of floor, \d+\.\d\dx floor p99"
+)
 
 
 def load_bench() -> ModuleType:
@@ -36,21 +47,89 @@ def test_routing_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) 
     lines = capsys.readouterr().out.strip().splitlines()
     assert LAST_LINE.fullmatch(lines[-1]), lines[-1]
     rows = {line.split()[0]: line for line in lines if line.split()[:1]}
-    for name in ("pure", "actor", "naive", "sql-dispatch"):
-        assert name in rows
+    for name in ("actor", "naive", "sql-dispatch", "sql-sort"):
+        assert "same offers as pure" in rows[name], rows[name]
     assert rows["naive"].split()[1] == "100"
     assert rows["sql-dispatch"].split()[1] == "300"
+    assert rows["sql-sort"].split()[1] == "300"
+
+
+def test_every_router_of_the_routing_bench_makes_the_offers_the_core_makes() -> None:
+    load_bench()  # puts scripts/ on sys.path
+    import bench_routing
+    from bench_routing_sql import IndexedSqlDispatch, SortingSqlDispatch
+
+    n = 3000
+    wl = bench_routing.make_workload(seed=11, n_operators=80, n_contacts=400, n_events=n)
+    pure = bench_routing.run_sync("pure", "", RoutingState(wl.policy), wl, n)
+    # The stream exercises every kind of event and makes offers all along.
+    assert set(pure.kinds) >= {"arrive", "accept", "reject", "complete", "end_wrap_up", "abandon"}
+    assert sum(map(len, pure.build_trace)) > 50
+    assert sum(map(len, pure.trace)) > 500
+    others = [
+        bench_routing.run_sync("naive", "", ScanRoutingState(wl.policy), wl, n),
+        bench_routing.run_sync("sql-dispatch", "", IndexedSqlDispatch(wl.policy), wl, n),
+        bench_routing.run_sync("sql-sort", "", SortingSqlDispatch(wl.policy), wl, n),
+        bench_routing.run_actor(wl, n),
+    ]
+    for other in others:
+        assert other.build_trace == pure.build_trace, other.name
+        assert other.trace == pure.trace, other.name
+        assert other.errors == pure.errors, other.name
 
 
 @pytest.mark.slow
 def test_api_benchmark_runs_a_server_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
-    assert load_bench().main(["api", "--quick", "--floor"]) == 0
+    assert load_bench().main(["api", "--quick", "--floor"]) == 0  # 1 on any non-2xx answer
     lines = capsys.readouterr().out.strip().splitlines()
     assert API_LAST_LINE.fullmatch(lines[-1]), lines[-1]
     rows = {line.split()[0]: line for line in lines if line.split()[:1]}
-    assert "healthz" in rows and "create" in rows and "floor" in rows
+    for name in ("healthz", "create", "floor", "depth"):  # how many 2xx depends on the machine
+        assert rows[name].split()[6] == "0", rows[name]  # non-2xx
+    assert "filled with 200 waiting contacts" in "\n".join(lines)
 
 
 def test_bench_needs_a_benchmark_name() -> None:
     with pytest.raises(SystemExit):
         load_bench().main([])
+
+
+def test_api_load_generator_counts_and_times_only_successes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A server that answers every other request with 503: those are counted apart, never as
+    creates done nor in the latencies."""
+    load_bench()  # puts scripts/ on sys.path
+    import bench_api
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answers = [b"201 Created", b"503 Service Unavailable"]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            n = 0
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                _, _, buf = buf.partition(b"\r\n\r\n")
+                status = answers[n % 2]
+                conn.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\n\r\n{}")
+                n += 1
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    argv = ["--port", str(port), "--kind", "healthz", "--token", "-", "--connections", "1"]
+    argv += ["--warmup", "0", "--duration", "30", "--count", "40"]
+    try:
+        assert bench_api.loadgen(bench_api._loadgen_arguments(argv)) == 0
+    finally:
+        listener.close()
+    report = json.loads(capsys.readouterr().out)
+    assert report["statuses"] == {"201": 20, "503": 20}
+    assert len(report["latencies_us"]) == 20

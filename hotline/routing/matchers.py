@@ -10,15 +10,16 @@ property tests and the naive baseline in `scripts/bench`.
 from __future__ import annotations
 
 import heapq
-from collections import deque
+from bisect import bisect_left, insort
 from collections.abc import Iterator
 from heapq import heappop, heappush
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any, Protocol
 
 from hotline.routing.model import Channel
 from hotline.routing.records import (
     WAITING,
+    ContactKey,
     ContactRecord,
     OperatorRecord,
     RouteKey,
@@ -138,41 +139,78 @@ class _ContactLane:
     """The waiting contacts of a (route, language, channel) queue, best first.
 
     Contacts mostly arrive in queue order: one topic has one class, and its deadline is arrival
-    plus the class's limit. Those entries go to the end of `run`, a deque that stays sorted, so
-    that parking and taking the best cost O(1) and touch only the ends of the queue; the few
-    that arrive out of order (a contact back from an offer, one overflowing from another topic,
-    one restored or with deadlines of its own) go to `heap`. `top` is the best live entry of
-    the two, or None: a decision compares tops and never looks further."""
+    plus the class's limit. Those entries go to the end of `run`, a list that stays sorted and
+    whose front is `run[head]` (taking the best moves `head` on), so that parking and taking the
+    best cost O(1) and touch only the ends of the queue; the few that arrive out of order (a
+    contact back from an offer, one overflowing from another topic, one restored or with
+    deadlines of its own) go to `heap`. `top` is the best live entry of the two, or None: a
+    decision compares tops and never looks further.
 
-    __slots__ = ("heap", "live", "run", "top")
+    `gone` lists, in order, the entries of `run` that went stale away from its front (an
+    abandon, a contact taken through another of its lanes): the live entries of the run before
+    a key are then two bisections (`ahead_in_run`), so that a position costs O(log n) and not a
+    walk of the queue. Entries the front has passed, or a rebuild dropped, no longer count."""
+
+    __slots__ = ("gone", "head", "heap", "live", "run", "top")
 
     def __init__(self) -> None:
-        self.run: deque[ContactEntry] = deque()
+        self.run: list[ContactEntry] = []
+        self.head = 0
         self.heap: list[ContactEntry] = []
+        self.gone: list[ContactEntry] = []
         self.live = 0
         self.top: ContactEntry | None = None
 
     def entries(self) -> Iterator[ContactEntry]:
         """Every entry, live or stale, in no particular order."""
-        yield from self.run
+        yield from islice(self.run, self.head, None)
         yield from self.heap
 
     def find_top(self) -> None:
         """Drop the stale entries at the front of `run` and `heap`; the best of their fronts is
         the new top."""
-        run, heap = self.run, self.heap
-        while run and run[0][4] != run[0][5].version:
-            run.popleft()
+        run, heap, head = self.run, self.heap, self.head
+        end = len(run)
+        while head < end and run[head][4] != run[head][5].version:
+            head += 1
+        if head > 64 and 2 * head > end:  # let the records passed go, in O(1) amortised
+            gone = self.gone
+            if gone:
+                del gone[: bisect_left(gone, run[head]) if head < end else len(gone)]
+            del run[:head]
+            end -= head
+            head = 0
+        self.head = head
         while heap and heap[0][4] != heap[0][5].version:
             heappop(heap)
-        if run:
-            self.top = heap[0] if heap and heap[0] < run[0] else run[0]
+        if head < end:
+            front = run[head]
+            self.top = heap[0] if heap and heap[0] < front else front
         else:
             self.top = heap[0] if heap else None
 
+    def went_stale(self, c: ContactRecord, version: int) -> None:
+        """`c`'s entry of `version`, not the top, went stale: note it if it stands in `run`."""
+        run = self.run
+        # Its entry is the only one with its key and that version.
+        at = bisect_left(run, (c.rank, c.deadline_at, c.arrived_at, c.seq, version), self.head)
+        if at < len(run) and run[at][5] is c:
+            insort(self.gone, run[at])
+
+    def ahead_in_run(self, key: ContactKey) -> int:
+        """Live entries of `run` before `key`: O(log n)."""
+        run, head = self.run, self.head
+        ahead = bisect_left(run, key, head) - head
+        gone = self.gone
+        if gone and ahead:
+            ahead -= bisect_left(gone, key) - bisect_left(gone, run[head])
+        return ahead
+
     def compact(self) -> None:
         """Drop every stale entry; the top, live, stays."""
-        self.run = deque(e for e in self.run if e[4] == e[5].version)
+        self.run = [e for e in islice(self.run, self.head, None) if e[4] == e[5].version]
+        self.head = 0
+        self.gone = []
         heap = self.heap
         heap[:] = [e for e in heap if e[4] == e[5].version]
         heapq.heapify(heap)
@@ -215,12 +253,23 @@ class IndexedMatcher:
         c.lanes = None
 
     def contacts_ahead(self, c: ContactRecord) -> int:
-        # O(size of c's own lanes): live entries only, each contact once across its lanes.
         # An entry compares with a key as its own key would, and with an equal key it is the
         # greater (longer): `c` itself is not counted.
         key = c.key
         lanes = self._lanes_of(c)
-        if len(lanes) == 1:  # a lane holds a contact once
+        if len(lanes) == 1:  # a lane holds a contact once: O(log n + its out-of-order few)
+            lane = lanes[0][0]
+            return lane.ahead_in_run(key) + sum(
+                1 for e in lane.heap if e < key and e[4] == e[5].version
+            )
+        return self.contacts_ahead_by_scan(c)
+
+    def contacts_ahead_by_scan(self, c: ContactRecord) -> int:
+        """`contacts_ahead` by a walk of `c`'s lanes: an overflowed contact's (a contact in two
+        lanes is counted once), and the oracle of the property tests."""
+        key = c.key
+        lanes = self._lanes_of(c)
+        if len(lanes) == 1:
             return sum(1 for e in lanes[0][0].entries() if e < key and e[4] == e[5].version)
         ahead: set[str] = set()
         for lane, _ in lanes:
@@ -238,7 +287,14 @@ class IndexedMatcher:
             assert len(live) == contacts.live, "a contact lane miscounts its live entries"
             assert all(e[5].state is WAITING for e in live), "a parked contact is not waiting"
             assert contacts.top == min(live, default=None), "a lane's top is not its best"
-            assert all(a < b for a, b in pairwise(contacts.run)), "a run is out of order"
+            run = contacts.run[contacts.head :]
+            assert all(a < b for a, b in pairwise(run)), "a run is out of order"
+            assert all(a < b for a, b in pairwise(contacts.gone)), "gone is out of order"
+            noted = {id(e) for e in contacts.gone}
+            assert all(e[4] != e[5].version for e in contacts.gone), "a live entry is gone"
+            assert all(e[4] == e[5].version or id(e) in noted for e in run), (
+                "an entry of a run went stale unnoted"
+            )
             parked = [e for e in free.heap if e[3] == e[4].version]
             assert len(parked) == free.live, "an operator lane miscounts its live entries"
             assert all(e[4].routable for e in parked), "a parked operator is not routable"
@@ -320,12 +376,15 @@ class IndexedMatcher:
         # Nothing parked means no live entry: every entry already carries an older version.
         parked = c.parked
         if parked:
-            c.version += 1
+            version = c.version
+            c.version = version + 1
             for lane, _ in parked:
                 lane.live -= 1
                 top = lane.top
                 if top is not None and top[5] is c:  # keep the top live
                     lane.find_top()
+                else:  # away from the front: counted out of the positions behind it
+                    lane.went_stale(c, version)
             c.parked = ()
 
     def best_contact_for(self, op: OperatorRecord, now: float) -> ContactRecord | None:

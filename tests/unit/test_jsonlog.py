@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,6 +28,22 @@ def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
 
 def lines(stream: io.StringIO) -> list[dict[str, object]]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize(
+    "created",
+    [1_800_000_000.0, 1_800_000_000.0004999, 1_800_000_000.9995, 1_800_000_000.9999996]
+    + [1_800_000_000 + n / 7919 for n in range(0, 7919, 97)],
+)
+def test_the_timestamp_is_utc_to_the_millisecond_as_isoformat_writes_it(created: float) -> None:
+    """The formatter keeps the date and time of the last second it wrote; the text is still
+    exactly what `datetime.isoformat` makes, across a second's boundary too."""
+    formatter = JsonLineFormatter()
+    for at in (created - 1.0, created, created + 0.0001):
+        record = logging.LogRecord("tests.jsonlog", logging.INFO, "", 0, "e", None, None)
+        record.created = at
+        expected = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+        assert json.loads(formatter.format(record))["ts"] == expected
 
 
 def test_an_event_is_one_json_line_with_its_fields(

@@ -1,7 +1,8 @@
 """Where a contact stands, for the answer to POST /v1/contacts: how many waiting contacts an
 operator would take before it, and how many operators on shift could take it at all.
 
-Runs on both matchers in audit mode; times are seconds after `T0`.
+Runs on both matchers in audit mode; times are seconds after `T0`. The indexed matcher counts
+the contacts ahead by bisection (O(log n)); a property test holds it to the walk of the lanes.
 """
 
 from __future__ import annotations
@@ -9,12 +10,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from hotline.domain.errors import NotFound
-from hotline.routing import Channel, NewContact, Presence, RoutingState
+from hotline.routing import Channel, ContactState, NewContact, Presence, RoutingState
+from hotline.routing.matchers import IndexedMatcher
 from hotline.routing.model import QueuePosition
 from hotline.routing.state import ScanRoutingState
 from tests.routing_fixtures import MIN, AuditedRouter, contact, offers, operator
+
+TOPICS = ("documents", "payments", "general", "passport")
 
 
 @pytest.fixture(params=[RoutingState, ScanRoutingState], ids=["indexed", "scan"])
@@ -106,3 +112,65 @@ def test_the_position_of_an_unknown_or_ended_contact_is_not_found(router: Audite
     for cid in ("gone", "never"):
         with pytest.raises(NotFound):
             router.queue_position(cid, at=2)
+
+
+# -- the O(log n) position against the walk of the lane it replaced ------------------------------
+
+Step = tuple[str, int, str]
+STEPS = st.one_of(
+    st.tuples(st.just("arrive"), st.integers(1, 40), st.sampled_from(TOPICS)),
+    st.tuples(st.just("abandon"), st.integers(0, 10_000), st.just("")),
+    st.tuples(st.just("serve"), st.integers(1, 50), st.sampled_from(("accept", "reject"))),
+    st.tuples(st.just("wait"), st.integers(1, 20), st.just("")),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(STEPS, min_size=1, max_size=40))
+def test_the_fast_position_counts_what_the_walk_of_the_lane_counts(steps: list[Step]) -> None:
+    """Contacts leave their queues from the front (taken), from the middle (abandoned, or taken
+    through another queue once overflowed) and come back out of order (rejected): after every
+    step, every waiting contact's position by bisection equals the count by a walk of its
+    lanes (which the audit also checks against the matcher's own bookkeeping)."""
+    router = AuditedRouter(RoutingState)
+    matcher = router.state._matcher
+    assert isinstance(matcher, IndexedMatcher)
+    router.add(operator("ann", {"documents": 3, "payments": 3, "general": 3}), at=0)
+    at, n = 0.0, 0
+    waiting: list[str] = []
+    for kind, count, what in steps:
+        at += 1
+        if kind == "arrive":
+            for _ in range(count):
+                n += 1
+                channel = Channel.CHAT if n % 5 == 0 else Channel.VOICE
+                router.enqueue(contact(f"c{n}", what, channel=channel), at=at)
+                waiting.append(f"c{n}")
+        elif kind == "abandon" and waiting:
+            cid = waiting.pop(count % len(waiting))
+            if router.contact(cid) is not ContactState.ASSIGNED:
+                router.abandon(cid, at=at)
+        elif kind == "serve":
+            events = router.presence("ann", Presence.READY, at=at)
+            for _ in range(count):
+                taken = offers(events)
+                if not taken:
+                    break
+                cid = taken[0][0]
+                if what == "reject":  # back to its queue, out of order; ann goes on break
+                    router.reject(cid, "ann", at=at)
+                    break
+                waiting.remove(cid)
+                router.accept(cid, "ann", at=at)
+                router.complete(cid, "ann", at=at)
+                events = router.end_wrap_up("ann", at=at)
+            else:
+                for cid, _ in offers(events):  # an offer left open is declined
+                    router.reject(cid, "ann", at=at)
+            router.presence("ann", Presence.BREAK, at=at)
+        elif kind == "wait":  # past the targets: contacts overflow to `general` as well
+            at += count * MIN
+            router.tick(at=at)
+        for c in router.state._contacts.values():
+            if c.state is ContactState.WAITING:
+                assert matcher.contacts_ahead(c) == matcher.contacts_ahead_by_scan(c), c.id
