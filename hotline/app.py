@@ -14,7 +14,6 @@ import gc
 import logging
 import signal
 
-import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 
@@ -23,6 +22,8 @@ from hotline.api import HotlineApp, create_app
 from hotline.clock import WallClock
 from hotline.config import Settings
 from hotline.eventlog import log_router_events
+from hotline.http_server import raise_open_file_limit
+from hotline.http_server import serve as serve_http
 from hotline.journal import Journal
 from hotline.jsonlog import log_event
 from hotline.notify.sender import start_notifier
@@ -58,6 +59,7 @@ async def serve(
         db=str(settings.store.path),
     )
     stopping = trio.Event()
+    raise_open_file_limit()  # a descriptor per connection: the usual soft limit is low
     async with trio.open_nursery() as root:
         # Signals are watched before anything listens, so a SIGTERM is never the default "die".
         await root.start(_watch_signals, stopping, root.cancel_scope)
@@ -142,9 +144,8 @@ async def _serve_http(
         await stopping.wait()
         board.close_listeners()  # live streams end, so they do not hold the drain up
 
-    await hypercorn.trio.serve(
-        app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
-    )
+    # Hypercorn's trio worker with its connection handling fixed (see hotline.http_server).
+    await serve_http(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
     # The edge has drained; nothing is left to serve, so the actors stop too.
     root.cancel_scope.cancel()
 
@@ -171,6 +172,7 @@ def _hypercorn_config(settings: Settings, bind: str) -> HypercornConfig:
     config = HypercornConfig()
     config.bind = [bind]
     config.graceful_timeout = settings.http.shutdown_grace_s
+    config.keep_alive_timeout = settings.http.keep_alive_s
     config.errorlog = logging.getLogger("hotline.http")
     config.accesslog = None  # `hotline.api.access_log` writes a structured line per request
     return config
