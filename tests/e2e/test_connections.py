@@ -275,7 +275,7 @@ async def test_sigterm_ends_idle_connections_and_live_streams_at_once_and_lets_r
     slow_answers: list[int] = []
 
     async def call_slow(base: str) -> None:
-        async with httpx.AsyncClient(base_url=base) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=None) as client:  # fail_after bounds it
             slow_answers.append((await client.get("/slow")).status_code)
 
     with trio.fail_after(BOUND_S * 3):
