@@ -26,6 +26,7 @@ import trio
 import trio.testing
 
 import hotline.app
+import hotline.http_server
 from hotline.api import HotlineApp, Services, create_app
 from hotline.app import serve
 from hotline.config import Settings, load_settings
@@ -250,6 +251,33 @@ async def test_http2_load_on_32_connections_leaves_the_server_serving(
                 clients.start_soon(h2_client)
         async with httpx.AsyncClient(base_url=base) as client:
             assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_an_error_in_one_connection_ends_that_connection_not_the_server(
+    nursery: trio.Nursery,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Whatever bug a client's bytes may meet in the protocol stack (the BusyResourceError of
+    HTTP/2 was one), it is that client's connection that ends."""
+    check_protocol = hotline.http_server._Http11Protocol._check_protocol
+
+    async def fails_on_boom(self: hotline.http_server._Http11Protocol, event: h11.Request) -> None:
+        if event.target == b"/boom":
+            raise RuntimeError("a bug met by this request")
+        await check_protocol(self, event)
+
+    monkeypatch.setattr(hotline.http_server._Http11Protocol, "_check_protocol", fails_on_boom)
+    caplog.set_level(logging.ERROR, logger="hotline.http")
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    await client.send_request("GET", "/boom")
+    with trio.fail_after(BOUND_S):
+        await client.wait_closed_by_server()
+        async with httpx.AsyncClient(base_url=base) as other:
+            assert (await other.get("/healthz")).status_code == 200
+    assert "http.connection_failed" in caplog.messages
 
 
 async def test_sigterm_ends_idle_connections_and_live_streams_at_once_and_lets_requests_finish(
