@@ -3,9 +3,10 @@
 Called by the CLI (`hotline serve`) and by end-to-end tests. Everything long-lived runs in one
 root nursery, started in dependency order (store, then the router rebuilt from it with its
 journal and offer board, then HTTP) and stopped in reverse: a signal
-stops the HTTP server first (no new requests, those in flight may finish within the grace time),
-then the root nursery is cancelled. If any actor crashes, the nursery takes the server down with
-it, so the process never keeps answering without its core.
+stops the HTTP server first (no new requests; idle connections and live offer streams end at
+once, requests in flight may finish within the grace time), then the root nursery is cancelled.
+If any actor crashes, the nursery takes the server down with it, so the process never keeps
+answering without its core.
 """
 
 from __future__ import annotations
