@@ -3,9 +3,10 @@
 Called by the CLI (`hotline serve`) and by end-to-end tests. Everything long-lived runs in one
 root nursery, started in dependency order (store, then the router rebuilt from it with its
 journal and offer board, then HTTP) and stopped in reverse: a signal
-stops the HTTP server first (no new requests, those in flight may finish within the grace time),
-then the root nursery is cancelled. If any actor crashes, the nursery takes the server down with
-it, so the process never keeps answering without its core.
+stops the HTTP server first (no new requests; idle connections and live offer streams end at
+once, requests in flight may finish within the grace time), then the root nursery is cancelled.
+If any actor crashes, the nursery takes the server down with it, so the process never keeps
+answering without its core.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import gc
 import logging
 import signal
 
-import hypercorn.trio
 import trio
 from hypercorn.config import Config as HypercornConfig
 
@@ -24,6 +24,8 @@ from hotline.clock import WallClock
 from hotline.config import Settings
 from hotline.eventlog import log_router_events
 from hotline.files import claim_folder, make_directory
+from hotline.http_server import raise_open_file_limit
+from hotline.http_server import serve as serve_http
 from hotline.journal import Journal
 from hotline.jsonlog import log_event
 from hotline.notify.sender import start_notifier
@@ -62,6 +64,7 @@ async def serve(
         db=str(settings.store.path),
     )
     stopping = trio.Event()
+    raise_open_file_limit()  # a descriptor per connection: the usual soft limit is low
     async with trio.open_nursery() as root:
         # Signals are watched before anything listens, so a SIGTERM is never the default "die".
         await root.start(_watch_signals, stopping, root.cancel_scope)
@@ -161,9 +164,8 @@ async def _serve_http(
         await stopping.wait()
         board.close_listeners()  # live streams end, so they do not hold the drain up
 
-    await hypercorn.trio.serve(
-        app, config, shutdown_trigger=shutdown_trigger, task_status=task_status
-    )
+    # Hypercorn's trio worker with its connection handling fixed (see hotline.http_server).
+    await serve_http(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)
     # The edge has drained; nothing is left to serve, so the actors stop too.
     root.cancel_scope.cancel()
 
@@ -190,6 +192,7 @@ def _hypercorn_config(settings: Settings, bind: str) -> HypercornConfig:
     config = HypercornConfig()
     config.bind = [bind]
     config.graceful_timeout = settings.http.shutdown_grace_s
+    config.keep_alive_timeout = settings.http.keep_alive_s
     config.errorlog = logging.getLogger("hotline.http")
     config.accesslog = None  # `hotline.api.access_log` writes a structured line per request
     return config

@@ -62,6 +62,8 @@ class HttpSettings(_Section):
     bind: str
     shutdown_grace_s: float = Field(ge=0)
     max_body_kib: int = Field(default=64, gt=0)
+    # An idle keep-alive connection is closed after this long (hotline.http_server).
+    keep_alive_s: float = Field(default=75, gt=0)
 
     @model_validator(mode="after")
     def _bind_is_host_port(self) -> Self:

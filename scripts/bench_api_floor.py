@@ -3,6 +3,14 @@ hotline, no logging, no hooks), served by Hypercorn as `hotline serve` serves ho
 this answers at, no endpoint of hotline can beat on the same machine.
 
 Run by `scripts/bench api --floor`: prints the URL it is bound to, then serves until SIGTERM.
+
+Bare on purpose: it is served by `hypercorn.trio.serve` itself, not by hotline's adapter
+(`hotline.http_server`), so it still shows the upstream accidents that adapter works around:
+- an idle keep-alive connection is never closed after its first request (send one `GET /healthz`
+  on a socket and keep it open: it is still open long after `keep_alive_timeout`, 5 s), and
+  SIGTERM then waits the whole graceful timeout for it;
+- `h2load -D 2 -c 32 -m 1 URL/healthz` (HTTP/2 with prior knowledge) makes the worker raise
+  `trio.BusyResourceError` within a couple of seconds, and the process exits.
 """
 
 from __future__ import annotations

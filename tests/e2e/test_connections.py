@@ -1,0 +1,440 @@
+"""What clients do to connections, over real sockets against the real server (`hotline.app.serve`
+in-process on 127.0.0.1:0, or `python -m hotline serve` where a process limit is needed): early
+answers, idle keep-alive connections, HTTP/2 attempts, shutdown with idle clients and live streams,
+and running out of file descriptors. See `hotline.http_server` for what each works around."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+
+import h2.config
+import h2.connection
+import h11
+import httpx
+import pytest
+import trio
+import trio.testing
+
+import hotline.app
+import hotline.http_server
+from hotline.api import HotlineApp, Services, create_app
+from hotline.app import serve
+from hotline.config import Settings, load_settings
+from hotline.http_server import LINGER_S, raise_open_file_limit
+from hotline.services.auth import Role, create_token
+from hotline.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "config" / "hotline.toml"
+KEEP_ALIVE_S = 1.0
+GRACE_S = 60.0  # far longer than any bound below: a test that waits for it fails
+BOUND_S = 10.0  # generous: "at once" on a busy machine
+DESK = {
+    "name": "Анна Петрова",
+    "skills": {"payments": 4},
+    "languages": ["ru"],
+    "capacity": {"voice": 1},
+    "certified_until": "2099-12-31",
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    shipped = load_settings(SHIPPED)
+    store = shipped.store.model_copy(update={"path": tmp_path / "hotline.db"})
+    http = shipped.http.model_copy(
+        update={"keep_alive_s": KEEP_ALIVE_S, "shutdown_grace_s": GRACE_S}
+    )
+    return shipped.model_copy(update={"store": store, "http": http})
+
+
+async def token_for(settings: Settings, role: Role, operator_id: str | None = None) -> str:
+    async with open_store(settings.store.path) as store:
+        return (await create_token(store, role, operator_id=operator_id))[1]
+
+
+async def connect(base: str) -> trio.SocketStream:
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    return await trio.open_tcp_stream(host, int(port))
+
+
+class Http1:
+    """A raw HTTP/1.1 client connection, framed by h11, so a test sees exactly what the server
+    sends and when it closes."""
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.h11 = h11.Connection(h11.CLIENT)
+
+    async def send_request(
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str] = {},
+        body: bytes | None = None,
+    ) -> None:
+        all_headers = [("Host", "test"), *headers.items()]
+        if body is not None and "Content-Length" not in headers:
+            all_headers.append(("Content-Length", str(len(body))))
+        data = self.h11.send(h11.Request(method=method, target=target, headers=all_headers))
+        if body is not None:
+            data += self.h11.send(h11.Data(data=body))
+        if "Content-Length" not in headers:  # else: the test sends less than it declared
+            data += self.h11.send(h11.EndOfMessage())
+        await self.stream.send_all(data)
+
+    async def receive_response(self) -> tuple[int, dict[bytes, bytes], bytes]:
+        """The next response whose status is final (>= 200) or 101, and its body."""
+        status, headers, body = 0, {}, b""
+        while True:
+            event = self.h11.next_event()
+            if event is h11.NEED_DATA:
+                self.h11.receive_data(await self.stream.receive_some())
+            elif isinstance(event, h11.InformationalResponse) and event.status_code == 101:
+                return 101, dict(event.headers), b""
+            elif isinstance(event, h11.Response):
+                status, headers = event.status_code, dict(event.headers)
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                return status, headers, body
+            elif isinstance(event, h11.ConnectionClosed):
+                raise AssertionError("the connection closed before the response ended")
+
+    async def wait_closed_by_server(self) -> None:
+        """Returns once the server has closed the connection (whatever it sends before)."""
+        while True:
+            try:
+                if await self.stream.receive_some() == b"":
+                    return
+            except trio.BrokenResourceError:
+                return  # reset: closed as well
+
+
+async def test_an_answer_sent_before_the_body_is_read_closes_the_connection_after_it(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    token = await token_for(settings, Role.INTEGRATION)
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    declared = settings.http.max_body_kib * 1024 * 4
+    await client.send_request(
+        "POST",
+        "/v1/contacts",
+        {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Length": str(declared),
+        },
+        body=b'{"channel": "voice", ',  # the rest never comes
+    )
+    with trio.fail_after(BOUND_S):
+        status, headers, _ = await client.receive_response()
+    assert status == 413
+    assert headers[b"connection"] == b"close"  # the client knows not to send another request
+    with trio.fail_after(LINGER_S + BOUND_S):
+        await client.wait_closed_by_server()  # not left hanging in CLOSE-WAIT
+
+
+async def test_a_client_that_sends_its_whole_too_large_body_reads_the_413_then_goes_on(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    token = await token_for(settings, Role.INTEGRATION)
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    too_large = b" " * (settings.http.max_body_kib * 1024 * 4)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with trio.fail_after(BOUND_S):
+        async with httpx.AsyncClient(base_url=base, headers=headers) as client:
+            refused = await client.post("/v1/contacts", content=too_large)
+            # The same client, so the same pool: the next request must not go into the dead
+            # connection and wait for ever.
+            health = await client.get("/healthz")
+    assert refused.status_code == 413
+    assert refused.json()["error"]["code"] == "request_entity_too_large"
+    assert health.status_code == 200
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_s(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    await client.send_request("GET", "/healthz")
+    with trio.fail_after(BOUND_S):
+        status, headers, _ = await client.receive_response()
+    assert status == 200
+    assert b"connection" not in headers  # kept alive ...
+    with trio.fail_after(KEEP_ALIVE_S + BOUND_S):
+        await client.wait_closed_by_server()  # ... until it has been idle for keep_alive_s
+
+
+async def test_a_kept_alive_connection_serves_several_requests(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    with trio.fail_after(BOUND_S):
+        for _ in range(3):
+            await client.send_request("GET", "/healthz")
+            status, _, body = await client.receive_response()
+            assert (status, body) == (200, b'{"status":"ok"}\n')
+            client.h11.start_next_cycle()
+
+
+def http2_request(host: str) -> bytes:
+    """What an HTTP/2 client with prior knowledge sends first: the preface, SETTINGS, a GET."""
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    headers = [(":method", "GET"), (":path", "/healthz"), (":scheme", "http")]
+    connection.send_headers(1, [*headers, (":authority", host)], end_stream=True)
+    return connection.data_to_send()
+
+
+async def test_http2_with_prior_knowledge_is_refused_with_505(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    stream = await connect(base)
+    await stream.send_all(http2_request("test"))
+    received = b""
+    with trio.fail_after(BOUND_S):
+        while chunk := await stream.receive_some():
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 505 ")
+
+
+async def test_an_h2c_upgrade_is_ignored_and_the_request_answered_over_http_1_1(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    settings_frame = base64.urlsafe_b64encode(b"\x00\x03\x00\x00\x00\x64").rstrip(b"=")
+    upgrade = {
+        "Connection": "Upgrade, HTTP2-Settings",
+        "Upgrade": "h2c",
+        "HTTP2-Settings": settings_frame.decode(),
+    }
+    await client.send_request("GET", "/healthz", upgrade)
+    with trio.fail_after(BOUND_S):
+        status, _, body = await client.receive_response()
+    assert (status, body) == (200, b'{"status":"ok"}\n')
+
+
+async def test_http2_load_on_32_connections_leaves_the_server_serving(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    """What `h2load -c 32` did: the process exited with trio.BusyResourceError."""
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+
+    async def h2_client() -> None:
+        for _ in range(5):
+            stream = await connect(base)
+            await stream.send_all(http2_request("test"))
+            with trio.move_on_after(BOUND_S):
+                while await stream.receive_some():
+                    pass
+            await stream.aclose()
+
+    with trio.fail_after(BOUND_S * 3):
+        async with trio.open_nursery() as clients:
+            for _ in range(32):
+                clients.start_soon(h2_client)
+        async with httpx.AsyncClient(base_url=base) as client:
+            assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_an_error_in_one_connection_ends_that_connection_not_the_server(
+    nursery: trio.Nursery,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Whatever bug a client's bytes may meet in the protocol stack (the BusyResourceError of
+    HTTP/2 was one), it is that client's connection that ends."""
+    check_protocol = hotline.http_server._Http11Protocol._check_protocol
+
+    async def fails_on_boom(self: hotline.http_server._Http11Protocol, event: h11.Request) -> None:
+        if event.target == b"/boom":
+            raise RuntimeError("a bug met by this request")
+        await check_protocol(self, event)
+
+    monkeypatch.setattr(hotline.http_server._Http11Protocol, "_check_protocol", fails_on_boom)
+    caplog.set_level(logging.ERROR, logger="hotline.http")
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    await client.send_request("GET", "/boom")
+    with trio.fail_after(BOUND_S):
+        await client.wait_closed_by_server()
+        async with httpx.AsyncClient(base_url=base) as other:
+            assert (await other.get("/healthz")).status_code == 200
+    assert "http.connection_failed" in caplog.messages
+
+
+async def test_sigterm_ends_idle_connections_and_live_streams_at_once_and_lets_requests_finish(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hotline.app")
+    supervisor = await token_for(settings, Role.SUPERVISOR)
+    operator = await token_for(settings, Role.OPERATOR, "op-1")
+    entered, release = trio.Event(), trio.Event()
+
+    def app_with_a_slow_route(services: Services) -> HotlineApp:
+        app = create_app(services)
+
+        @app.get("/slow")
+        async def slow() -> dict[str, bool]:
+            entered.set()
+            await release.wait()
+            return {"done": True}
+
+        return app
+
+    monkeypatch.setattr(hotline.app, "create_app", app_with_a_slow_route)
+    slow_answers: list[int] = []
+
+    async def call_slow(base: str) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=None) as client:  # fail_after bounds it
+            slow_answers.append((await client.get("/slow")).status_code)
+
+    with trio.fail_after(BOUND_S * 3):
+        async with trio.open_nursery() as nursery:
+            [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+            async with httpx.AsyncClient(base_url=base) as setup:
+                auth = {"Authorization": f"Bearer {supervisor}"}
+                put = await setup.put("/v1/operators/op-1", json=DESK, headers=auth)
+                assert put.status_code in (200, 201)
+            idle = Http1(await connect(base))  # kept alive after one request
+            await idle.send_request("GET", "/healthz")
+            assert (await idle.receive_response())[0] == 200
+            silent = Http1(await connect(base))  # connected, never sent anything
+            desk = Http1(await connect(base))  # an operator's live offer stream
+            await desk.send_request(
+                "GET", "/v1/operators/op-1/offers/stream", {"Authorization": f"Bearer {operator}"}
+            )
+            while b"retry:" not in await desk.stream.receive_some():
+                pass
+            nursery.start_soon(call_slow, base)
+            await entered.wait()
+
+            signal.raise_signal(signal.SIGTERM)
+            # With the request in flight held, everything else ends now, not after the grace.
+            with trio.fail_after(BOUND_S):
+                await idle.wait_closed_by_server()
+                await silent.wait_closed_by_server()
+                await desk.wait_closed_by_server()
+            assert "hotline.stopping" in caplog.messages
+            release.set()
+        # serve() returned on its own once the slow request was answered.
+    assert slow_answers == [200]
+
+
+def test_raising_the_open_file_limit_lifts_the_soft_limit_to_the_hard_one() -> None:
+    code = (
+        "import resource\n"
+        "from hotline.http_server import raise_open_file_limit\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))\n"
+        "raise_open_file_limit()\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "True", result.stderr
+    raise_open_file_limit()  # harmless here too: it never lowers a limit
+
+
+FILE_LIMIT = 64  # the server holds ~20 descriptors at rest: ~45 connections exhaust it
+IDLE_CLIENTS = 100
+
+
+def _limit_open_files() -> None:  # in the server's process, before it starts
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FILE_LIMIT, FILE_LIMIT))
+
+
+@pytest.mark.slow
+async def test_idle_clients_beyond_the_file_limit_do_not_lock_out_a_new_client(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        SHIPPED.read_text(encoding="utf-8").replace(
+            "keep_alive_s = 75", f"keep_alive_s = {KEEP_ALIVE_S}"
+        ),
+        encoding="utf-8",
+    )
+    # Run in tmp_path, so the shipped relative folders (var/voicemail ...) are the test's own.
+    # A stray file in the recordings folder shows when the watcher's first sweep is over: the
+    # sweep lists that folder, and running out of descriptors is not its test.
+    recordings = tmp_path / "var" / "voicemail"
+    recordings.mkdir(parents=True)
+    stray = recordings / "stray.wav"
+    stray.write_bytes(b"")
+    os.utime(stray, (0, 0))
+    log_path = tmp_path / "stderr.log"
+    command = [
+        *(sys.executable, "-m", "hotline", "serve", "--config", str(config)),
+        *("--bind", f"127.0.0.1:{port}", "--db", str(tmp_path / "hotline.db")),
+    ]
+    idle: list[socket.socket] = []
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=tmp_path, stderr=log, preexec_fn=_limit_open_files)
+        try:
+            await wait_until_serving(port, process)
+            with trio.fail_after(BOUND_S * 3):
+                while stray.exists():
+                    await trio.sleep(0.1)
+            for _ in range(IDLE_CLIENTS):  # each sends a request, then keeps its connection
+                client = socket.create_connection(("127.0.0.1", port))
+                client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+                idle.append(client)
+            # Still connected, all of them: a newcomer is served once the idle ones time out.
+            with trio.fail_after(KEEP_ALIVE_S * 5 + BOUND_S * 3):
+                while not await healthz_answers(port):
+                    assert process.poll() is None, "the server exited"
+                    await trio.sleep(0.2)
+            assert process.poll() is None
+            process.send_signal(signal.SIGTERM)
+            returncode = await trio.to_thread.run_sync(partial(process.wait, BOUND_S * 3))
+        finally:
+            for client in idle:
+                client.close()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    logged = log_path.read_text(encoding="utf-8")
+    assert '"event": "http.accept_paused"' in logged  # the limit was reached, and ridden out
+    assert returncode == 0, logged[-2000:]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def healthz_answers(port: int) -> bool:
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+            return (await client.get("/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def wait_until_serving(port: int, process: subprocess.Popen[bytes]) -> None:
+    with trio.fail_after(BOUND_S * 3):
+        while not await healthz_answers(port):
+            assert process.poll() is None, "the server exited during start-up"
+            await trio.sleep(0.1)
