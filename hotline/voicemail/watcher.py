@@ -16,12 +16,17 @@ live is ended. Then it loops:
   by an upload that crashed before its row was committed, or a `.part` file of an interrupted
   write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one).
 
+A round that fails with an OSError (EMFILE when the process is out of file descriptors, ENOSPC)
+or a store error is logged and tried again after a pause that doubles up to the sweep interval:
+the watcher, and so the service, never stops for it.
+
 It reads time only through `Services.clock` and sleeps on trio's clock, so under `MockClock` the
 schedule runs in virtual time.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 
@@ -30,7 +35,7 @@ import trio
 from hotline.files import remove_strays
 from hotline.jsonlog import log_event
 from hotline.services import Services
-from hotline.store import Tx
+from hotline.store import StoreError, Tx
 from hotline.store.voicemails import (
     due_retries,
     mark_audio_deleted,
@@ -52,6 +57,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # rows taken per query; the loop comes back for more at once
 STRAY_GRACE_S = 600.0  # an upload commits its row within seconds of writing its file
+FAILED_ROUND_PAUSE_S = 1.0  # after a round that failed; doubled each time, up to the interval
 
 
 class VoicemailWatcher:
@@ -65,13 +71,32 @@ class VoicemailWatcher:
         interval = sv.settings.voicemail.sweep_interval_s
         next_sweep = sv.clock.now()
         now = next_sweep
+        failures = 0
         while True:
-            await self.queue_due_retries(now)
-            if now >= next_sweep:
-                await self.sweep(now)
-                next_sweep = now + interval
-            due = await sv.store.read(next_retry_at)
-            wake = next_sweep if due is None else min(due, next_sweep)
+            try:
+                await self.queue_due_retries(now)
+                if now >= next_sweep:
+                    await self.sweep(now)
+                    next_sweep = now + interval
+                due = await sv.store.read(next_retry_at)
+                failures = 0
+                wake = next_sweep if due is None else min(due, next_sweep)
+            except (OSError, StoreError) as e:
+                # Out of file descriptors (EMFILE, ENFILE), a full disk, a store that cannot
+                # write: none is a reason to stop the service. What the round did not do is
+                # still in the store; the next round, after a growing pause, does it.
+                failures += 1
+                pause = min(interval, FAILED_ROUND_PAUSE_S * 2 ** min(failures - 1, 16))
+                log_event(
+                    log,
+                    "voicemail.watcher_round_failed",
+                    logging.ERROR,
+                    error=type(e).__name__,
+                    errno=errno.errorcode.get(getattr(e, "errno", None) or 0),
+                    failures=failures,
+                    retry_in_s=pause,
+                )
+                wake = now + pause
             came = await sv.voicemail_wakeup.sleep_until(sv.clock.trio_time(wake))
             # The clock may read a hair before `wake` when the alarm fires: it is `wake` now.
             now = max(sv.clock.now(), wake) if came else sv.clock.now()
