@@ -14,7 +14,9 @@ live is ended. Then it loops:
   voicemail API are settled (see `callbacks.settle_ended_callback`), recordings older than the
   retention are deleted, each deletion recorded, and stray files are removed: a recording written
   by an upload that crashed before its row was committed, or a `.part` file of an interrupted
-  write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one).
+  write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one);
+  then rows finished more than `[retention] personal_data_days` ago lose their personal data
+  (`hotline.store.retention`), in small batches.
 
 A round that fails with an OSError (EMFILE when the process is out of file descriptors, ENOSPC)
 or a store error is logged and tried again after a pause that doubles up to the sweep interval:
@@ -35,7 +37,7 @@ import trio
 from hotline.files import remove_strays
 from hotline.jsonlog import log_event
 from hotline.services import Services
-from hotline.store import StoreError, Tx
+from hotline.store import StoreError, Tx, retention
 from hotline.store.voicemails import (
     due_retries,
     mark_audio_deleted,
@@ -57,6 +59,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # rows taken per query; the loop comes back for more at once
 STRAY_GRACE_S = 600.0  # an upload commits its row within seconds of writing its file
+SCRUB_BATCH = 200  # rows of one kind per transaction: a short hold of the write lock
+SCRUB_BATCHES = 50  # transactions of one kind per sweep, at most
 FAILED_ROUND_PAUSE_S = 1.0  # after a round that failed; doubled each time, up to the interval
 
 
@@ -132,6 +136,32 @@ class VoicemailWatcher:
         await self.settle_ended_callbacks()
         await self.delete_old_recordings(now)
         await self.delete_stray_files()
+        await self.scrub_personal_data(now)
+
+    async def scrub_personal_data(self, now: float) -> dict[str, int]:
+        """Scrub the personal data of rows finished more than `[retention] personal_data_days`
+        ago (`hotline.store.retention`): each batch its own short transaction, so writers wait
+        for one batch at most, and at most `SCRUB_BATCHES` batches of a kind per sweep; the
+        next sweep goes on where this one stopped. How many rows of each kind were scrubbed."""
+        sv = self._sv
+        before = now - sv.settings.retention.personal_data_s
+        counts: dict[str, int] = {}
+        for kind in retention.KINDS:
+            total = 0
+            for _ in range(SCRUB_BATCHES):
+
+                async def work(tx: Tx, kind: retention.Kind = kind) -> int:
+                    return await retention.scrub_batch(tx, kind, before=before, limit=SCRUB_BATCH)
+
+                done = await sv.store.transact(work)
+                total += done
+                if done < SCRUB_BATCH:
+                    break
+            if total:
+                counts[kind.name] = total
+        if counts:
+            log_event(log, "retention.personal_data_scrubbed", rows=counts)
+        return counts
 
     async def delete_stray_files(self) -> list[str]:
         """Remove files of the recordings folder that no voicemail names; their names."""
