@@ -239,6 +239,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--operators", type=int, default=40, help="operators on the line (40)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--samples", type=Path, help="also write every sample to this CSV (s, rss_mb, fds, threads)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -276,6 +279,11 @@ def run(args: argparse.Namespace) -> int:
         print("soak: no sample taken")
         return 1
     start = samples[0].at
+    if args.samples is not None:
+        with args.samples.open("w", encoding="utf-8") as out:
+            out.write("s,rss_mb,fds,threads\n")
+            for s in samples:
+                out.write(f"{s.at - start:.1f},{s.rss_bytes / 1e6:.3f},{s.fds},{s.threads}\n")
     kept = [s for s in samples if s.at - start >= warmup_min * 60.0] or samples[-2:]
     slope = rss_slope_mb_per_h(kept)
     elapsed = samples[-1].at - start
