@@ -194,6 +194,17 @@ class FormsSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    # Finished contacts, tickets, messages, voicemails and identity checks lose the citizen's
+    # phone, name and texts this many days after they finished (`hotline.store.retention`).
+    # At least a day: an identity check's phone drives its lock for `lock_minutes`.
+    personal_data_days: float = Field(default=90, ge=1)
+
+    @property
+    def personal_data_s(self) -> float:
+        return self.personal_data_days * 86_400.0
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -209,6 +220,7 @@ class Settings(_Section):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -15,6 +15,9 @@ from hotline.domain.errors import Invalid
 
 DEFAULT_REGION = "RU"
 _MOBILE = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+# Parsed spellings kept for callers who call again (a retry, a ticket after its contact): the
+# recent ones are all that is worth keeping. About 300 bytes each, so at most about 1.2 MB.
+PHONE_CACHE_SIZE = 4_096
 
 
 def normalize_phone(text: str, *, field: str = "phone") -> str:
@@ -25,7 +28,7 @@ def normalize_phone(text: str, *, field: str = "phone") -> str:
     return e164
 
 
-@functools.lru_cache(maxsize=65_536)
+@functools.lru_cache(maxsize=PHONE_CACHE_SIZE)
 def _e164(text: str) -> str | None:
     # Callers call again: parsing a number costs more than the rest of a contact's validation.
     try:

@@ -136,7 +136,10 @@ class Sender:
             await self._wake.wait()
 
     async def _deliver(self, row: MessageRow, bucket: TokenBucket) -> None:
-        deadline = row.deadline(self._channel.ttl_s)
+        # A message's own TTL may shorten its channel's, never lengthen it: the file provider
+        # remembers a delivered key for the channel's TTL plus the lease, and no longer.
+        ttl_s = self._channel.ttl_s
+        deadline = min(row.deadline(ttl_s), row.created_at + ttl_s)
         if self._clock.now() >= deadline:
             await self._fail(row, "expired before it could be sent", None)
             return
@@ -308,7 +311,10 @@ async def start_notifier(
     senders: dict[MessageKind, Sender] = {}
     for kind in MessageKind:
         channel = settings.channel(kind)
-        provider = build_provider(kind, channel, default_dir=default_dir)
+        # No message of the channel is handed over past its TTL plus a lease (the claim's
+        # batch and send timeout fit in it): the provider need not remember a key longer.
+        dedupe_s = channel.ttl_s + settings.lease_s
+        provider = build_provider(kind, channel, default_dir=default_dir, dedupe_s=dedupe_s)
         prepare = prepare_for(kind, max_sms_segments=max_sms_segments)
         sender = Sender(kind, outbox, provider, channel, settings, clock, prepare=prepare)
         await nursery.start(sender.run)

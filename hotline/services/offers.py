@@ -48,7 +48,11 @@ class OfferBoard:
         if self._closed:
             send.close()
         else:
-            self._listeners.setdefault(operator_id, []).append(send)
+            sends = self._listeners.setdefault(operator_id, [])
+            # Feeds whose reader left are otherwise dropped only when the next news comes: an
+            # operator who reconnects often with no offer in between would pile them up.
+            sends[:] = [s for s in sends if s.statistics().open_receive_channels > 0]
+            sends.append(send)
         return recv
 
     def close_listeners(self) -> None:

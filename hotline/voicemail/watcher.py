@@ -14,7 +14,13 @@ live is ended. Then it loops:
   voicemail API are settled (see `callbacks.settle_ended_callback`), recordings older than the
   retention are deleted, each deletion recorded, and stray files are removed: a recording written
   by an upload that crashed before its row was committed, or a `.part` file of an interrupted
-  write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one).
+  write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one);
+  then rows finished more than `[retention] personal_data_days` ago lose their personal data
+  (`hotline.store.retention`), in small batches.
+
+A round that fails with an OSError (EMFILE when the process is out of file descriptors, ENOSPC)
+or a store error is logged and tried again after a pause that doubles up to the sweep interval:
+the watcher, and so the service, never stops for it.
 
 It reads time only through `Services.clock` and sleeps on trio's clock, so under `MockClock` the
 schedule runs in virtual time.
@@ -22,6 +28,7 @@ schedule runs in virtual time.
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 
@@ -36,7 +43,7 @@ from hotline.services.voicemails.callbacks import (
     settle_ended_callback,
     start_retry_attempt,
 )
-from hotline.store import StoreError, Tx
+from hotline.store import StoreError, Tx, retention
 from hotline.store.identity import database_id
 from hotline.store.voicemails import (
     due_retries,
@@ -53,7 +60,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # rows taken per query; the loop comes back for more at once
 STRAY_GRACE_S = 600.0  # an upload commits its row within seconds of writing its file
-STORE_RETRY_S = 1.0  # pause after a round the store could not write
+SCRUB_BATCH = 200  # rows of one kind per transaction: a short hold of the write lock
+SCRUB_BATCHES = 50  # transactions of one kind per sweep, at most
+FAILED_ROUND_PAUSE_S = 1.0  # after a round that failed; doubled each time, up to the interval
 
 
 class VoicemailWatcher:
@@ -67,21 +76,32 @@ class VoicemailWatcher:
         interval = sv.settings.voicemail.sweep_interval_s
         next_sweep = sv.clock.now()
         now = next_sweep
+        failures = 0
         while True:
             try:
                 await self.queue_due_retries(now)
                 if now >= next_sweep:
                     await self.sweep(now)
                     next_sweep = now + interval
-            except StoreError as e:
-                # The storage cannot be written (a full disk): nothing is lost, the same work
-                # is found again once it can. The process stays up meanwhile.
-                log_event(log, "voicemail.watcher_store_failed", logging.ERROR, error=str(e))
-                await trio.sleep(STORE_RETRY_S)
-                now = sv.clock.now()
-                continue
-            due = await sv.store.read(next_retry_at)
-            wake = next_sweep if due is None else min(due, next_sweep)
+                due = await sv.store.read(next_retry_at)
+                failures = 0
+                wake = next_sweep if due is None else min(due, next_sweep)
+            except (OSError, StoreError) as e:
+                # Out of file descriptors (EMFILE, ENFILE), a full disk, a store that cannot
+                # write: none is a reason to stop the service. What the round did not do is
+                # still in the store; the next round, after a growing pause, does it.
+                failures += 1
+                pause = min(interval, FAILED_ROUND_PAUSE_S * 2 ** min(failures - 1, 16))
+                log_event(
+                    log,
+                    "voicemail.watcher_round_failed",
+                    logging.ERROR,
+                    error=type(e).__name__,
+                    errno=errno.errorcode.get(getattr(e, "errno", None) or 0),
+                    failures=failures,
+                    retry_in_s=pause,
+                )
+                wake = now + pause
             came = await sv.voicemail_wakeup.sleep_until(sv.clock.trio_time(wake))
             # The clock may read a hair before `wake` when the alarm fires: it is `wake` now.
             now = max(sv.clock.now(), wake) if came else sv.clock.now()
@@ -117,6 +137,32 @@ class VoicemailWatcher:
         await self.settle_ended_callbacks()
         await self.delete_old_recordings(now)
         await self.delete_stray_files()
+        await self.scrub_personal_data(now)
+
+    async def scrub_personal_data(self, now: float) -> dict[str, int]:
+        """Scrub the personal data of rows finished more than `[retention] personal_data_days`
+        ago (`hotline.store.retention`): each batch its own short transaction, so writers wait
+        for one batch at most, and at most `SCRUB_BATCHES` batches of a kind per sweep; the
+        next sweep goes on where this one stopped. How many rows of each kind were scrubbed."""
+        sv = self._sv
+        before = now - sv.settings.retention.personal_data_s
+        counts: dict[str, int] = {}
+        for kind in retention.KINDS:
+            total = 0
+            for _ in range(SCRUB_BATCHES):
+
+                async def work(tx: Tx, kind: retention.Kind = kind) -> int:
+                    return await retention.scrub_batch(tx, kind, before=before, limit=SCRUB_BATCH)
+
+                done = await sv.store.transact(work)
+                total += done
+                if done < SCRUB_BATCH:
+                    break
+            if total:
+                counts[kind.name] = total
+        if counts:
+            log_event(log, "retention.personal_data_scrubbed", rows=counts)
+        return counts
 
     async def delete_stray_files(self) -> list[str]:
         """Remove files of the recordings folder that no voicemail names; their names."""

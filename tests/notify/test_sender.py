@@ -302,3 +302,17 @@ async def test_an_sms_past_the_segment_cap_is_failed_unsent(
     assert queue.state(long) is MessageState.FAILED
     assert queue.rows[long].last_error == "the text needs 3 SMS segments, more than the cap of 2"
     assert [o.message_id for _, o in provider.calls] == [short]
+
+
+async def test_a_message_s_own_ttl_never_outlasts_its_channel_s(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The file provider remembers a delivered key for the channel's TTL plus the lease: a message
+    # handed over later than that could be written twice, so none is.
+    provider, queue = ScriptedProvider(), MemoryQueue()
+    async with running(queue, provider, settings(ttl_h=1)) as (sender, clock):
+        message_id = queue.add(at=clock.now() - 3601, ttl_s=7200)
+        sender.notify_new()
+        await until(lambda: queue.state(message_id) is MessageState.FAILED)
+    assert provider.calls == []
+    assert queue.rows[message_id].last_error == "expired before it could be sent"

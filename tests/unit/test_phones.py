@@ -7,7 +7,13 @@ import pytest
 
 from hotline.domain.errors import Invalid
 from hotline.domain.masking import mask_phone
-from hotline.domain.phones import is_russian_mobile, normalize_phone, require_sms_phone
+from hotline.domain.phones import (
+    PHONE_CACHE_SIZE,
+    _e164,
+    is_russian_mobile,
+    normalize_phone,
+    require_sms_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +111,10 @@ def test_an_sms_phone_refuses_garbage_naming_the_field() -> None:
 def test_a_normalised_phone_masks_like_the_typed_one() -> None:
     # One masking for logs, whichever form reached the log line.
     assert mask_phone(normalize_phone("8 (912) 345-67-89")) == mask_phone("8 (912) 345-67-89")
+
+
+def test_the_cache_of_parsed_numbers_is_bounded() -> None:
+    # Every new caller's number passes through it: it must not grow with the line's history.
+    for n in range(PHONE_CACHE_SIZE + 500):
+        normalize_phone(f"+7912{n:07d}")
+    assert _e164.cache_info().currsize <= PHONE_CACHE_SIZE <= 10_000

@@ -3,6 +3,7 @@ runs whole (store, router, journal, watcher, API), and time moves only when a te
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -415,3 +416,38 @@ async def test_files_a_crash_left_in_the_recordings_folder_are_removed_and_uploa
         line.jump_to(MONDAY_10 + settings.voicemail.sweep_interval_s + 1)  # another sweep
         await quiet()
         assert (folder / f"{kept['id']}.wav").exists() and in_flight.exists()
+
+
+async def test_a_sweep_that_runs_out_of_file_descriptors_is_tried_again_and_the_service_lives(
+    mock_clock: trio.testing.MockClock, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = settings.voicemail.dir
+    folder.mkdir(parents=True, exist_ok=True)
+    stray = folder / "vm_0000000000000001.wav"  # left by a crash: the sweep removes it
+    stray.write_bytes(b"RIFF")
+    an_hour_ago = time.time() - 3600
+    os.utime(stray, (an_hour_ago, an_hour_ago))
+    real_scandir = os.scandir
+    refused: list[str] = []
+
+    def scandir(path: Any = ".") -> Any:
+        if str(path) == str(folder) and len(refused) < 3:
+            refused.append(str(path))
+            raise OSError(errno.EMFILE, "Too many open files", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    async with running_line(settings, mock_clock, MONDAY_10) as line:  # the first sweep fails
+        await eventually(lambda: _true(len(refused) >= 1))
+        for step in range(1, 8):  # past the pauses (1, 2, 4 s): the sweep comes back
+            line.jump_to(MONDAY_10 + 4 * step)
+            await quiet()
+            if not stray.exists():
+                break
+        assert len(refused) == 3 and not stray.exists()
+        vm = await line.post_voicemail()  # the service still answers
+        assert (folder / f"{vm['id']}.wav").exists()
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -17,7 +17,7 @@ from hotline.notify.providers.base import (
     TryLater,
     idempotency_key,
 )
-from hotline.notify.providers.file import FileProvider
+from hotline.notify.providers.file import DEFAULT_DEDUPE_S, FileProvider
 from hotline.notify.providers.http import HttpProvider
 from hotline.notify.providers.smtp import SmtpProvider
 from hotline.notify.settings import (
@@ -43,11 +43,19 @@ __all__ = [
 ]
 
 
-def build_provider(kind: MessageKind, channel: ChannelSettings, *, default_dir: Path) -> Provider:
-    """The adapter `channel` names; a `file` provider without a directory uses `default_dir`."""
+def build_provider(
+    kind: MessageKind,
+    channel: ChannelSettings,
+    *,
+    default_dir: Path,
+    dedupe_s: float = DEFAULT_DEDUPE_S,
+) -> Provider:
+    """The adapter `channel` names; a `file` provider without a directory uses `default_dir`
+    and remembers a delivered key for `dedupe_s` (the channel's TTL plus the lease)."""
     spec = channel.provider
     if isinstance(spec, FileProviderSettings):
-        return FileProvider(spec.dir if spec.dir is not None else default_dir, kind)
+        directory = spec.dir if spec.dir is not None else default_dir
+        return FileProvider(directory, kind, dedupe_s=dedupe_s)
     if isinstance(spec, HttpProviderSettings):
         return HttpProvider(spec.url, token=spec.token(), id_field=spec.id_field)
     if isinstance(spec, SmtpProviderSettings):
