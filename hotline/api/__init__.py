@@ -2,7 +2,8 @@
 
 Called by the composition root (`hotline.app`) and by tests; there is no module-level app, so
 importing this package starts nothing. Handlers hold only the handles in `Services`; errors are
-mapped to HTTP in `errors`, and every request is logged as one line by `access_log`.
+mapped to HTTP in `errors`, and every request is logged as one line by `access_log`. Who may
+call each route is one table, `roles.ROUTES`, applied to every request before its handler runs.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from hotline.api import (
     messages,
     operators,
     queues,
+    roles,
     schedule,
     tickets,
     voicemails,
 )
 from hotline.api.bodies import JsonBodyRequest
 from hotline.api.errors import register_error_handlers
+from hotline.api.openapi import HotlineOpenAPI
 from hotline.api.schemas import ApiJson
-from hotline.api.services import Services, attach_services, authenticate_first
+from hotline.api.services import Services, attach_services
 
 __all__ = ["HotlineApp", "Services", "create_app"]
 
@@ -51,14 +54,15 @@ def create_app(services: Services) -> HotlineApp:
         scalar_ui_path=None,
         security_schemes={"bearer": {"type": "http", "scheme": "bearer"}},
         security=[{"bearer": []}],
+        openapi_provider_class=HotlineOpenAPI,  # errors, required fields, unique operationIds
     )
     app.json = ApiJson(app)  # one time format in every answer
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)
-    authenticate_first(app)  # after the access log's timer, before any route reads the body
     forms.allow_uploads(app, services.settings.forms)
     modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
+    roles.install(app)  # every route in the role table, authenticated by it
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 from quart import Blueprint, request
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from hotline.api.openapi import idempotency_key, may_answer
 from hotline.api.schemas import (
     CompleteBody,
     ContactOut,
@@ -27,6 +28,8 @@ blueprint = Blueprint("contacts", __name__, url_prefix="/v1/contacts")
 @validate_request(NewContactBody)
 @validate_response(ContactOut, 201)
 @validate_response(ContactOut, 200)
+@idempotency_key
+@may_answer(409)
 async def create(data: NewContactBody) -> tuple[ContactOut, int]:
     """Create a contact (integration). With an `Idempotency-Key` header a retry returns the
     contact the first request created (200); the same key with another body is a 409."""
@@ -69,6 +72,7 @@ async def show(contact_id: str) -> ContactOut:
 @blueprint.post("/<contact_id>/abandon")
 @validate_request(NoBody)
 @validate_response(ContactOut)
+@may_answer(409)
 async def abandon(contact_id: str, data: NoBody) -> ContactOut:
     """The citizen hung up (integration): the contact leaves the queue or its offer."""
     return ContactOut.of(await contacts.abandon(current_services(), await caller(), contact_id))
@@ -77,6 +81,7 @@ async def abandon(contact_id: str, data: NoBody) -> ContactOut:
 @blueprint.post("/<contact_id>/accept")
 @validate_request(OperatorChoice)
 @validate_response(ContactOut)
+@may_answer(409)
 async def accept(contact_id: str, data: OperatorChoice) -> ContactOut:
     view = await contacts.accept(current_services(), await caller(), contact_id, data.operator_id)
     return ContactOut.of(view)
@@ -85,6 +90,7 @@ async def accept(contact_id: str, data: OperatorChoice) -> ContactOut:
 @blueprint.post("/<contact_id>/reject")
 @validate_request(OperatorChoice)
 @validate_response(ContactOut)
+@may_answer(409)
 async def reject(contact_id: str, data: OperatorChoice) -> ContactOut:
     """Decline an offer: the contact goes back to its place, the operator on break."""
     view = await contacts.reject(current_services(), await caller(), contact_id, data.operator_id)
@@ -94,6 +100,7 @@ async def reject(contact_id: str, data: OperatorChoice) -> ContactOut:
 @blueprint.post("/<contact_id>/complete")
 @validate_request(CompleteBody)
 @validate_response(ContactOut)
+@may_answer(409)
 async def complete(contact_id: str, data: CompleteBody) -> ContactOut:
     """Finish a contact with its outcome; the operator goes into wrap-up."""
     view = await contacts.complete(

@@ -13,6 +13,7 @@ from pydantic import StringConstraints
 from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
+from hotline.api.openapi import may_answer
 from hotline.api.schemas import Request, Response, Text
 from hotline.api.services import caller, current_services
 from hotline.services import identity
@@ -39,6 +40,7 @@ class CheckOut(Response):
 @blueprint.post("/check")
 @validate_request(CheckBody)
 @validate_response(CheckOut)
+@may_answer(404, 423)
 async def check(data: CheckBody) -> CheckOut:
     claim = identity.IdentityClaim(
         contact_id=data.contact_id,

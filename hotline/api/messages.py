@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from hotline.api.openapi import may_answer
 from hotline.api.schemas import Request, Response, Text, instant
 from hotline.api.services import caller, current_services
 from hotline.domain.masking import looks_like_phone, mask_phone
@@ -110,6 +111,7 @@ class ReceiptOut(Response):
 @blueprint.post("/sms/receipts")
 @validate_request(ReceiptBody)
 @validate_response(ReceiptOut)
+@may_answer(404)
 async def receipt(data: ReceiptBody) -> ReceiptOut:
     """A delivery receipt (integration). Idempotent; delivered and failed are final."""
     reported = None if data.at is None else data.at.timestamp()

@@ -11,6 +11,7 @@ import trio
 from quart import Blueprint, Response
 from quart_schema import validate_request, validate_response
 
+from hotline.api.openapi import answers_with, may_answer
 from hotline.api.schemas import (
     NoBody,
     OfferList,
@@ -71,6 +72,7 @@ async def show(operator_id: str) -> OperatorOut:
 @blueprint.post("/<operator_id>/state")
 @validate_request(StateBody)
 @validate_response(OperatorOut)
+@may_answer(409)
 async def set_state(operator_id: str, data: StateBody) -> OperatorOut:
     """Go ready, on break or offline (offline only with no contact in hand)."""
     view = await operators.set_presence(current_services(), await caller(), operator_id, data.state)
@@ -80,6 +82,7 @@ async def set_state(operator_id: str, data: StateBody) -> OperatorOut:
 @blueprint.post("/<operator_id>/wrap-up/end")
 @validate_request(NoBody)
 @validate_response(OperatorOut)
+@may_answer(409)
 async def end_wrap_up(operator_id: str, data: NoBody) -> OperatorOut:
     view = await operators.end_wrap_up(current_services(), await caller(), operator_id)
     return OperatorOut.of(view)
@@ -93,6 +96,7 @@ async def offers(operator_id: str) -> OfferList:
 
 
 @blueprint.get("/<operator_id>/offers/stream")
+@answers_with("text/event-stream", description="`offered` and `withdrawn` events")
 async def offer_stream(operator_id: str) -> Response:
     """Server-Sent Events: `offered` and `withdrawn` events for this operator, starting with the
     offers pending now; a comment line every 15 s while nothing happens."""

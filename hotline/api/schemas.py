@@ -252,3 +252,19 @@ class OfferList(Response):
 
 class Health(Response):
     status: Literal["ok"]
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class ErrorDetail(Response):
+    code: str = Field(description="stable and machine-readable: `not_found`, `invalid`, ...")
+    message: str = Field(description="for a person; never holds personal data")
+    field: str | None = Field(default=None, description="the field or header at fault, if one")
+
+
+class ErrorOut(Response):
+    """The one error body of the API (hotline.api.errors). Some errors carry facts beside
+    `error` that a client acts on (`opens_at` when the line is closed, `allowed` moves)."""
+
+    error: ErrorDetail

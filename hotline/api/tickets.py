@@ -13,6 +13,7 @@ from pydantic import EmailStr, Field, StringConstraints
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from hotline.api.openapi import may_answer
 from hotline.api.schemas import Code, Request, Response
 from hotline.api.services import caller, current_services
 from hotline.domain.identity import mask_name
@@ -136,6 +137,7 @@ def _out(view: tickets.TicketView) -> TicketOut:
 @blueprint.post("")
 @validate_request(NewTicketBody)
 @validate_response(TicketOut, 201)
+@may_answer(404, 409)
 async def create(data: NewTicketBody) -> tuple[TicketOut, int]:
     """Open a ticket (status Принято), on its own or from a contact; the citizen gets an SMS."""
     req = tickets.TicketRequest(
@@ -180,6 +182,7 @@ async def show(number: str) -> TicketOut:
 @blueprint.post("/<number>/status")
 @validate_request(StatusBody)
 @validate_response(TicketOut)
+@may_answer(409)
 async def move(number: str, data: StatusBody) -> TicketOut:
     view = await tickets.move_ticket(
         current_services(), await caller(), number, data.to, data.comment
@@ -190,6 +193,7 @@ async def move(number: str, data: StatusBody) -> TicketOut:
 @blueprint.post("/<number>/escalate")
 @validate_request(EscalateBody)
 @validate_response(TicketOut)
+@may_answer(409)
 async def escalate(number: str, data: EscalateBody) -> TicketOut:
     """Hand the ticket to a department from `[tickets.departments]`."""
     view = await tickets.escalate_ticket(
@@ -201,6 +205,7 @@ async def escalate(number: str, data: EscalateBody) -> TicketOut:
 @blueprint.post("/<number>/contacts")
 @validate_request(LinkBody)
 @validate_response(TicketOut)
+@may_answer(409)
 async def link(number: str, data: LinkBody) -> TicketOut:
     view = await tickets.link_ticket_contact(
         current_services(), await caller(), number, data.contact_id

@@ -25,6 +25,7 @@ from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from hotline.api.openapi import answers_with, idempotency_key, may_answer
 from hotline.api.schemas import ContactOut, OperatorId, Request, Text, instant, refuse_nul
 from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
@@ -237,6 +238,8 @@ class ComplianceOut(ResponseModel):
 @document_request(VoicemailForm, source=DataSource.FORM_MULTIPART)
 @validate_response(VoicemailOut, 201)
 @validate_response(VoicemailOut, 200)
+@idempotency_key
+@may_answer(409)
 async def create() -> tuple[VoicemailOut, int]:
     """Take a voicemail (integration): stored and fsynced with its SHA-256, its callback contact
     queued, before the answer. With an `Idempotency-Key` a retry of the same recording answers
@@ -301,6 +304,7 @@ async def show(voicemail_id: str) -> VoicemailOut:
 
 
 @blueprint.get("/<voicemail_id>/audio")
+@answers_with(*(k.content_type for k in AudioKind), description="the recording, as it was received")
 async def audio(voicemail_id: str) -> Response:
     """The recording (supervisor, or the operator holding its callback contact now)."""
     stream = await views.open_audio(current_services(), await caller(), voicemail_id)
@@ -313,6 +317,7 @@ async def audio(voicemail_id: str) -> Response:
 @blueprint.post("/<voicemail_id>/attempts")
 @validate_request(AttemptBody)
 @validate_response(VoicemailOut)
+@may_answer(409)
 async def report_attempt(voicemail_id: str, data: AttemptBody) -> VoicemailOut:
     """Report the callback's outcome: `reached` completes the voicemail, `not_reached` retries
     it later or, after the last attempt, closes it and asks the citizen by SMS to call again."""

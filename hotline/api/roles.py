@@ -1,0 +1,128 @@
+"""Who may call each route: the one table of roles, and the check that applies it to every request.
+
+`ROUTES` maps every endpoint (`blueprint.function`) to its `Access`: the roles that may call it
+(admin may call everything; no role at all: public) and, for an operator, how far it reaches.
+`install(app)` refuses to build an app with a route missing from the table (a route left out is a
+start-up error, not an open door) and authenticates every request by it in a `before_request`
+hook, so 401 and 403 come before the body is read or judged. The services keep their own checks
+as a second line and for what only they can see (does this operator hold that contact?).
+`tests/api/test_route_roles.py` walks the URL map and calls every route as every role, so the
+table and the behaviour cannot part; `hotline.api.openapi` documents each route's 401/403 from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from quart import Quart, request
+
+from hotline.api.services import caller
+from hotline.domain.errors import Forbidden
+from hotline.services.auth import Role
+
+__all__ = ["ROUTES", "Access", "Reach", "access_of", "install"]
+
+
+class Reach(StrEnum):
+    """How far an operator token reaches on a route it may call."""
+
+    ALL = "all"  # any resource of the route
+    OWN_ID = "own id"  # only as itself: `<operator_id>` in the path (checked here) or
+    # `operator_id` in the body (checked by `Principal.acting_as` once the body is read)
+    HELD = "held"  # only the contact or voicemail callback it holds: the service checks
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    roles: frozenset[Role]  # empty: public, no token needed
+    reach: Reach = Reach.ALL
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+    @property
+    def everyone(self) -> bool:
+        """Every role may call it, on anything: no caller with a good token gets a 403."""
+        return set(self.roles) | {Role.ADMIN} == set(Role) and self.reach is Reach.ALL
+
+
+def _allow(*roles: Role, reach: Reach = Reach.ALL) -> Access:
+    return Access(frozenset(roles), reach)
+
+
+PUBLIC = Access(frozenset())
+ANY_ROLE = _allow(*Role)
+_I, _S, _O = Role.INTEGRATION, Role.SUPERVISOR, Role.OPERATOR
+
+ROUTES: dict[str, Access] = {
+    "openapi": PUBLIC,
+    "health.healthz": PUBLIC,
+    "queues.snapshot": _allow(_S),
+    "schedule.show": ANY_ROLE,
+    "contacts.create": _allow(_I),
+    "contacts.index": _allow(_I, _S),
+    "contacts.show": _allow(_I, _S, _O, reach=Reach.HELD),
+    "contacts.abandon": _allow(_I),
+    "contacts.accept": _allow(_S, _O, reach=Reach.OWN_ID),
+    "contacts.reject": _allow(_S, _O, reach=Reach.OWN_ID),
+    "contacts.complete": _allow(_S, _O, reach=Reach.OWN_ID),
+    "operators.index": _allow(_S),
+    "operators.put": _allow(_S),
+    "operators.show": _allow(_S, _O, reach=Reach.OWN_ID),
+    "operators.set_state": _allow(_S, _O, reach=Reach.OWN_ID),
+    "operators.end_wrap_up": _allow(_S, _O, reach=Reach.OWN_ID),
+    "operators.offers": _allow(_S, _O, reach=Reach.OWN_ID),
+    "operators.offer_stream": _allow(_S, _O, reach=Reach.OWN_ID),
+    "identity.check": _allow(_I, _S, _O),
+    "tickets.create": _allow(_I, _S, _O),
+    "tickets.index": _allow(_I, _S, _O),
+    "tickets.show": _allow(_I, _S, _O),
+    "tickets.move": _allow(_S, _O),
+    "tickets.escalate": _allow(_S, _O),
+    "tickets.link": _allow(_I, _S, _O),
+    "messages.receipt": _allow(_I),
+    "messages.index": _allow(_S),
+    "messages.show": _allow(_S),
+    "forms.feedback": _allow(_I),
+    "voicemails.create": _allow(_I),
+    "voicemails.compliance": _allow(_S),
+    "voicemails.show": _allow(_I, _S, _O, reach=Reach.HELD),
+    "voicemails.audio": _allow(_S, _O, reach=Reach.HELD),
+    "voicemails.report_attempt": _allow(_S, _O, reach=Reach.HELD),
+}
+
+_PATH_OPERATOR = "operator_id"
+
+
+def access_of(endpoint: str) -> Access | None:
+    return ROUTES.get(endpoint)
+
+
+def install(app: Quart) -> None:
+    """Check that the table covers every route of `app`, then guard every request by it.
+
+    Call once every blueprint is registered. A route added later (a test's own probe) is not the
+    API and is let through to authenticate itself, as every handler could before."""
+    missing = sorted(
+        rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint not in ROUTES
+    )
+    if missing:
+        raise RuntimeError(f"routes missing from hotline.api.roles.ROUTES: {', '.join(missing)}")
+    app.before_request(_authorize)
+
+
+async def _authorize() -> None:
+    rule = request.url_rule
+    if rule is None:  # no route (404) or not this method (405): routing answers
+        return
+    access = ROUTES.get(rule.endpoint)
+    if access is None or access.public:
+        return
+    principal = await caller()  # 401 before anything else is looked at
+    principal.require(*access.roles)
+    if principal.role is Role.OPERATOR and access.reach is Reach.OWN_ID:
+        named = (request.view_args or {}).get(_PATH_OPERATOR)
+        if named is not None and named != principal.operator_id:
+            raise Forbidden("an operator may act only as itself", field=_PATH_OPERATOR)
