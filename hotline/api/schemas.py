@@ -35,9 +35,11 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
 _OPERATOR_ID = r"^[A-Za-z0-9_.-]{1,64}$"
 OperatorId = Annotated[str, StringConstraints(pattern=_OPERATOR_ID)]
 Level = Annotated[int, Field(ge=1, le=5, strict=True)]
-# certified_until runs to the end of its day in the line's time zone: the day after the last one
-# must still be a date, whatever the zone's offset.
-LAST_CERTIFIABLE_DAY = date(9998, 12, 31)
+# A calendar date the API turns into instants of the line's time zone (certified_until runs to
+# the end of its day, compliance covers whole local days): the day after, and the day's start
+# in UTC, must still be dates whatever the zone's offset, so the calendar's first and last days
+# are refused.
+Day = Annotated[date, Field(ge=date(1, 1, 2), le=date(9998, 12, 31))]
 
 # The one time format of the API (RFC 3339, profile of ISO 8601), as a regex for tests and docs.
 INSTANT_FORMAT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
@@ -198,7 +200,7 @@ class OperatorBody(Request):
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=50, strict=True)]] | None = Field(
         default=None, description="per channel; the configured defaults when left out"
     )
-    certified_until: date | None = Field(default=None, le=LAST_CERTIFIABLE_DAY)
+    certified_until: Day | None = None
 
 
 class StateBody(Request):

@@ -26,7 +26,15 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hotline.api.openapi import answers_with, idempotency_key, may_answer
-from hotline.api.schemas import ContactOut, OperatorId, Request, Text, instant, refuse_nul
+from hotline.api.schemas import (
+    ContactOut,
+    Day,
+    OperatorId,
+    Request,
+    Text,
+    instant,
+    refuse_nul,
+)
 from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
 from hotline.api.uploads import allow_upload
@@ -79,8 +87,8 @@ class AttemptBody(Request):
 
 
 class ComplianceQuery(Request):
-    from_: date = Field(alias="from")
-    to: date
+    from_: Day = Field(alias="from")
+    to: Day
 
 
 class AudioOut(ResponseModel):

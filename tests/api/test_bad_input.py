@@ -159,6 +159,18 @@ async def test_the_last_certifiable_day_is_kept(api: Clients) -> None:
     assert (status, answer["certified_until"]) == (201, "9998-12-31")
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("from=9999-12-31&to=9999-12-31", "from"), ("from=0001-01-01&to=0001-01-01", "from")],
+)
+async def test_compliance_at_the_ends_of_the_calendar_is_422(
+    api: Clients, query: str, field: str
+) -> None:
+    status, answer = await api.supervisor.get(f"/v1/voicemails/compliance?{query}")
+
+    assert (status, answer["error"]["field"]) == (422, field)
+
+
 # -- no token: 401 before the body or the query is looked at -------------------------------------
 
 
