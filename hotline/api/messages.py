@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
@@ -32,7 +32,9 @@ blueprint = Blueprint("messages", __name__, url_prefix="/v1")
 class ReceiptBody(Request):
     provider_id: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
     status: Literal["sent", "delivered", "failed"]
-    at: datetime | None = Field(default=None, description="when the provider saw it happen")
+    at: AwareDatetime | None = Field(
+        default=None, description="when the provider saw it happen, with its offset (RFC 3339)"
+    )
 
 
 class MessageQuery(Request):

@@ -159,6 +159,17 @@ async def test_the_last_certifiable_day_is_kept(api: Clients) -> None:
     assert (status, answer["certified_until"]) == (201, "9998-12-31")
 
 
+@pytest.mark.parametrize("at", ["2026-05-01T10:00:00", "2026-05-01", "yesterday"])
+async def test_a_receipt_time_without_its_offset_is_422_not_taken_as_server_time(
+    api: Clients, at: str
+) -> None:
+    status, answer = await api.integration.post(
+        "/v1/sms/receipts", {"provider_id": "p-1", "status": "sent", "at": at}
+    )
+
+    assert (status, answer["error"]["field"]) == (422, "at")
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [("from=9999-12-31&to=9999-12-31", "from"), ("from=0001-01-01&to=0001-01-01", "from")],
