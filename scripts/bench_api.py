@@ -644,13 +644,19 @@ STAGES = (
     ("router actor", ("RouterActor.run",)),
     ("create: open-ticket read, caller side", ("find_open_ticket",)),
     ("create: phone normalisation", ("normalize_phone",)),
-    ("create: router calls and journal.sync, caller side", ("RouterHandle", "Journal.sync")),
+    (
+        "create: router calls and journal.sync, caller side",
+        ("RouterHandle", "Journal.sync", "DurableRouter"),
+    ),
     ("create: rest of the handler", ("create (hotline/api/contacts",)),
     ("request body and validation (quart-schema)", ("validate_request.<locals>",)),
     ("response building (make_response, JSON)", ("finalize_request", "make_response")),
     ("HTTP send (quart, hypercorn, h11, socket)", ("_send_response", "app_send")),
     ("Quart / quart-trio request plumbing", ("TrioASGIHTTPConnection", "QuartTrio")),
-    ("HTTP receive and parse (hypercorn, h11)", ("_run_handler", "TCPServer", "_handle (")),
+    (
+        "HTTP receive and parse (hypercorn, h11)",
+        ("_run_handler", "TCPServer", "_handle (", "_serve_connection (hotline/http_server"),
+    ),
     ("SQLite worker threads (their Python part)", ("_connection_worker_thread",)),
     ("trio scheduler", ("unrolled_run (trio",)),
 )
