@@ -174,6 +174,7 @@ async def index(query_args: TicketQuery) -> TicketPageOut:
 
 @blueprint.get("/<number>")
 @validate_response(TicketOut)
+@may_answer(422)  # a malformed ticket number
 async def show(number: str) -> TicketOut:
     """The ticket with its full history (who, when, from, to, comment) and linked contacts."""
     return _out(await tickets.get_ticket_view(current_services(), await caller(), number))
@@ -182,7 +183,7 @@ async def show(number: str) -> TicketOut:
 @blueprint.post("/<number>/status")
 @validate_request(StatusBody)
 @validate_response(TicketOut)
-@may_answer(409)
+@may_answer(409, 422)  # a malformed ticket number
 async def move(number: str, data: StatusBody) -> TicketOut:
     view = await tickets.move_ticket(
         current_services(), await caller(), number, data.to, data.comment
@@ -193,7 +194,7 @@ async def move(number: str, data: StatusBody) -> TicketOut:
 @blueprint.post("/<number>/escalate")
 @validate_request(EscalateBody)
 @validate_response(TicketOut)
-@may_answer(409)
+@may_answer(409, 422)  # a malformed ticket number
 async def escalate(number: str, data: EscalateBody) -> TicketOut:
     """Hand the ticket to a department from `[tickets.departments]`."""
     view = await tickets.escalate_ticket(
@@ -205,7 +206,7 @@ async def escalate(number: str, data: EscalateBody) -> TicketOut:
 @blueprint.post("/<number>/contacts")
 @validate_request(LinkBody)
 @validate_response(TicketOut)
-@may_answer(409)
+@may_answer(409, 422)  # a malformed ticket number
 async def link(number: str, data: LinkBody) -> TicketOut:
     view = await tickets.link_ticket_contact(
         current_services(), await caller(), number, data.contact_id
