@@ -2,7 +2,8 @@
 
 Every part of the process logs through stdlib `logging`; `log_event` attaches named fields to a
 record, and `JsonLineFormatter` writes `{"ts", "level", "logger", "event", ...fields}`. The
-formatter masks every phone field itself, so a caller that forgets cannot leak a number.
+formatter masks every phone field itself and hides names, INN and SNILS fields, so a caller
+that forgets cannot leak them.
 `configure_logging` is called once by the CLI before anything logs.
 """
 
@@ -18,6 +19,8 @@ from typing import IO, Any
 from hotline.domain.masking import mask_phone
 
 _FIELDS = "hotline_fields"  # the LogRecord attribute that carries log_event's fields
+# Fields that identify a person outright: never written, whoever passes them.
+_HIDDEN_KEYS = frozenset({"inn", "snils", "full_name", "citizen_name"})
 
 
 def log_event(
@@ -73,6 +76,8 @@ def _masked(fields: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in fields.items():
         if _is_phone_key(key):
             out[key] = mask_phone(str(value)) if value is not None else None
+        elif key in _HIDDEN_KEYS:
+            out[key] = None if value is None else "***"  # nothing of a name or a tax number
         elif isinstance(value, Mapping):
             out[key] = _masked(value)
         else:

@@ -14,6 +14,7 @@ from quart_trio import QuartTrio
 import hotline
 from hotline.api import (
     access_log,
+    audit,
     contacts,
     forms,
     health,
@@ -61,5 +62,6 @@ def create_app(services: Services) -> HotlineApp:
     modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
     roles.install(app)  # every route in the role table, authenticated by it
     return app

@@ -91,6 +91,7 @@ ROUTES: dict[str, Access] = {
     "voicemails.show": _allow(_I, _S, _O, reach=Reach.HELD),
     "voicemails.audio": _allow(_S, _O, reach=Reach.HELD),
     "voicemails.report_attempt": _allow(_S, _O, reach=Reach.HELD),
+    "audit.reads": _allow(_S),
 }
 
 _PATH_OPERATOR = "operator_id"

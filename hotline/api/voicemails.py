@@ -25,6 +25,7 @@ from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from hotline.api import audit
 from hotline.api.openapi import answers_with, idempotency_key, may_answer
 from hotline.api.schemas import ContactOut, OperatorId, Request, instant
 from hotline.api.schemas import Response as ResponseModel
@@ -297,6 +298,7 @@ async def show(voicemail_id: str) -> VoicemailOut:
     holding its callback)."""
     sv = current_services()
     view = await views.get_voicemail_view(sv, await caller(), voicemail_id)
+    await audit.voicemail_shown(view)
     return VoicemailOut.of(view, sv.settings.voicemail.max_attempts)
 
 
@@ -305,6 +307,7 @@ async def show(voicemail_id: str) -> VoicemailOut:
 async def audio(voicemail_id: str) -> Response:
     """The recording (supervisor, or the operator holding its callback contact now)."""
     stream = await views.open_audio(current_services(), await caller(), voicemail_id)
+    await audit.audio_heard(voicemail_id)
     response: Response = current_app.response_class(stream.chunks, content_type=stream.content_type)
     response.headers["Content-Length"] = str(stream.size)
     response.headers["Cache-Control"] = "no-store"  # a citizen's voice: no proxy keeps a copy
@@ -322,6 +325,7 @@ async def report_attempt(voicemail_id: str, data: AttemptBody) -> VoicemailOut:
     view = await callbacks.report_attempt(
         sv, await caller(), voicemail_id, data.outcome, data.comment or None, data.operator_id
     )
+    await audit.voicemail_shown(view)
     return VoicemailOut.of(view, sv.settings.voicemail.max_attempts)
 
 

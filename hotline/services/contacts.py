@@ -31,7 +31,7 @@ from hotline.routing.model import (
     QueuePosition,
 )
 from hotline.schedule.rules import ScheduleChannel
-from hotline.services import Services
+from hotline.services import Services, audit
 from hotline.services.auth import Principal, Role
 from hotline.services.keylocks import idempotency_scope
 from hotline.services.paging import read_page
@@ -143,7 +143,7 @@ async def get_contact_view(sv: Services, caller: Principal, contact_id: str) -> 
     view = await _view(sv, contact_id)
     if caller.role is Role.OPERATOR and view.row.operator_id != caller.operator_id:
         raise NotFound(f"no contact {contact_id}")  # an operator sees only what it holds
-    return view
+    return await audit.contact_shown(sv, caller, view)
 
 
 async def list_contact_page(
@@ -180,7 +180,7 @@ async def accept(
 ) -> ContactView:
     op = caller.acting_as(operator_id)
     await _move(sv, contact_id, lambda: sv.router.accept(contact_id, op))
-    return await _view(sv, contact_id)
+    return await audit.contact_shown(sv, caller, await _view(sv, contact_id))
 
 
 async def reject(
@@ -188,7 +188,7 @@ async def reject(
 ) -> ContactView:
     op = caller.acting_as(operator_id)
     await _move(sv, contact_id, lambda: sv.router.reject(contact_id, op))
-    return await _view(sv, contact_id)
+    return await audit.contact_shown(sv, caller, await _view(sv, contact_id))
 
 
 async def complete(
@@ -199,7 +199,7 @@ async def complete(
         contact_id, ContactNote(outcome=outcome), lambda s, now: s.complete(contact_id, op, now)
     )
     await _move(sv, contact_id, lambda: sv.router.command(complete_it))
-    return await _view(sv, contact_id)
+    return await audit.contact_shown(sv, caller, await _view(sv, contact_id))
 
 
 def estimate_wait_s(position: QueuePosition, handle_time_s: float) -> float | None:

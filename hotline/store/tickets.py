@@ -131,6 +131,44 @@ async def linked_contacts(tx: Tx, number: str) -> list[str]:
     return [r["contact_id"] for r in rows]
 
 
+async def held_by(tx: Tx, number: str, operator_id: str, *, since: float) -> bool:
+    """Whether `operator_id` holds a contact linked to the ticket now, or accepted one since
+    `since` (the local midnight: "held today")."""
+    row = await tx.fetchone(
+        "SELECT 1 FROM ticket_contacts l JOIN contacts c ON c.id = l.contact_id"
+        " WHERE l.number = :number AND ("
+        "  (c.operator_id = :op AND c.ended_at IS NULL AND c.state = 'assigned')"
+        "  OR EXISTS (SELECT 1 FROM contact_events e WHERE e.contact_id = l.contact_id"
+        "   AND e.kind = 'accepted' AND e.operator_id = :op AND e.at >= :since)"
+        ") LIMIT 1",
+        {"number": number, "op": operator_id, "since": since},
+    )
+    return row is not None
+
+
+async def remember_key(
+    tx: Tx, scope: str, key: str, request_hash: str, number: str, *, at: float
+) -> bool:
+    """Record that `Idempotency-Key` `key` created ticket `number`, in the transaction that
+    created it; False (nothing written) if the key is taken already."""
+    changed = await tx.execute(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)"
+        " VALUES (?, ?, ?, json_object('ticket', ?), ?) ON CONFLICT DO NOTHING",
+        (scope, key, request_hash, number, at),
+    )
+    return changed == 1
+
+
+async def find_key(tx: Tx, scope: str, key: str) -> tuple[str, str] | None:
+    """(request hash, ticket number) of the ticket created with this key, if any."""
+    row = await tx.fetchone(
+        "SELECT request_hash, json_extract(response, '$.ticket') AS number"
+        " FROM idempotency_keys WHERE scope = ? AND key = ?",
+        (scope, key),
+    )
+    return None if row is None else (row["request_hash"], row["number"])
+
+
 async def list_tickets(
     tx: Tx,
     *,

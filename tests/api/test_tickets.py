@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
+import trio
 
 from hotline.services import Services
+from hotline.services import tickets as ticket_service
 from hotline.store import Tx
 from hotline.tickets.lifecycle import TicketStatus, allowed_moves
 from tests.api.conftest import Clients
@@ -204,3 +207,100 @@ async def test_only_operators_and_supervisors_move_tickets(api: Clients) -> None
     status, _ = await api.integration.post(f"/v1/tickets/{number}/status", {"to": "in_progress"})
     assert status == 403
     assert (await api.anonymous.get(f"/v1/tickets/{number}"))[0] == 401
+
+
+async def count_rows(services: Services, sql: str) -> int:
+    async def read(tx: Tx) -> int:
+        row = await tx.fetchone(sql)
+        assert row is not None
+        return int(row[0])
+
+    return await services.store.read(read)
+
+
+async def test_a_retried_create_with_its_key_finds_the_same_ticket_and_sends_one_sms(
+    api: Clients, services: Services
+) -> None:
+    key = {"Idempotency-Key": "portal-req-1"}
+    status, first = await api.integration.post("/v1/tickets", NEW, headers=key)
+    assert status == 201, first
+    # The same request in another spelling of the phone is the same request.
+    again = {**NEW, "phone": "+79161234567"}
+    status, retried = await api.integration.post("/v1/tickets", again, headers=key)
+
+    assert (status, retried["number"]) == (200, first["number"])
+    assert retried["history"] == first["history"]
+    assert await count_rows(services, "SELECT count(*) FROM tickets") == 1
+    sms = "SELECT count(*) FROM messages WHERE kind = 'sms'"
+    assert await count_rows(services, sms) == 1
+
+
+async def test_concurrent_creates_with_one_key_make_one_ticket_and_one_sms(
+    api: Clients, services: Services
+) -> None:
+    key = {"Idempotency-Key": "portal-storm"}
+    answers: list[tuple[int, dict[str, object]]] = []
+
+    async def send() -> None:
+        answers.append(await api.integration.post("/v1/tickets", NEW, headers=key))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(2):
+            nursery.start_soon(send)
+
+    assert sorted(status for status, _ in answers) == [200, 201]
+    assert len({body["number"] for _, body in answers}) == 1
+    assert await count_rows(services, "SELECT count(*) FROM tickets") == 1
+    sms = "SELECT count(*) FROM messages WHERE kind = 'sms'"
+    assert await count_rows(services, sms) == 1
+
+
+async def test_one_key_with_another_ticket_is_a_conflict_and_creates_nothing(
+    api: Clients, services: Services
+) -> None:
+    key = {"Idempotency-Key": "portal-req-2"}
+    assert (await api.integration.post("/v1/tickets", NEW, headers=key))[0] == 201
+
+    other = {**NEW, "description": "Другая просьба"}
+    status, body = await api.integration.post("/v1/tickets", other, headers=key)
+
+    assert (status, body["error"]["field"]) == (409, "Idempotency-Key")
+    assert await count_rows(services, "SELECT count(*) FROM tickets") == 1
+    # Keys are the client's own: another token's same key makes its own ticket.
+    assert (await api.supervisor.post("/v1/tickets", other, headers=key))[0] == 201
+    # And a contact's key of the same text is another key.
+    call = {"channel": "chat", "topic": "payments", "phone": "+79161234567"}
+    assert (await api.integration.post("/v1/contacts", call, headers=key))[0] == 201
+
+
+async def test_an_idempotency_key_too_long_is_422_naming_the_header(api: Clients) -> None:
+    status, body = await api.integration.post(
+        "/v1/tickets", NEW, headers={"Idempotency-Key": "k" * 201}
+    )
+    assert (status, body["error"]["field"]) == (422, "Idempotency-Key")
+
+
+async def test_a_key_recorded_while_a_retry_was_creating_rolls_the_retry_back(
+    api: Clients, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first request whose client gave up can commit after its retry looked for the key: the
+    retry's ticket, SMS and key are one transaction, so the key's conflict undoes all three and
+    the retry answers with the first ticket."""
+    key = {"Idempotency-Key": "portal-late-commit"}
+    status, first = await api.integration.post("/v1/tickets", NEW, headers=key)
+    assert status == 201
+    real_replay = ticket_service._replay
+    looked = 0
+
+    async def missed_once(sv: Services, k: Any) -> Any:
+        nonlocal looked
+        looked += 1
+        return None if looked == 1 else await real_replay(sv, k)
+
+    monkeypatch.setattr(ticket_service, "_replay", missed_once)
+    status, retried = await api.integration.post("/v1/tickets", NEW, headers=key)
+
+    assert (status, retried["number"], looked) == (200, first["number"], 2)
+    assert await count_rows(services, "SELECT count(*) FROM tickets") == 1
+    sms = "SELECT count(*) FROM messages WHERE kind = 'sms'"
+    assert await count_rows(services, sms) == 1

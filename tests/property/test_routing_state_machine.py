@@ -9,6 +9,8 @@ each contact ended, so that no contact is lost or ends twice, nor overflows or b
 a refused operation must leave the router exactly as it was. A restart rebuilds both routers from
 their live contacts, as start-up does from the store, and the run goes on with the rebuilt ones;
 every live contact's queue position is checked against a brute-force count after every step.
+Time moves by random steps and also exactly onto timers (the next deadline, a contact's target or
+limit), with answers landing on those very instants, where a `>=` written as `>` would show.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from hotline.domain.errors import HotlineError
 from hotline.routing import (
@@ -41,12 +49,15 @@ LANGUAGES = ("ru", "en")
 
 skill_levels = st.dictionaries(st.sampled_from(SKILLS), st.integers(1, 5), min_size=1, max_size=4)
 languages = st.sets(st.sampled_from(LANGUAGES), min_size=1).map(frozenset)
-certification = st.sampled_from([None, 60.0, 900.0, 10 * 86400.0])  # offsets from T0
+# Offsets from T0. Most operators can work the whole run: offers, and what happens to them at
+# each timer's instant, are what the machine is here to explore.
+certification = st.sampled_from([None, 60.0, 900.0, 10 * 86400.0, 10 * 86400.0, 10 * 86400.0])
 capacities = st.fixed_dictionaries(
     {Channel.VOICE: st.integers(0, 1), Channel.CHAT: st.integers(0, 3)}
 )
-# Offers last a minute here, so that targets and limits often fall while a contact is offered.
-OFFER_TIMEOUT = 60.0
+# Offers last a minute or longer than any target, so that targets and limits often fall while a
+# contact is offered: then an answer at that very instant decides whether it overflows.
+OFFER_TIMEOUTS = (60.0, 1000.0)
 steps = st.sampled_from([0.0, 1.0, 30.0, 59.0, 60.0, 61.0, 250.0, 299.0, 300.0, 301.0, 600.0])
 
 
@@ -130,16 +141,38 @@ class RoutingMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = T0
-        self.routers: tuple[RoutingState, RoutingState] = (
-            RoutingState(policy(offer_timeout_s=OFFER_TIMEOUT), audit=True),
-            ScanRoutingState(policy(offer_timeout_s=OFFER_TIMEOUT), audit=True),
-        )
+        self.routers: tuple[RoutingState, RoutingState] = self.new_routers(OFFER_TIMEOUTS[0])
         self.created: set[str] = set()
         self.ended: dict[str, ContactState] = {}
         self.overflowed: set[str] = set()
         self.breached: set[str] = set()
         self.ended_before_restart: set[str] = set()
         self.serial = 0
+
+    @staticmethod
+    def new_routers(offer_timeout: float) -> tuple[RoutingState, RoutingState]:
+        return (
+            RoutingState(policy(offer_timeout_s=offer_timeout), audit=True),
+            ScanRoutingState(policy(offer_timeout_s=offer_timeout), audit=True),
+        )
+
+    @initialize(offer_timeout=st.sampled_from(OFFER_TIMEOUTS), staffed=st.integers(0, 2))
+    def open_the_line(self, offer_timeout: float, staffed: int) -> None:
+        """Choose how long offers last, and start with up to two operators ready who can take
+        anything: random operators are rarely eligible, and without offers the timers' instants
+        that matter most (an answer as a target or limit fires) are never reached."""
+        note(f"offers last {offer_timeout} s; {staffed} operators ready")
+        self.routers = self.new_routers(offer_timeout)
+        for op_id in OPERATORS[:staffed]:
+            spec = OperatorSpec(
+                op_id,
+                dict.fromkeys(SKILLS, 3),
+                frozenset(LANGUAGES),
+                {Channel.VOICE: 1, Channel.CHAT: 3},
+                T0 + 10 * 86400.0,
+            )
+            self.both(lambda r, spec=spec: r.upsert_operator(spec, self.now))
+            self.both(lambda r, op_id=op_id: r.set_presence(op_id, Presence.READY, self.now))
 
     # -- driving both routers ---------------------------------------------------------------
 
@@ -208,6 +241,12 @@ class RoutingMachine(RuleBasedStateMachine):
     def set_presence(self, op_id: str, presence: Presence) -> None:
         self.both(lambda r: r.set_presence(op_id, presence, self.now))
 
+    @precondition(lambda self: self.router._ops)
+    @rule(data=st.data())
+    def an_operator_is_ready(self, data: st.DataObject) -> None:
+        op_id = data.draw(st.sampled_from(sorted(self.router._ops)))
+        self.both(lambda r: r.set_presence(op_id, Presence.READY, self.now))
+
     @rule(op_id=st.sampled_from(OPERATORS))
     def remove_operator(self, op_id: str) -> None:
         self.both(lambda r: r.remove_operator(op_id, self.now))
@@ -230,6 +269,35 @@ class RoutingMachine(RuleBasedStateMachine):
         spec = NewContact(cid, channel, topic, language, skills)
         if self.both(lambda r: r.enqueue(spec, self.now)) is not None:
             self.created.add(cid)
+
+    @rule(
+        topic=st.sampled_from(TOPICS),
+        limit=st.booleans(),
+        then=st.sampled_from(["accept", "reject", "time_out", "abandon"]),
+    )
+    def a_contact_meets_its_timer(self, topic: str, limit: bool, then: str) -> None:
+        """A contact arrives and the next thing that happens is its target (or limit): the
+        timers fire, and if it is offered then, its operator answers on that very instant. The
+        boundaries where `>=` and `>` differ are reached this way, not by random steps."""
+        cid = self.new_contact_id()
+        spec = NewContact(cid, Channel.VOICE, topic, "ru")
+        if self.both(lambda r: r.enqueue(spec, self.now)) is None:
+            return
+        self.created.add(cid)
+        c = self.router._contacts[cid]
+        self.now = c.deadline_at if limit else c.target_at
+        self.both(lambda r: r.tick(self.now))
+        op_id = self.router.holder_of(cid)
+        if c.state is not ContactState.OFFERED or op_id is None:
+            return
+        if then == "accept":
+            self.both(lambda r: r.accept(cid, op_id, self.now))
+        elif then == "reject":
+            self.both(lambda r: r.reject(cid, op_id, self.now))
+        elif then == "time_out":
+            self.both(lambda r: r.offer_timeout(cid, self.now))
+        else:
+            self.both(lambda r: r.abandon(cid, self.now))
 
     @precondition(lambda self: self.contacts_in(ContactState.OFFERED))
     @rule(data=st.data(), accept=st.booleans())
@@ -325,12 +393,37 @@ class RoutingMachine(RuleBasedStateMachine):
         self.now += dt
         self.both(lambda r: r.tick(self.now))
 
-    @rule()
-    def jump_to_next_deadline(self) -> None:
+    @rule(data=st.data(), then=st.sampled_from(["nothing", "accept", "reject", "time_out"]))
+    def jump_to_next_deadline(self, data: st.DataObject, then: str) -> None:
+        """Move time exactly to the next timer and let it fire; then an operator with an open
+        offer may answer on that very instant (say, as the contact's target fires while it is
+        offered): the boundaries where `>=` and `>` differ, which random steps almost never hit."""
         due = self.router.next_deadline()
         assert due == self.routers[1].next_deadline()
         if due is not None and due > self.now:
             self.now = due
+        self.both(lambda r: r.tick(self.now))
+        offered = self.contacts_in(ContactState.OFFERED)
+        if then == "nothing" or not offered:
+            return
+        cid = data.draw(st.sampled_from(offered))
+        op_id = self.router.holder_of(cid)
+        assert op_id is not None
+        if then == "accept":
+            self.both(lambda r: r.accept(cid, op_id, self.now))
+        elif then == "reject":
+            self.both(lambda r: r.reject(cid, op_id, self.now))
+        else:
+            self.both(lambda r: r.offer_timeout(cid, self.now))
+
+    @precondition(lambda self: self.contacts_in(ContactState.WAITING))
+    @rule(data=st.data(), before=st.sampled_from([0.0, 1.0, 30.0, 59.0]), limit=st.booleans())
+    def time_to_a_contacts_timer(self, data: st.DataObject, before: float, limit: bool) -> None:
+        """Move time to a waiting contact's target or limit, or a little before it, so that
+        what comes next (an operator ready, an offer) lands just before or on that instant."""
+        cid = data.draw(st.sampled_from(self.contacts_in(ContactState.WAITING)))
+        c = self.router._contacts[cid]
+        self.now = max(self.now, (c.deadline_at if limit else c.target_at) - before)
         self.both(lambda r: r.tick(self.now))
 
     # -- what must hold after every step ----------------------------------------------------

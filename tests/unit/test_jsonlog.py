@@ -84,3 +84,15 @@ def test_a_plain_log_call_and_an_exception_still_make_one_line(
     [line] = lines(stream)
     assert line["event"] == "Running on http://127.0.0.1:1"
     assert "RuntimeError: boom" in str(line["exception"])
+
+
+def test_names_and_tax_numbers_are_hidden_whatever_the_caller_passed(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = captured
+    log_event(
+        logger, "identity.checked", inn="500123456750", snils="11223344595", full_name="Иванова"
+    )
+
+    [line] = lines(stream)
+    assert (line["inn"], line["snils"], line["full_name"]) == ("***", "***", "***")

@@ -289,6 +289,20 @@ def test_offer_missed_after_the_target_overflows_the_contact_once(router: Audite
     assert router.statistics(at=15 * MIN + 10).overflows == 1
 
 
+def test_offer_refused_on_the_instant_of_the_target_overflows_the_contact(
+    router: AuditedRouter,
+) -> None:
+    # The target's timer fires while the contact is offered (nothing to do then); the refusal
+    # comes at that same instant, so the withdrawal is the contact's one chance to overflow.
+    router.add_ready(operator("gen", {"general": 4}), at=0)
+    router.enqueue(contact("c1", "documents"), at=0)
+    router.add_ready(operator("ann", {"documents": 3}), at=15 * MIN - 5)
+    assert of_type(router.tick(at=15 * MIN), Overflowed) == []
+    events = router.reject("c1", "ann", at=15 * MIN)
+    assert of_type(events, Overflowed) == [Overflowed("c1", T0 + 15 * MIN, ("general",))]
+    assert offers(events) == [("c1", "gen")]
+
+
 def test_breach_is_recorded_once_at_the_limit(router: AuditedRouter) -> None:
     router.enqueue(contact("c1", "documents"), at=0)
     assert of_type(router.tick(at=30 * MIN - 1), Breached) == []
