@@ -304,6 +304,10 @@ def load_settings(path: Path) -> Settings:
         raise ConfigError([(str(path), f"cannot read: {e.strerror}")]) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([(str(path), f"not valid TOML: {e}")]) from None
+    except UnicodeDecodeError as e:  # TOML is UTF-8 (tomllib decodes the whole file first)
+        raise ConfigError([(str(path), f"not UTF-8 text (byte {e.start})")]) from None
+    except RecursionError:
+        raise ConfigError([(str(path), "not valid TOML: nested too deeply")]) from None
     return parse_settings(data)
 
 

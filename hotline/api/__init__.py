@@ -27,19 +27,23 @@ from hotline.api import (
     tickets,
     voicemails,
 )
+from hotline.api.bodies import JsonBodyRequest
 from hotline.api.errors import register_error_handlers
 from hotline.api.openapi import HotlineOpenAPI
+from hotline.api.schemas import ApiJson
 from hotline.api.services import Services, attach_services
 
 __all__ = ["HotlineApp", "Services", "create_app"]
 
 
 class HotlineApp(QuartTrio):
-    pass
+    request_class = JsonBodyRequest  # JSON bodies read strictly, errors saying where
 
 
 def create_app(services: Services) -> HotlineApp:
-    app = HotlineApp(__name__, static_folder=None)  # no files served: no `static` route
+    app = HotlineApp(__name__, static_folder=None)  # no files served: no `/static/<path>` route
+    # `//v1//queues` is a 404: merging slashes would answer with a redirect built from `Host`.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = services.settings.http.max_body_kib * 1024
     voicemails.allow_uploads(app, services.settings.voicemail)  # recordings: their own limit
     QuartSchema(
@@ -53,8 +57,7 @@ def create_app(services: Services) -> HotlineApp:
         security=[{"bearer": []}],
         openapi_provider_class=HotlineOpenAPI,  # errors, required fields, unique operationIds
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Russian stays readable
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # keys in model order
+    app.json = ApiJson(app)  # one time format in every answer
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)

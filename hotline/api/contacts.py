@@ -14,6 +14,7 @@ from hotline.api.schemas import (
     ContactPage,
     ContactQuery,
     NewContactBody,
+    NoBody,
     OperatorChoice,
 )
 from hotline.api.services import caller, current_services
@@ -69,9 +70,10 @@ async def show(contact_id: str) -> ContactOut:
 
 
 @blueprint.post("/<contact_id>/abandon")
+@validate_request(NoBody)
 @validate_response(ContactOut)
 @may_answer(409)
-async def abandon(contact_id: str) -> ContactOut:
+async def abandon(contact_id: str, data: NoBody) -> ContactOut:
     """The citizen hung up (integration): the contact leaves the queue or its offer."""
     return ContactOut.of(await contacts.abandon(current_services(), await caller(), contact_id))
 

@@ -3,7 +3,8 @@
 Every 4xx/5xx body is `{"error": {"code", "message", "field"?}}`. Domain errors map by class,
 the nearest mapped ancestor deciding (`Unauthenticated` 401, `NotFound` 404, `Forbidden` 403,
 `Conflict` 409, `PayloadTooLarge` 413, `UnsupportedMediaType` 415, any other `Invalid` 422); a body
-that fails its schema is 415 (not JSON) or 422 (naming the field); a store that cannot commit is
+that is not JSON is 415 and one that cannot be read as JSON 400 `invalid_json` (`bodies`); one
+that fails its schema is 422 (naming the field); a store that cannot commit is
 503 with Retry-After; HTTP errors raised by routing
 (unknown path, wrong method) keep their status; anything else is a 500 whose body says nothing
 about the cause, while the log gets the full trace.
@@ -18,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 from quart import Quart, Response, jsonify, request
 from quart_schema import RequestSchemaValidationError
-from quart_schema.validation import QuerystringValidationError
 from werkzeug.exceptions import HTTPException
 
+from hotline.api.access_log import logged_path
+from hotline.api.bodies import InvalidJson
+from hotline.api.schemas import NO_NUL
 from hotline.domain.errors import (
     Conflict,
     Forbidden,
@@ -46,6 +49,7 @@ STATUS_OF: dict[type[HotlineError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     Invalid: 422,
+    InvalidJson: 400,
 }
 _BAD_REQUEST = 400  # a HotlineError of no mapped kind: the client asked for something wrong
 
@@ -80,11 +84,8 @@ async def _domain_error(error: HotlineError) -> Response:
 
 
 async def _invalid_request(error: RequestSchemaValidationError) -> Response:
-    """A body or query that does not fit its model: 415 if it is not JSON at all, else 422
-    naming the first field that is wrong (`skills.payments`, `phone`, ...)."""
-    is_body = not isinstance(error, QuerystringValidationError)
-    if is_body and request.method in ("POST", "PUT", "PATCH") and not request.is_json:
-        return error_response(415, "unsupported_media_type", "send a JSON body (application/json)")
+    """A body or query that does not fit its model: 422 naming the first field that is wrong
+    (`skills.payments`, `phone`, ...). A body that is not JSON never gets here (`bodies`)."""
     cause = error.validation_error
     if isinstance(cause, ValidationError) and cause.errors():
         return await invalid_values(cause)
@@ -98,12 +99,19 @@ async def invalid_values(error: ValidationError) -> Response:
     (multipart forms) registers it for itself, so a model built wrong by the server stays a 500."""
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or None
-    message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif field is None:  # the body as a whole: `null`, a list, a string
+        message = "the body must be a JSON object"
+    elif first["type"] == "string_pattern_mismatch" and first["ctx"]["pattern"] == NO_NUL:
+        message = "must not contain NUL characters"
+    else:
+        message = first["msg"]
     return error_response(422, "invalid", message, field)
 
 
 async def _store_error(error: StoreError) -> Response:
-    log_event(log, "http.store_unavailable", logging.ERROR, path=request.path, error=str(error))
+    log_event(log, "http.store_unavailable", logging.ERROR, path=logged_path(), error=str(error))
     response = error_response(503, "unavailable", "The change could not be saved; retry later.")
     response.headers["Retry-After"] = "5"
     return response
@@ -127,7 +135,7 @@ async def _unexpected(error: Exception) -> Response:
         logging.ERROR,
         exc_info=error,
         method=request.method,
-        path=request.path,
+        path=logged_path(),
     )
     return error_response(500, "internal_error", "The server failed to handle the request.")
 

@@ -16,7 +16,7 @@ from quart_schema.pydantic import File
 from quart_trio import QuartTrio
 
 from hotline.api.errors import invalid_values
-from hotline.api.schemas import Request
+from hotline.api.schemas import Request, Text
 from hotline.api.services import caller, current_services
 from hotline.api.tickets import TicketOut
 from hotline.api.uploads import allow_upload
@@ -32,14 +32,14 @@ _FORM_ALLOWANCE = 64 * 1024  # the text fields and multipart headers beside the 
 
 
 class FeedbackFields(Request):
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: Annotated[Text, StringConstraints(min_length=1, max_length=32)]
     full_name: Annotated[
-        str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)
+        Text, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)
     ]
     email: EmailStr
     type: forms.FeedbackKind
     description: Annotated[
-        str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)
+        Text, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)
     ]
 
 

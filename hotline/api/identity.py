@@ -14,21 +14,21 @@ from quart import Blueprint
 from quart_schema import validate_request, validate_response
 
 from hotline.api.openapi import may_answer
-from hotline.api.schemas import Request, Response
+from hotline.api.schemas import Request, Response, Text
 from hotline.api.services import caller, current_services
 from hotline.services import identity
 
 blueprint = Blueprint("identity", __name__, url_prefix="/v1/identity")
 
-Short = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+Short = Annotated[Text, StringConstraints(min_length=1, max_length=40)]
 
 
 class CheckBody(Request):
-    contact_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    full_name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    contact_id: Annotated[Text, StringConstraints(min_length=1, max_length=64)]
+    full_name: Annotated[Text, StringConstraints(min_length=1, max_length=300)]
     inn: Short | None = None
     snils: Short | None = None
-    phone_last4: Annotated[str, StringConstraints(min_length=1, max_length=8)]
+    phone_last4: Annotated[Text, StringConstraints(min_length=1, max_length=8)]
 
 
 class CheckOut(Response):

@@ -13,10 +13,11 @@ from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from hotline.api.openapi import may_answer
-from hotline.api.schemas import Request, Response, instant
+from hotline.api.schemas import Request, Response, Text, instant
 from hotline.api.services import caller, current_services
-from hotline.domain.masking import mask_phone
+from hotline.domain.masking import looks_like_phone, mask_phone
 from hotline.services import messages
+from hotline.services.paging import MAX_KEY
 from hotline.store.outbox import (
     MessageEventRow,
     MessageKind,
@@ -29,7 +30,7 @@ blueprint = Blueprint("messages", __name__, url_prefix="/v1")
 
 
 class ReceiptBody(Request):
-    provider_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    provider_id: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
     status: Literal["sent", "delivered", "failed"]
     at: datetime | None = Field(default=None, description="when the provider saw it happen")
 
@@ -38,7 +39,7 @@ class MessageQuery(Request):
     state: MessageState | None = None
     kind: MessageKind | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
+    cursor: Annotated[Text, StringConstraints(max_length=40)] | None = None
 
 
 class MessageOut(Response):
@@ -142,7 +143,7 @@ async def index(query_args: MessageQuery) -> MessagePage:
     )
 
 
-@blueprint.get("/messages/<int:message_id>")
+@blueprint.get(f"/messages/<int(max={MAX_KEY}):message_id>")  # larger: 404, not a driver error
 @validate_response(MessageDetail)
 async def show(message_id: int) -> MessageDetail:
     """One message with every change it went through (supervisor)."""
@@ -154,7 +155,7 @@ async def show(message_id: int) -> MessageDetail:
 def mask_recipient(kind: MessageKind, recipient: str) -> str:
     """A phone as `+7 912 *** ** 67`, an address as `i***@example.org`, an account key by its
     first characters only."""
-    if kind is MessageKind.SMS or _looks_like_phone(recipient):
+    if kind is MessageKind.SMS or looks_like_phone(recipient):
         return mask_phone(recipient)
     if kind is MessageKind.EMAIL:
         local, at, domain = recipient.rpartition("@")
@@ -162,11 +163,6 @@ def mask_recipient(kind: MessageKind, recipient: str) -> str:
             return f"{local[0]}***@{domain}"
         return "***"
     return recipient[:3] + "***" if len(recipient) > 6 else "***"
-
-
-def _looks_like_phone(text: str) -> bool:
-    digits = sum(ch.isdigit() for ch in text)
-    return digits >= 6 and all(ch.isdigit() or ch in "+-() " for ch in text)
 
 
 def _at(epoch: float) -> datetime:

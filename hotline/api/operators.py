@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import trio
 from quart import Blueprint, Response
@@ -14,12 +13,15 @@ from quart_schema import validate_request, validate_response
 
 from hotline.api.openapi import answers_with, may_answer
 from hotline.api.schemas import (
+    NoBody,
     OfferList,
     OfferOut,
     OperatorBody,
     OperatorList,
     OperatorOut,
     StateBody,
+    format_epoch,
+    operator_id_of,
 )
 from hotline.api.services import caller, current_services
 from hotline.services import operators
@@ -39,7 +41,7 @@ async def put(operator_id: str, data: OperatorBody) -> tuple[OperatorOut, int]:
     """Create or replace an operator's profile (supervisor). A new operator starts offline."""
     sv = current_services()
     profile = OperatorProfile(
-        id=operator_id,
+        id=operator_id_of(operator_id),  # a new id obeys the rule the `operator_id` field does
         name=data.name,
         skills=dict(data.skills),
         languages=frozenset(data.languages),
@@ -78,9 +80,10 @@ async def set_state(operator_id: str, data: StateBody) -> OperatorOut:
 
 
 @blueprint.post("/<operator_id>/wrap-up/end")
+@validate_request(NoBody)
 @validate_response(OperatorOut)
 @may_answer(409)
-async def end_wrap_up(operator_id: str) -> OperatorOut:
+async def end_wrap_up(operator_id: str, data: NoBody) -> OperatorOut:
     view = await operators.end_wrap_up(current_services(), await caller(), operator_id)
     return OperatorOut.of(view)
 
@@ -123,12 +126,9 @@ async def offer_stream(operator_id: str) -> Response:
 
 
 def _sse(news: OfferNews) -> bytes:
-    data = {
-        "contact_id": news.contact_id,
-        "at": datetime.fromtimestamp(news.at, UTC).isoformat(),
-    }
+    data = {"contact_id": news.contact_id, "at": format_epoch(news.at)}
     if news.expires_at is not None:
-        data["expires_at"] = datetime.fromtimestamp(news.expires_at, UTC).isoformat()
+        data["expires_at"] = format_epoch(news.expires_at)
     if news.reason is not None:
         data["reason"] = news.reason
     return f"event: {news.kind}\ndata: {json.dumps(data)}\n\n".encode()

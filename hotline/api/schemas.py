@@ -1,24 +1,48 @@
 """The API's request and response bodies: the documented contract (quart-schema puts them in
 /openapi.json) and the only place where wire formats meet domain values.
 
-Requests forbid unknown fields, so a typo is a 422 naming it rather than a silent default.
-Times on the wire are ISO 8601 in UTC; inside they are epoch seconds.
+Requests forbid unknown fields, so a typo is a 422 naming it rather than a silent default. Every
+free text field is a `Text`: a NUL character, which no citizen types and which C-string code
+downstream (SQLite's text functions, the SMS gateway, log viewers) cuts at, is a 422. Numbers
+that are counts or levels are strict: `true` is not a proficiency level.
+
+Times on the wire are one format, RFC 3339 in UTC with milliseconds and `Z`
+(`2026-12-02T07:30:00.123Z`, `INSTANT_FORMAT`), written by `ApiJson` for every datetime of
+every answer and by `format_epoch` where an answer is not a model (the offer stream); inside
+they are epoch seconds.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import to_jsonable_python
+from quart.json.provider import DefaultJSONProvider
 
+from hotline.domain.errors import Invalid
 from hotline.domain.masking import mask_phone
 from hotline.routing.model import Channel, ContactState, Offered, OperatorState, Presence
 from hotline.services.contacts import ContactView
 from hotline.services.operators import OperatorView
 
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
-OperatorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+_OPERATOR_ID = r"^[A-Za-z0-9_.-]{1,64}$"
+OperatorId = Annotated[str, StringConstraints(pattern=_OPERATOR_ID)]
+Level = Annotated[int, Field(ge=1, le=5, strict=True)]
+# A calendar date the API turns into instants of the line's time zone (certified_until runs to
+# the end of its day, compliance covers whole local days): the day after, and the day's start
+# in UTC, must still be dates whatever the zone's offset, so the calendar's first and last days
+# are refused.
+Day = Annotated[date, Field(ge=date(1, 1, 2), le=date(9998, 12, 31))]
+
+# The one time format of the API (RFC 3339, profile of ISO 8601), as a regex for tests and docs.
+INSTANT_FORMAT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 
 
 class Request(BaseModel):
@@ -29,8 +53,54 @@ class Response(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class NoBody(Request):
+    """An action that takes no fields: send no body at all, or `{}`."""
+
+
 def instant(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def format_instant(moment: datetime) -> str:
+    """`2026-12-02T07:30:00.123Z`: RFC 3339 in UTC, milliseconds always (truncated)."""
+    if moment.tzinfo is None:
+        raise TypeError("a naive datetime is no instant: build it with a time zone")
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
+
+
+def format_epoch(epoch: float) -> str:
+    return format_instant(datetime.fromtimestamp(epoch, UTC))
+
+
+class ApiJson(DefaultJSONProvider):
+    """The app's JSON: every datetime in the one format, other values as pydantic writes them
+    (dates `2026-12-31`, enums by value); Russian kept readable, keys in model order."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return format_instant(o)
+        return to_jsonable_python(o)
+
+
+def refuse_nul(fields: Mapping[str, str | None]) -> None:
+    """The rule of `Text` for the text fields of a form parsed by hand."""
+    for name, value in fields.items():
+        if value is not None and "\x00" in value:
+            raise Invalid("must not contain NUL characters", field=name)
+
+
+def operator_id_of(path_value: str) -> str:
+    """An operator id from a URL path, held to the rule of the `operator_id` field."""
+    if re.match(_OPERATOR_ID, path_value) is None:
+        raise Invalid(
+            "an operator id is 1 to 64 letters, digits, '_', '.' or '-'", field="operator_id"
+        )
+    return path_value
 
 
 # -- contacts ---------------------------------------------------------------------------------
@@ -39,7 +109,7 @@ def instant(epoch: float | None) -> datetime | None:
 class NewContactBody(Request):
     channel: Literal["voice", "chat"]
     topic: Code
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: Annotated[Text, StringConstraints(min_length=1, max_length=32)]
     language: Code | None = None
 
 
@@ -50,14 +120,14 @@ class OperatorChoice(Request):
 
 
 class CompleteBody(OperatorChoice):
-    outcome: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    outcome: Annotated[Text, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 
 
 class ContactQuery(Request):
     state: ContactState | None = None
     topic: Code | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
+    cursor: Annotated[Text, StringConstraints(max_length=40)] | None = None
 
 
 class ContactOut(Response):
@@ -124,13 +194,13 @@ class ContactPage(Response):
 
 
 class OperatorBody(Request):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-    skills: dict[Code, Annotated[int, Field(ge=1, le=5)]] = Field(min_length=1)
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    skills: dict[Code, Level] = Field(min_length=1)
     languages: list[Code] = Field(min_length=1)
-    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50)]] | None = Field(
+    capacity: dict[Channel, Annotated[int, Field(ge=0, le=50, strict=True)]] | None = Field(
         default=None, description="per channel; the configured defaults when left out"
     )
-    certified_until: date | None = None
+    certified_until: Day | None = None
 
 
 class StateBody(Request):

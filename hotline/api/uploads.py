@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from quart_trio import QuartTrio
-from quart_trio.wrappers.request import TrioRequest
+
+from hotline.api.bodies import JsonBodyRequest
 
 
-class UploadAwareRequest(TrioRequest):
+class UploadAwareRequest(JsonBodyRequest):
     upload_limits: ClassVar[dict[str, int]] = {}
 
     def __init__(self, method: str, scheme: str, path: str, *args: Any, **kwargs: Any) -> None:

@@ -27,7 +27,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from hotline.api import audit
 from hotline.api.openapi import answers_with, idempotency_key, may_answer
-from hotline.api.schemas import ContactOut, OperatorId, Request, instant
+from hotline.api.schemas import (
+    ContactOut,
+    Day,
+    OperatorId,
+    Request,
+    Text,
+    instant,
+    refuse_nul,
+)
 from hotline.api.schemas import Response as ResponseModel
 from hotline.api.services import caller, current_services
 from hotline.api.uploads import allow_upload
@@ -64,22 +72,24 @@ class VoicemailForm(Request):
     """`multipart/form-data` (documented here, parsed by hand: the audio is sniffed)."""
 
     audio: File = Field(description="WAV, Ogg/Opus or MP3; its bytes decide, not its type")
-    phone: str
-    topic: str
-    transcript: str | None = None
+    phone: Text
+    topic: Text
+    transcript: Text | None = None
 
 
 class AttemptBody(Request):
     """The outcome of the callback the operator holds; a supervisor names the operator."""
 
     outcome: AttemptOutcome
-    comment: Annotated[str, StringConstraints(max_length=1000, strip_whitespace=True)] | None = None
+    comment: Annotated[Text, StringConstraints(max_length=1000, strip_whitespace=True)] | None = (
+        None
+    )
     operator_id: OperatorId | None = None
 
 
 class ComplianceQuery(Request):
-    from_: date = Field(alias="from")
-    to: date
+    from_: Day = Field(alias="from")
+    to: Day
 
 
 class AudioOut(ResponseModel):
@@ -173,7 +183,7 @@ class VoicemailOut(ResponseModel):
                 for a in view.attempts
             ],
             history=[
-                HistoryOut(at=_at(e.at), kind=e.kind, attempt=e.attempt, data=e.data)
+                HistoryOut(at=_at(e.at), kind=e.kind, attempt=e.attempt, data=_instants(e.data))
                 for e in view.history
             ],
         )
@@ -257,6 +267,7 @@ async def create() -> tuple[VoicemailOut, int]:
         cap = sv.settings.voicemail.max_audio_kib
         raise RecordingTooLarge(f"a recording is at most {cap} KiB", field="audio") from None
     audio = files.get("audio")
+    refuse_nul({name: form.get(name) for name in ("phone", "topic", "transcript")})
     upload = Upload(
         audio=None if audio is None else audio.stream,
         phone=form.get("phone"),
@@ -327,6 +338,14 @@ async def report_attempt(voicemail_id: str, data: AttemptBody) -> VoicemailOut:
     )
     await audit.voicemail_shown(view)
     return VoicemailOut.of(view, sv.settings.voicemail.max_attempts)
+
+
+def _instants(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's facts with its times (`arrived_at`, `due_at`, ...) as times, not epochs."""
+    return {
+        k: _at(v) if k.endswith("_at") and isinstance(v, int | float) else v
+        for k, v in data.items()
+    }
 
 
 def _at(epoch: float) -> datetime:

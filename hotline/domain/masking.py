@@ -7,7 +7,16 @@ shown, because a log line must not fail nor leak.
 
 from __future__ import annotations
 
+import re
+from urllib.parse import parse_qsl
+
 _SHOWN_TAIL = 2  # enough for an operator to tell two numbers apart, too little to dial one
+_MIN_PHONE_DIGITS = 7  # a local number without its area code; fewer is an id, a count, a year
+_PHONE_CHARS = frozenset("0123456789+-() ")
+# A run of phone characters that is not part of a longer word: `/v1/x/+7 912 345-67-89/` and
+# `tel:89123456789` hold one, the hex id `c_f3a1234567890b` does not.
+_PHONE_RUN = re.compile(r"(?<![0-9A-Za-z])\+?[0-9(][0-9()\- +]*[0-9](?![0-9A-Za-z])")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # `?from=2026-12-01` is not a phone
 
 
 def mask_phone(raw: str) -> str:
@@ -32,3 +41,30 @@ def _russian_national(digits: str, plus: bool) -> str | None:
     if len(digits) == 10 and not plus:
         return digits
     return None
+
+
+def looks_like_phone(text: str) -> bool:
+    """Only phone characters, and enough digits to dial someone."""
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= _MIN_PHONE_DIGITS and all(ch in _PHONE_CHARS for ch in text)
+
+
+def mask_path(path: str) -> str:
+    """A URL path for a log line, each phone number in it masked; the rest as it was."""
+    return _PHONE_RUN.sub(_mask_run, path)
+
+
+def mask_query(query: str) -> str:
+    """A decoded query string for a log line: the value of `phone` (or `…_phone`) masked, and any
+    value that holds a phone number; `phone=+7 912 *** ** 67&limit=2`."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join(
+        f"{mask_path(key)}="
+        + (mask_phone(value) if key == "phone" or key.endswith("_phone") else mask_path(value))
+        for key, value in pairs
+    )
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match[0]
+    return mask_phone(run) if looks_like_phone(run) and not _DATE.fullmatch(run) else run

@@ -295,7 +295,7 @@ def _check_open(sv: Services, channel: Channel) -> None:
     if sv.calendar.is_open(hours, now):
         return
     opens = sv.calendar.next_opening(hours, now)
-    opens_at = None if opens is None else datetime.fromtimestamp(opens, UTC).isoformat()
+    opens_at = None if opens is None else datetime.fromtimestamp(opens, UTC)  # the API formats it
     raise LineClosed(
         f"the {channel} line is closed now",
         field="channel",

@@ -7,6 +7,7 @@ next page exists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -15,6 +16,8 @@ from hotline.domain.errors import Invalid
 T = TypeVar("T")
 
 MAX_PAGE = 200
+MAX_KEY = 2**63 - 1  # SQLite's largest integer: a key past it cannot be bound to a query
+_CURSOR = re.compile(r"([a-z])([0-9a-f]{1,16})")
 
 
 def encode_cursor(kind: str, key: int) -> str:
@@ -25,12 +28,11 @@ def decode_cursor(kind: str, cursor: str | None) -> int:
     """The key after which the page starts (0 for the first page)."""
     if not cursor:
         return 0
-    try:
-        if cursor[0] != kind:
-            raise ValueError
-        return int(cursor[1:], 16)
-    except (ValueError, IndexError):
-        raise Invalid("not a cursor this server gave out", field="cursor") from None
+    match = _CURSOR.fullmatch(cursor)
+    key = int(match[2], 16) if match is not None and match[1] == kind else -1
+    if not 0 <= key <= MAX_KEY:
+        raise Invalid("not a cursor this server gave out", field="cursor")
+    return key
 
 
 def page_size(limit: int) -> int:

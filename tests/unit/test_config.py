@@ -287,3 +287,24 @@ def test_check_config_accepts_the_shipped_file() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b'[http]\nbind = "\xff\xfe"\n', "not UTF-8 text (byte 15)"),
+        (b"\xff\xfe[\x00h\x00t\x00t\x00p\x00]\x00", "not UTF-8 text (byte 0)"),  # UTF-16
+        (b"a = " + b"[" * 100_000 + b"]" * 100_000, "not valid TOML: nested too deeply"),
+    ],
+    ids=["latin1-bytes", "utf16", "deep"],
+)
+def test_check_config_of_a_file_that_is_not_utf8_toml_is_one_line_and_exit_2(
+    tmp_path: Path, content: bytes, what: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_bytes(content)
+
+    result = _run_cli("check-config", "--config", str(bad))
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"hotline: config error: {bad}: {what}"]
