@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from quart import Quart
 
 from hotline.api.roles import ROUTES
+from tests.api.conftest import Clients
 
 Operation = tuple[str, str, dict[str, Any]]
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorDetail"}
@@ -146,3 +147,19 @@ async def test_the_routes_that_answer_no_json_say_what_they_answer(
         "audio/ogg; codecs=opus",
         "audio/mpeg",
     }
+
+
+@pytest.mark.parametrize("sent", ["0.5", "2026-12-02", "2026-12-02T07:30:00"])
+async def test_an_instant_in_a_query_is_taken_only_as_documented(api: Clients, sent: str) -> None:
+    # The document says RFC 3339 date-time with an offset; an epoch or a bare date is refused
+    # rather than read as something the client may not have meant (found by the fuzz).
+    status, body = await api.supervisor.get(f"/v1/audit/reads?to={sent}")
+    assert (status, body["error"]["field"]) == (422, "to")
+
+
+async def test_an_instant_in_a_body_is_taken_only_as_documented(api: Clients) -> None:
+    receipt = {"provider_id": "p-1", "status": "delivered", "at": 1767225600}
+    status, body = await api.integration.post("/v1/sms/receipts", receipt)
+    assert (status, body["error"]["field"]) == (422, "at")
+    status, body = await api.supervisor.get("/v1/audit/reads?to=2026-12-02T07:30:00%2B03:00")
+    assert status == 200, body
