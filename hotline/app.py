@@ -23,6 +23,7 @@ from hotline.api import HotlineApp, create_app
 from hotline.clock import WallClock
 from hotline.config import Settings
 from hotline.eventlog import log_router_events
+from hotline.files import claim_folder, make_directory
 from hotline.journal import Journal
 from hotline.jsonlog import log_event
 from hotline.notify.sender import start_notifier
@@ -33,7 +34,9 @@ from hotline.services.auth import TokenBook
 from hotline.services.forms import remove_stray_attachments
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
-from hotline.store import Store
+from hotline.store import Store, StoreHandle
+from hotline.store.identity import database_id
+from hotline.store.lock import keep_database_locked
 from hotline.voicemail.watcher import VoicemailWatcher
 
 log = logging.getLogger(__name__)
@@ -83,8 +86,13 @@ async def start_services(
     nursery: trio.Nursery, settings: Settings, *, clock: WallClock | None = None
 ) -> Services:
     """Start the actors in `nursery`, in dependency order, and hand back their handles."""
+    # The database's lock before anything opens it: a second server on it stops here, before
+    # its recovery could write a thing into the live one's (hotline.store.lock).
+    make_directory(settings.store.path.parent)
+    await nursery.start(keep_database_locked, settings.store.path)
     # The store first: migrations run before it reports started.
     store = await nursery.start(Store(settings.store.path).run)
+    await _claim_upload_folders(store, settings)
     clock = clock if clock is not None else WallClock()
     recovered = await rebuild_router(
         store, settings.routing_policy(), settings.timezone, now=clock.now()
@@ -127,6 +135,15 @@ async def start_services(
     await nursery.start(VoicemailWatcher(services).run)
     await remove_stray_attachments(services)  # nothing is being uploaded yet
     return services
+
+
+async def _claim_upload_folders(store: StoreHandle, settings: Settings) -> None:
+    # Before any sweep: a folder marked by another database is left alone (see hotline.files).
+    owner = await store.read(database_id)
+    for folder in (settings.voicemail.dir, settings.forms.attachments_dir):
+        marked = await trio.to_thread.run_sync(claim_folder, folder, owner, settings.store.path)
+        if marked != owner:
+            log_event(log, "files.folder_of_another_database", logging.WARNING, folder=str(folder))
 
 
 async def _serve_http(

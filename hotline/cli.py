@@ -4,12 +4,19 @@
 `check-config` only validates a file. A configuration that cannot be used stops the command
 before anything starts, with exit code 2 and one line per problem on stderr:
 `hotline: config error: <key path>: <what is wrong>`.
+
+Every command but `check-config` runs under umask 077: the database, its lock, the outbox files,
+recordings and attachments hold personal data, so whatever it creates is the deployer's alone.
+A database held by a running server (`<db>.lock`) stops `serve` and `migrate` at once with exit
+code 4 and one line naming the holder; a store that cannot be written at start-up (a full disk)
+stops `serve` with exit code 3 and one line, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -23,6 +30,9 @@ from hotline.config import ConfigError, Settings, check_bind, load_settings
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2  # also what argparse uses for a bad command line: "you asked for something wrong"
+EXIT_STORAGE = 3  # the database or its folder cannot be written (disk full, I/O error)
+EXIT_LOCKED = 4  # another process holds the database (`hotline.store.lock`)
+PRIVATE_UMASK = 0o077
 # Errors that mean "this address cannot be listened on": a deployer's problem, worth one line
 # rather than a traceback. Any other OSError is a fault and keeps its traceback.
 _LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
@@ -43,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hotline: {args.config}: ok ({len(settings.topics)} topics)")
         return EXIT_OK
     settings = _with_db(settings, args.db)
+    os.umask(PRIVATE_UMASK)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "import-citizens":
@@ -53,21 +64,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _with_db(settings: Settings, db: Path | None) -> Settings:
-    if db is None:
-        return settings
-    store = settings.store.model_copy(update={"path": db})
-    return settings.model_copy(update={"store": store})
+    return settings if db is None else settings.with_db(db)
 
 
 def _migrate(settings: Settings) -> int:
     from hotline.store import open_store
+    from hotline.store.lock import DatabaseLocked, hold_database_lock
 
     async def run() -> None:
-        settings.store.path.parent.mkdir(parents=True, exist_ok=True)
         async with open_store(settings.store.path):
             pass  # opening the store applies the migrations it lacks
 
-    trio.run(run)
+    settings.store.path.parent.mkdir(parents=True, exist_ok=True)
+    # A running server has migrated at its start and its code expects that schema: refuse.
+    try:
+        with hold_database_lock(settings.store.path):
+            trio.run(run)
+    except DatabaseLocked as e:
+        print(f"hotline: cannot migrate: {e}; stop it first", file=sys.stderr)
+        return EXIT_LOCKED
     print(f"hotline: {settings.store.path}: schema up to date")
     return EXIT_OK
 
@@ -130,23 +145,45 @@ def _serve(settings: Settings, *, bind: str | None) -> int:
     from hotline.app import serve
     from hotline.jsonlog import configure_logging
 
-    settings.store.path.parent.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.log.level)
     address = bind if bind is not None else settings.http.bind
-    cannot_listen: OSError | None = None
+    failed: tuple[str, int] | None = None
     try:
         trio.run(partial(serve, settings, bind=address))
-    except* OSError as group:
-        listen_errors, others = group.split(_is_listen_error)
-        if others is not None:
-            raise others from None
-        assert listen_errors is not None
-        cannot_listen = _first_leaf(listen_errors)
-    if cannot_listen is not None:
-        why = cannot_listen.strerror or str(cannot_listen)
-        print(f"hotline: cannot listen on {address}: {why}", file=sys.stderr)
-        return EXIT_FAILED
+    except* Exception as group:
+        failed = _start_failure(group, settings.store.path, address)
+    if failed is not None:
+        print(f"hotline: {failed[0]}", file=sys.stderr)
+        return failed[1]
     return EXIT_OK
+
+
+def _start_failure(
+    group: BaseExceptionGroup[Exception], database: Path, address: str
+) -> tuple[str, int]:
+    """The one line and the exit code for what stopped `serve`; anything unexpected is raised
+    again with its traceback."""
+    from hotline.store.errors import storage_fault
+    from hotline.store.lock import DatabaseLocked
+
+    locked, rest = group.split(DatabaseLocked)
+    if locked is not None:
+        return f"not started: {_first_leaf(locked)}", EXIT_LOCKED
+    assert rest is not None
+    full, rest = rest.split(lambda e: storage_fault(e) is not None)
+    if full is not None:
+        fault = storage_fault(_first_leaf(full))
+        why = fault.strerror if isinstance(fault, OSError) and fault.strerror else str(fault)
+        return f"cannot write to {database} or beside it: {why}", EXIT_STORAGE
+    assert rest is not None
+    listen, rest = rest.split(_is_listen_error)
+    if rest is not None:
+        raise rest from None
+    assert listen is not None
+    cannot_listen = _first_leaf(listen)
+    assert isinstance(cannot_listen, OSError)
+    why = cannot_listen.strerror or str(cannot_listen)
+    return f"cannot listen on {address}: {why}", EXIT_FAILED
 
 
 def _is_listen_error(error: BaseException) -> bool:
@@ -155,9 +192,9 @@ def _is_listen_error(error: BaseException) -> bool:
     )
 
 
-def _first_leaf(group: BaseExceptionGroup[OSError]) -> OSError:
+def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
     first = group.exceptions[0]
-    return first if isinstance(first, OSError) else _first_leaf(first)
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _bind(value: str) -> str:
@@ -199,7 +236,8 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser(
         "migrate",
         help="create the database or bring its schema up to date, and exit",
-        description="Apply the schema migrations the database lacks (serve does this too).",
+        description="Apply the schema migrations the database lacks (serve does this too). "
+        "Refused (exit code 4) while a server holds the database: stop it first.",
     )
     _config_flag(migrate)
     _db_flag(migrate)

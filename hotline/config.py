@@ -165,7 +165,8 @@ class IdentitySettings(_Section):
 
 
 class FormsSettings(_Section):
-    # Where attachments of feedback forms are kept (one directory per form).
+    # Where attachments of feedback forms are kept (one directory per form). Unset in the file:
+    # `<database's folder>/<its name>.files/attachments` (`Settings`, `files_dir`).
     attachments_dir: Annotated[Path, Field(strict=False)] = Path("var/attachments")
     max_attachments: int = Field(default=5, ge=0, le=20)
     max_attachment_kib: int = Field(default=5120, gt=0)
@@ -206,6 +207,33 @@ class Settings(_Section):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _files_beside_the_database(cls, data: Any) -> Any:
+        # Upload folders belong to their database: unless the file names them, they go beside
+        # it, so two databases (a test run in a deployment's checkout) never share one.
+        store = data.get("store") if isinstance(data, dict) else None
+        if not isinstance(store, dict) or not isinstance(store.get("path"), str | Path):
+            return data  # the store's own validation reports it
+        files = files_dir(Path(store["path"]))
+        data = dict(data)
+        for section, key, name in _DERIVED_FOLDERS:
+            values = data.get(section, {})
+            if isinstance(values, dict) and key not in values:
+                data[section] = {**values, key: files / name}
+        return data
+
+    def with_db(self, path: Path) -> Settings:
+        """These settings on the database at `path` (`hotline serve --db`): the folders that
+        were derived from the configured database's path follow it."""
+        old, new = files_dir(self.store.path), files_dir(path)
+        update: dict[str, Any] = {"store": self.store.model_copy(update={"path": path})}
+        for section, key, name in _DERIVED_FOLDERS:
+            values = getattr(self, section)
+            if getattr(values, key) == old / name:
+                update[section] = values.model_copy(update={key: new / name})
+        return self.model_copy(update=update)
 
     @model_validator(mode="after")
     def _topics_known(self) -> Self:
@@ -291,6 +319,16 @@ def parse_settings(data: Mapping[str, Any]) -> Settings:
         return Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError([_problem(err) for err in e.errors(include_url=False)]) from None
+
+
+def files_dir(db_path: Path) -> Path:
+    """The folder of the files that belong to the database at `db_path`, unless configured
+    otherwise: `var/hotline.db` keeps its recordings in `var/hotline.files/voicemail`."""
+    return db_path.parent / f"{db_path.stem}.files"
+
+
+# (section, key, folder under `files_dir`) of the folders that default to beside the database.
+_DERIVED_FOLDERS = (("voicemail", "dir", "voicemail"), ("forms", "attachments_dir", "attachments"))
 
 
 def load_settings(path: Path) -> Settings:

@@ -13,9 +13,13 @@ Facts the router does not know (a contact's phone, the idempotency key that crea
 outcome an operator recorded) are attached to the command with `noted` and are written in the
 same transaction as the contact's events.
 
-If a batch cannot be written, the journal retries a few times and then fails, which takes the
-process down: the router has already moved on, and answering clients while their changes are not
-on disk would break the one promise the API makes. Start-up rebuilds the router from the store.
+If a batch cannot be written (the store is read-only after a full disk or an I/O error, or a
+COMMIT failed), the journal keeps that very batch and retries it, backing off up to `RETRY_MAX_S`,
+until it commits: the router has already decided those events, so none is dropped and their order
+holds. Meanwhile the journal is `stalled`: `sync()` raises `StoreReadOnly` at once, so a request
+whose change is decided but not on disk is answered 503 rather than left hanging; its change
+lands when the storage recovers, and a retry with the same Idempotency-Key then finds it. The
+process never goes down for a write failure; only an error in the work itself (a bug) still does.
 """
 
 from __future__ import annotations
@@ -31,14 +35,15 @@ import trio
 from hotline.jsonlog import log_event
 from hotline.routing.model import Ended, Enqueued, Event
 from hotline.routing.state import RoutingState
-from hotline.store import StoreError, StoreHandle, Tx
+from hotline.store import StoreError, StoreHandle, StoreReadOnly, Tx
 from hotline.store.events import ContactNote, append_router_events
 
 log = logging.getLogger(__name__)
 
 Command = Callable[[RoutingState, float], list[Event]]  # what `RouterHandle.command` runs
 MAX_BATCH = 4096
-RETRIES = (0.05, 0.2, 1.0)  # seconds to wait before each new attempt at a failed batch
+RETRY_FIRST_S = 0.05  # pause before the second attempt at a failed batch, doubling ...
+RETRY_MAX_S = 1.0  # ... up to this: a recovered store is written to within a second
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,7 @@ class Journal:
         self._tie = itertools.count()
         self._notes: dict[str, ContactNote] = {}
         self._failed: BaseException | None = None
+        self._stalled: StoreError | None = None  # the last failure of the batch being retried
 
     def noted(self, contact_id: str, note: ContactNote, command: Command) -> Command:
         """`command` with facts attached to the events it decides for the contact:
@@ -99,11 +105,24 @@ class Journal:
             return
         if self._failed is not None:
             raise StoreError("the journal cannot write to the store") from self._failed
+        self._refuse_if_stalled()
         wake = trio.Event()
         heapq.heappush(self._waiters, (needed, next(self._tie), wake))
         await wake.wait()
         if self._durable < needed:
+            self._refuse_if_stalled()
             raise StoreError("the journal stopped before the change was written")
+
+    @property
+    def stalled(self) -> bool:
+        """True while a batch is failing to commit: changes decided now are not on disk yet."""
+        return self._stalled is not None
+
+    def _refuse_if_stalled(self) -> None:
+        if self._stalled is not None:
+            raise StoreReadOnly(
+                "the store cannot write now; the change will be written when it can"
+            ) from self._stalled
 
     def statistics(self) -> JournalStatistics:
         return JournalStatistics(self._durable, self._batches, self._largest)
@@ -145,22 +164,34 @@ class Journal:
         async def work(tx: Tx) -> None:
             await append_router_events(tx, batch, notes=notes)
 
-        for attempt, pause in enumerate((*RETRIES, None)):
+        pause = RETRY_FIRST_S
+        for attempt in itertools.count(1):
             try:
                 await self._store.transact(work)
-                return
             except StoreError as exc:
-                log_event(
-                    log,
-                    "journal.write_failed",
-                    logging.ERROR,
-                    attempt=attempt + 1,
-                    events=len(batch),
-                    error=str(exc),
-                )
-                if pause is None:
-                    raise
+                if self._stalled is None or attempt in (2, 10) or attempt % 100 == 0:
+                    log_event(
+                        log,
+                        "journal.write_failed",
+                        logging.ERROR,
+                        attempt=attempt,
+                        events=len(batch),
+                        error=str(exc),
+                    )
+                self._stalled = exc
+                self._release_waiters()  # they answer 503 now rather than wait for the disk
                 await trio.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX_S)
+            else:
+                if self._stalled is not None:
+                    log_event(log, "journal.writing_again", logging.WARNING, attempt=attempt)
+                    self._stalled = None
+                return
+
+    def _release_waiters(self) -> None:
+        for _, _, wake in self._waiters:  # they see `_durable` short and raise
+            wake.set()
+        self._waiters.clear()
 
     def _wake_durable(self) -> None:
         while self._waiters and self._waiters[0][0] <= self._durable:

@@ -253,7 +253,8 @@ class OfferList(Response):
 
 
 class Health(Response):
-    status: Literal["ok"]
+    status: Literal["ok", "unavailable"]
+    store: Literal["ok", "read-only"]  # read-only: the storage cannot be written (503)
 
 
 # -- errors -----------------------------------------------------------------------------------

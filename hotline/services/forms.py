@@ -34,6 +34,7 @@ from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.tickets import TicketRequest, TicketView, create_ticket
 from hotline.store import Tx
+from hotline.store.identity import database_id
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
 from hotline.store.tickets import TicketRow, form_folders
 
@@ -179,8 +180,9 @@ async def remove_stray_attachments(sv: Services) -> list[str]:
     form is in flight); the folders' names."""
     folder = sv.settings.forms.attachments_dir
     known = await sv.store.read(form_folders)
+    owner = await sv.store.read(database_id)  # another database's folder is never swept
     removed = await trio.to_thread.run_sync(
-        lambda: remove_strays(folder, known, modified_before=time.time())
+        lambda: remove_strays(folder, known, modified_before=time.time(), owner=owner)
     )
     if removed:
         log_event(log, "forms.stray_attachments_deleted", count=len(removed))

@@ -5,15 +5,24 @@ trio-side `work(tx)` functions; `hotline.store.events` maps router events to row
 """
 
 from hotline.store.actor import Store, StoreHandle, StoreStatistics, open_store
-from hotline.store.errors import CommitFailed, SchemaTooNew, StoreError, StoreUnavailable
+from hotline.store.errors import (
+    CommitFailed,
+    FilesUnwritable,
+    SchemaTooNew,
+    StoreError,
+    StoreReadOnly,
+    StoreUnavailable,
+)
 from hotline.store.tx import Tx
 
 __all__ = [
     "CommitFailed",
+    "FilesUnwritable",
     "SchemaTooNew",
     "Store",
     "StoreError",
     "StoreHandle",
+    "StoreReadOnly",
     "StoreStatistics",
     "StoreUnavailable",
     "Tx",

@@ -7,6 +7,12 @@ answer means the change is on disk. Each request runs under its own SAVEPOINT: a
 raises is rolled back alone and its exception goes to its caller alone. `read(work)` runs on a
 second, query-only connection, so reads go on while a group is being written.
 
+Storage faults: when a write fails because the storage cannot take it (SQLITE_FULL, an I/O
+error, ENOSPC, a quota), the group fails with `StoreReadOnly` and the store turns read-only:
+`transact` refuses at once with `StoreReadOnly` (nothing written), reads go on, and the actor
+probes with a small real write (backing off up to `PROBE_MAX_S`) until one commits; then it takes
+writes again. Nothing restarts and nobody has to check first: the refusal is the signal.
+
 The composition root starts it first (`await nursery.start(store.run)`) and stops it last; tests
 use `async with open_store(path) as store:`. It opens trio-asyncio's loop for itself unless one
 is already open around it, so nothing else in the process needs to know about asyncio.
@@ -15,6 +21,8 @@ is already open around it, so nothing else in the process needs to know about as
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,11 +33,14 @@ from typing import Any, Generic, Literal, TypeVar
 import outcome
 import trio
 
+from hotline.jsonlog import log_event
 from hotline.store.bridge import asyncio_loop
 from hotline.store.connection import open_connection
-from hotline.store.errors import CommitFailed, StoreUnavailable
+from hotline.store.errors import CommitFailed, StoreReadOnly, StoreUnavailable, storage_fault
 from hotline.store.migrate import migrate
 from hotline.store.tx import Tx
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Work = Callable[[Tx], Awaitable[T]]
@@ -37,6 +48,11 @@ Work = Callable[[Tx], Awaitable[T]]
 INBOX_SIZE = 256
 MAX_GROUP = 512  # bounds a group's transaction time, so one burst cannot hold the lock for long
 BUSY_TIMEOUT_MS = 5_000
+# While read-only, a probe write first after PROBE_FIRST_S, then doubling up to PROBE_MAX_S: a
+# disk freed by the deployer is noticed within seconds, and a failing one is not hammered.
+PROBE_FIRST_S = 0.05
+PROBE_MAX_S = 2.0
+PROBE_BYTES = 16_384  # a few pages: the probe needs room in the log as a real group would
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +62,8 @@ class StoreStatistics:
     failed: int  # of which failed: their work raised, or their group did not commit
     largest_group: int
     reads: int  # `read` requests answered
+    read_only: bool  # the storage cannot be written now; `transact` refuses until it can
+    faults: int  # times the store turned read-only since it started
 
 
 @dataclass(slots=True)
@@ -55,6 +73,8 @@ class _Counters:
     failed: int = 0
     largest_group: int = 0
     reads: int = 0
+    read_only: bool = False
+    faults: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +101,17 @@ class StoreHandle:
         """`await work(tx)` in a write transaction; its result once the transaction is on disk.
 
         If the caller is cancelled while waiting, the work may still commit: give writes that
-        must not happen twice an idempotency key.
+        must not happen twice an idempotency key. While the storage cannot be written,
+        raises `StoreReadOnly` at once.
         """
+        if self._counters.read_only:
+            raise StoreReadOnly("the store cannot write now; nothing was written")
         return await _call(self._writes, work)
+
+    @property
+    def writable(self) -> bool:
+        """False while the store is read-only after a storage fault (see `transact`)."""
+        return not self._counters.read_only
 
     async def read(self, work: Work[T], *, snapshot: bool = True) -> T:
         """`await work(tx)` on a consistent snapshot of the last commit; writes are refused.
@@ -94,7 +122,9 @@ class StoreHandle:
 
     def statistics(self) -> StoreStatistics:
         c = self._counters
-        return StoreStatistics(c.commits, c.requests, c.failed, c.largest_group, c.reads)
+        return StoreStatistics(
+            c.commits, c.requests, c.failed, c.largest_group, c.reads, c.read_only, c.faults
+        )
 
 
 async def _call(
@@ -161,7 +191,13 @@ class Store:
                 await self._serve_writes(Tx(writer))
 
     async def _serve_writes(self, tx: Tx) -> None:
-        async for first in self._writes:
+        while True:
+            if self._counters.read_only and not await self._probe_until_writable(tx):
+                return
+            try:
+                first = await self._writes.receive()
+            except trio.EndOfChannel:
+                return
             group = [first]
             while len(group) < self._max_group:
                 try:
@@ -186,6 +222,9 @@ class Store:
                 if savepoints:
                     await tx.execute("SAVEPOINT request")
                 result = await _attempt(request.work, tx)
+                if isinstance(result, outcome.Error) and storage_fault(result.error):
+                    # SQLite may have rolled the whole transaction back: the group is lost.
+                    raise result.error
                 if savepoints:
                     if isinstance(result, outcome.Error):
                         await tx.execute("ROLLBACK TO request")
@@ -197,7 +236,10 @@ class Store:
             # BEGIN, a savepoint or the COMMIT failed: nothing of this group is on disk.
             if tx.in_transaction:
                 await tx.execute("ROLLBACK")  # if this fails too, the actor dies: let it
-            results = [_group_failed(exc) for _ in group]
+            fault = storage_fault(exc)
+            if fault is not None:
+                self._turn_read_only(fault)
+            results = [_group_failed(exc, read_only=fault is not None) for _ in group]
             wrote = False
         c = self._counters
         c.commits += wrote
@@ -205,6 +247,29 @@ class Store:
         c.failed += sum(isinstance(r, outcome.Error) for r in results)
         c.largest_group = max(c.largest_group, len(group))
         return results
+
+    def _turn_read_only(self, fault: BaseException) -> None:
+        if not self._counters.read_only:
+            self._counters.read_only = True
+            self._counters.faults += 1
+            log_event(log, "store.read_only", logging.ERROR, error=str(fault))
+
+    async def _probe_until_writable(self, tx: Tx) -> bool:
+        """Refuse what was queued before the fault and probe until a write commits: True, or
+        False if the inbox closed meanwhile."""
+        pause = PROBE_FIRST_S
+        while True:
+            with trio.move_on_after(pause):
+                async for request in self._writes:
+                    self._counters.requests += 1
+                    self._counters.failed += 1
+                    _answer(request, outcome.Error(StoreReadOnly("the store cannot write now")))
+                return False
+            if await _probe(tx):
+                self._counters.read_only = False
+                log_event(log, "store.writable_again", logging.WARNING)
+                return True
+            pause = min(pause * 2, PROBE_MAX_S)
 
     async def _serve_reads(self, tx: Tx) -> None:
         async for request in self._reads:
@@ -233,6 +298,25 @@ async def _migrate(tx: Tx) -> None:
     await tx.execute("COMMIT")
 
 
+async def _probe(tx: Tx) -> bool:
+    """One small real write, committed and fsynced like a group: does the storage take it?"""
+    try:
+        await tx.execute("BEGIN IMMEDIATE")
+        await tx.execute(
+            "INSERT INTO store_probe (id, probed_at, pad) VALUES (1, ?, zeroblob(?))"
+            " ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at, pad = excluded.pad",
+            (time.time(), PROBE_BYTES),
+        )
+        await tx.execute("COMMIT")
+    except Exception as exc:
+        if tx.in_transaction:
+            await tx.execute("ROLLBACK")  # if this fails too, the actor dies: let it
+        if storage_fault(exc) is None:
+            log_event(log, "store.probe_failed", logging.ERROR, error=str(exc))
+        return False
+    return True
+
+
 async def _attempt(work: Work[T], tx: Tx) -> outcome.Outcome[T]:
     # Exception, not BaseException: a Cancelled belongs to the actor, not to the caller.
     try:
@@ -241,9 +325,10 @@ async def _attempt(work: Work[T], tx: Tx) -> outcome.Outcome[T]:
         return outcome.Error(exc)
 
 
-def _group_failed(cause: Exception) -> outcome.Error:
+def _group_failed(cause: Exception, *, read_only: bool) -> outcome.Error:
     # One exception object per caller: raising a shared one in many tasks tangles tracebacks.
-    error = CommitFailed("the transaction failed; nothing of this request was written")
+    kind = StoreReadOnly if read_only else CommitFailed
+    error = kind("the transaction failed; nothing of this request was written")
     error.__cause__ = cause
     return outcome.Error(error)
 

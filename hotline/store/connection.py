@@ -10,6 +10,7 @@ writer is in the middle of a group.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,6 +31,10 @@ logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 async def open_connection(
     path: Path, *, read_only: bool, busy_timeout_ms: int
 ) -> AsyncIterator[aiosqlite.Connection]:
+    if not read_only:
+        # Created 0600 before SQLite sees it: it holds personal data, and SQLite gives the -wal
+        # and -shm files the database file's permissions.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     # isolation_level=None: sqlite3 opens no transaction behind our back; the actor issues
     # BEGIN IMMEDIATE / SAVEPOINT / COMMIT itself.
     conn = await in_asyncio(aiosqlite.connect, str(path), isolation_level=None)

@@ -30,7 +30,8 @@ import trio
 from hotline.files import remove_strays
 from hotline.jsonlog import log_event
 from hotline.services import Services
-from hotline.store import Tx
+from hotline.store import StoreError, Tx
+from hotline.store.identity import database_id
 from hotline.store.voicemails import (
     due_retries,
     mark_audio_deleted,
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100  # rows taken per query; the loop comes back for more at once
 STRAY_GRACE_S = 600.0  # an upload commits its row within seconds of writing its file
+STORE_RETRY_S = 1.0  # pause after a round the store could not write
 
 
 class VoicemailWatcher:
@@ -66,10 +68,18 @@ class VoicemailWatcher:
         next_sweep = sv.clock.now()
         now = next_sweep
         while True:
-            await self.queue_due_retries(now)
-            if now >= next_sweep:
-                await self.sweep(now)
-                next_sweep = now + interval
+            try:
+                await self.queue_due_retries(now)
+                if now >= next_sweep:
+                    await self.sweep(now)
+                    next_sweep = now + interval
+            except StoreError as e:
+                # The storage cannot be written (a full disk): nothing is lost, the same work
+                # is found again once it can. The process stays up meanwhile.
+                log_event(log, "voicemail.watcher_store_failed", logging.ERROR, error=str(e))
+                await trio.sleep(STORE_RETRY_S)
+                now = sv.clock.now()
+                continue
             due = await sv.store.read(next_retry_at)
             wake = next_sweep if due is None else min(due, next_sweep)
             came = await sv.voicemail_wakeup.sleep_until(sv.clock.trio_time(wake))
@@ -113,9 +123,11 @@ class VoicemailWatcher:
         directory = self._sv.settings.voicemail.dir
         # Names first, then the folder: a recording committed in between is young, and kept.
         known = await self._sv.store.read(recording_names)
+        owner = await self._sv.store.read(database_id)  # another database's folder: not swept
         # File times are real wall-clock times, whatever clock the service runs on.
+        before = time.time() - STRAY_GRACE_S
         removed = await trio.to_thread.run_sync(
-            lambda: remove_strays(directory, known, modified_before=time.time() - STRAY_GRACE_S)
+            lambda: remove_strays(directory, known, modified_before=before, owner=owner)
         )
         if removed:
             log_event(log, "voicemail.stray_files_deleted", count=len(removed))

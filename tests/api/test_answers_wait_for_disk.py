@@ -53,9 +53,17 @@ async def answered_only_after_the_commit(
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(ask)
-        await trio.testing.wait_all_tasks_blocked()
-        assert held.waiting, "the change was never sent to the store"
-        assert answer == [], f"answered {answer} before its change was on disk"
+        # Store reads run in aiosqlite's thread, which trio counts as blocked: so wait for the
+        # write to reach the door rather than for the tasks to settle, then give an answer
+        # that did not wait for it ample time to show (a slow machine can only hide a bug here,
+        # never fail a correct handler).
+        with trio.fail_after(30):
+            while not held.waiting and not answer:
+                await trio.sleep(0.005)
+        for _ in range(100):
+            await trio.sleep(0.01)
+            await trio.testing.wait_all_tasks_blocked()
+            assert answer == [], f"answered {answer} before its change was on disk"
         held.release()
     monkeypatch.undo()
     return answer[0]

@@ -29,7 +29,7 @@ async def test_healthz_answers_ok(app: Quart) -> None:
     response = await app.test_client().get("/healthz")
 
     assert response.status_code == 200
-    assert await response.get_json() == {"status": "ok"}
+    assert await response.get_json() == {"status": "ok", "store": "ok"}
 
 
 async def test_queues_of_an_idle_router_list_every_state_at_zero(

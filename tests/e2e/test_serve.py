@@ -31,9 +31,7 @@ STOP_TIMEOUT_S = 5.0
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    shipped = load_settings(SHIPPED)
-    store = shipped.store.model_copy(update={"path": tmp_path / "hotline.db"})
-    return shipped.model_copy(update={"store": store})
+    return load_settings(SHIPPED).with_db(tmp_path / "hotline.db")
 
 
 async def test_served_app_answers_over_http_on_the_reported_port(
@@ -52,7 +50,7 @@ async def test_served_app_answers_over_http_on_the_reported_port(
         created = await client.post("/v1/contacts", json=call)
         queues = await client.get("/v1/queues")
         missing = await client.get("/nope")
-    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (health.status_code, health.json()) == (200, {"status": "ok", "store": "ok"})
     assert created.status_code == 201
     assert queues.status_code == 200
     assert queues.json()["contacts"]["waiting"] == 1

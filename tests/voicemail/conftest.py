@@ -53,10 +53,7 @@ def msk(text: str) -> float:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """The shipped configuration (real voice hours) on a temporary database and recordings dir."""
-    shipped = load_settings(SHIPPED)
-    store = shipped.store.model_copy(update={"path": tmp_path / "hotline.db"})
-    voicemail = shipped.voicemail.model_copy(update={"dir": tmp_path / "voicemail"})
-    return shipped.model_copy(update={"store": store, "voicemail": voicemail})
+    return load_settings(SHIPPED).with_db(tmp_path / "hotline.db")
 
 
 REAL_TIME_LIMIT_S = 60.0

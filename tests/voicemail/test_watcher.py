@@ -14,6 +14,7 @@ import trio
 import trio.testing
 
 from hotline.config import Settings
+from hotline.files import OWNER_MARKER
 from hotline.schedule.settings import ScheduleSettings
 from hotline.store import open_store
 from hotline.store.voicemails import (
@@ -407,7 +408,7 @@ async def test_files_a_crash_left_in_the_recordings_folder_are_removed_and_uploa
         kept = await line.post_voicemail()
 
         async def swept() -> list[str] | None:
-            names = sorted(p.name for p in folder.iterdir())
+            names = sorted(p.name for p in folder.iterdir() if p.name != OWNER_MARKER)
             return names if not set(leftovers) & set(names) else None
 
         assert await eventually(swept) == sorted([in_flight.name, f"{kept['id']}.wav"])
