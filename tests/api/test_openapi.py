@@ -59,8 +59,8 @@ async def test_every_error_status_is_documented_with_the_error_body(
 ) -> None:
     for method, path, operation in _operations(document):
         for status, response in operation["responses"].items():
-            if int(status) < 400:
-                continue
+            if int(status) < 400 or (method, path) == ("get", "/healthz"):
+                continue  # a probe reads healthz's own body, 503 too (`"store": "read-only"`)
             schema = response["content"]["application/json"]["schema"]
             assert schema["properties"]["error"] == ERROR_BODY, (method, path, status)
             assert schema["required"] == ["error"]
