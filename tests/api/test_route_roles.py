@@ -18,7 +18,7 @@ import pytest
 from quart import Quart
 from werkzeug.routing.rules import Rule
 
-from hotline.api import create_app, roles
+from hotline.api import create_app, health, roles
 from hotline.api.roles import ROUTES, Reach
 from hotline.config import Settings
 from hotline.services import Services
@@ -203,3 +203,14 @@ async def test_an_operator_is_refused_what_another_operator_holds(
     # A contact another operator holds is not shown, nor said to exist.
     assert await _call(app, "contacts.show", tokens.operator, **ids) == 404
     assert await _call(app, "contacts.show", tokens.other_operator, **ids) == 200
+
+
+async def test_who_is_calling_is_known_before_the_read_only_gate(
+    app: Quart, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # While the store cannot write, a write is 503 before its handler runs; a caller the API
+    # does not know, or a role the route refuses, is told so first, and its body is not read.
+    monkeypatch.setattr(health, "store_writable", lambda sv: False)
+    assert await _call(app, "contacts.create", None, garbage=True) == 401
+    assert await _call(app, "contacts.create", tokens.operator, garbage=True) == 403
+    assert await _call(app, "contacts.create", tokens.integration) == 503
