@@ -61,10 +61,11 @@ def create_app(services: Services) -> HotlineApp:
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)
+    roles.install(app)  # every request authenticated by the role table, before other hooks
     forms.allow_uploads(app, services.settings.forms)
     modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
-    roles.install(app)  # every route in the role table, authenticated by it
+    roles.check_table(app)  # every route in the role table
     return app

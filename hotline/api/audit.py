@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_response
 
-from hotline.api.schemas import Request, Response
+from hotline.api.schemas import InstantIn, Request, Response
 from hotline.api.services import caller, current_services
 from hotline.services import audit
 from hotline.store.audit import ReadRow
@@ -35,8 +35,8 @@ async def audio_heard(voicemail_id: str) -> None:
 
 
 class ReadQuery(Request):
-    from_: AwareDatetime | None = Field(default=None, alias="from", description="inclusive")
-    to: AwareDatetime | None = Field(default=None, description="exclusive")
+    from_: InstantIn | None = Field(default=None, alias="from", description="inclusive")
+    to: InstantIn | None = Field(default=None, description="exclusive")
     actor: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None, description="a token id or an operator id"
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from hotline.api.openapi import may_answer
-from hotline.api.schemas import Request, Response, Text, instant
+from hotline.api.schemas import InstantIn, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
 from hotline.domain.masking import looks_like_phone, mask_phone
 from hotline.services import messages
@@ -32,7 +32,7 @@ blueprint = Blueprint("messages", __name__, url_prefix="/v1")
 class ReceiptBody(Request):
     provider_id: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
     status: Literal["sent", "delivered", "failed"]
-    at: AwareDatetime | None = Field(
+    at: InstantIn | None = Field(
         default=None, description="when the provider saw it happen, with its offset (RFC 3339)"
     )
 

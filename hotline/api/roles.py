@@ -2,9 +2,10 @@
 
 `ROUTES` maps every endpoint (`blueprint.function`) to its `Access`: the roles that may call it
 (admin may call everything; no role at all: public) and, for an operator, how far it reaches.
-`install(app)` refuses to build an app with a route missing from the table (a route left out is a
-start-up error, not an open door) and authenticates every request by it in a `before_request`
-hook, so 401 and 403 come before the body is read or judged. The services keep their own checks
+`install(app)` authenticates every request by it in the first `before_request` hook after the
+access log's, so 401 and 403 come before the body is read or judged and before any other hook
+decides anything; `check_table(app)` refuses to build an app with a route missing from the table
+(a route left out is a start-up error, not an open door). The services keep their own checks
 as a second line and for what only they can see (does this operator hold that contact?).
 `tests/api/test_route_roles.py` walks the URL map and calls every route as every role, so the
 table and the behaviour cannot part; `hotline.api.openapi` documents each route's 401/403 from here.
@@ -21,7 +22,7 @@ from hotline.api.services import caller
 from hotline.domain.errors import Forbidden
 from hotline.services.auth import Role
 
-__all__ = ["ROUTES", "Access", "Reach", "access_of", "install"]
+__all__ = ["ROUTES", "Access", "Reach", "access_of", "check_table", "install"]
 
 
 class Reach(StrEnum):
@@ -102,16 +103,22 @@ def access_of(endpoint: str) -> Access | None:
 
 
 def install(app: Quart) -> None:
-    """Check that the table covers every route of `app`, then guard every request by it.
+    """Guard every request of `app` by the table, before any hook a blueprint brings.
 
-    Call once every blueprint is registered. A route added later (a test's own probe) is not the
-    API and is let through to authenticate itself, as every handler could before."""
+    Call before the blueprints are registered: who is calling, and whether they may, is known
+    before anything else is decided (the read-only gate's 503 included). Then, once they are,
+    `check_table(app)`."""
+    app.before_request(_authorize)
+
+
+def check_table(app: Quart) -> None:
+    """Refuse an app with a route missing from the table. A route added after `create_app` (a
+    test's own probe) is not the API and is let through to authenticate itself."""
     missing = sorted(
         rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint not in ROUTES
     )
     if missing:
         raise RuntimeError(f"routes missing from hotline.api.roles.ROUTES: {', '.join(missing)}")
-    app.before_request(_authorize)
 
 
 async def _authorize() -> None:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import to_jsonable_python
 from quart.json.provider import DefaultJSONProvider
 
@@ -271,3 +271,19 @@ class ErrorOut(Response):
     `error` that a client acts on (`opens_at` when the line is closed, `allowed` moves)."""
 
     error: ErrorDetail
+
+
+# -- times a client sends ---------------------------------------------------------------------
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: object) -> object:
+    # pydantic alone also takes epoch numbers ("0.5") and other ISO 8601 spellings for a
+    # datetime; the document says RFC 3339, and the API takes what it says.
+    if not (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        raise ValueError("an instant in RFC 3339, like 2026-12-02T07:30:00Z")
+    return value
+
+
+InstantIn = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]

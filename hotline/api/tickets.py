@@ -219,7 +219,7 @@ async def show(number: str) -> TicketOut:
 @blueprint.post("/<number>/status")
 @validate_request(StatusBody)
 @validate_response(TicketOut)
-@may_answer(409)
+@may_answer(409, 422)  # a malformed ticket number
 async def move(number: str, data: StatusBody) -> TicketOut:
     view = await tickets.move_ticket(
         current_services(), await caller(), number, data.to, data.comment
@@ -230,7 +230,7 @@ async def move(number: str, data: StatusBody) -> TicketOut:
 @blueprint.post("/<number>/escalate")
 @validate_request(EscalateBody)
 @validate_response(TicketOut)
-@may_answer(409)
+@may_answer(409, 422)  # a malformed ticket number
 async def escalate(number: str, data: EscalateBody) -> TicketOut:
     """Hand the ticket to a department from `[tickets.departments]`."""
     view = await tickets.escalate_ticket(
@@ -242,7 +242,7 @@ async def escalate(number: str, data: EscalateBody) -> TicketOut:
 @blueprint.post("/<number>/contacts")
 @validate_request(LinkBody)
 @validate_response(TicketOut)
-@may_answer(409)
+@may_answer(409, 422)  # a malformed ticket number
 async def link(number: str, data: LinkBody) -> TicketOut:
     view = await tickets.link_ticket_contact(
         current_services(), await caller(), number, data.contact_id
