@@ -6,8 +6,8 @@ and running out of file descriptors. See `hotline.http_server` for what each wor
 from __future__ import annotations
 
 import base64
+import json
 import logging
-import os
 import resource
 import signal
 import socket
@@ -187,7 +187,7 @@ async def test_a_kept_alive_connection_serves_several_requests(
         for _ in range(3):
             await client.send_request("GET", "/healthz")
             status, _, body = await client.receive_response()
-            assert (status, body) == (200, b'{"status":"ok"}\n')
+            assert (status, json.loads(body)["status"]) == (200, "ok")
             client.h11.start_next_cycle()
 
 
@@ -227,7 +227,7 @@ async def test_an_h2c_upgrade_is_ignored_and_the_request_answered_over_http_1_1(
     await client.send_request("GET", "/healthz", upgrade)
     with trio.fail_after(BOUND_S):
         status, _, body = await client.receive_response()
-    assert (status, body) == (200, b'{"status":"ok"}\n')
+    assert (status, json.loads(body)["status"]) == (200, "ok")
 
 
 async def test_http2_load_on_32_connections_leaves_the_server_serving(
@@ -374,14 +374,8 @@ async def test_idle_clients_beyond_the_file_limit_do_not_lock_out_a_new_client(
         ),
         encoding="utf-8",
     )
-    # Run in tmp_path, so the shipped relative folders (var/voicemail ...) are the test's own.
-    # A stray file in the recordings folder shows when the watcher's first sweep is over: the
-    # sweep lists that folder, and running out of descriptors is not its test.
-    recordings = tmp_path / "var" / "voicemail"
-    recordings.mkdir(parents=True)
-    stray = recordings / "stray.wav"
-    stray.write_bytes(b"")
-    os.utime(stray, (0, 0))
+    # Run in tmp_path, so every folder the server makes is the test's own. The voicemail
+    # watcher may run out of descriptors too while the clients hold them: it rides that out.
     log_path = tmp_path / "stderr.log"
     command = [
         *(sys.executable, "-m", "hotline", "serve", "--config", str(config)),
@@ -392,9 +386,6 @@ async def test_idle_clients_beyond_the_file_limit_do_not_lock_out_a_new_client(
         process = subprocess.Popen(command, cwd=tmp_path, stderr=log, preexec_fn=_limit_open_files)
         try:
             await wait_until_serving(port, process)
-            with trio.fail_after(BOUND_S * 3):
-                while stray.exists():
-                    await trio.sleep(0.1)
             for _ in range(IDLE_CLIENTS):  # each sends a request, then keeps its connection
                 client = socket.create_connection(("127.0.0.1", port))
                 client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
