@@ -17,6 +17,7 @@ from quart_schema import validate_querystring, validate_request, validate_respon
 
 from hotline.api.openapi import idempotency_key, may_answer
 from hotline.api.schemas import Code, Request, Response
+from hotline.api.schemas import Text as PlainText
 from hotline.api.services import caller, current_services
 from hotline.domain.identity import mask_name
 from hotline.domain.masking import mask_phone
@@ -28,17 +29,17 @@ from hotline.tickets.privacy import brief
 
 blueprint = Blueprint("tickets", __name__, url_prefix="/v1/tickets")
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
-Comment = Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)]
+Text = Annotated[PlainText, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
+Comment = Annotated[PlainText, StringConstraints(max_length=2000, strip_whitespace=True)]
 
 
 class NewTicketBody(Request):
     topic: Code
-    phone: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: Annotated[PlainText, StringConstraints(min_length=1, max_length=32)]
     description: Text
-    full_name: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None
+    full_name: Annotated[PlainText, StringConstraints(min_length=1, max_length=300)] | None = None
     email: EmailStr | None = None
-    contact_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_id: Annotated[PlainText, StringConstraints(max_length=64)] | None = None
 
 
 class StatusBody(Request):
@@ -52,16 +53,16 @@ class EscalateBody(Request):
 
 
 class LinkBody(Request):
-    contact_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    contact_id: Annotated[PlainText, StringConstraints(min_length=1, max_length=64)]
 
 
 class TicketQuery(Request):
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+    phone: Annotated[PlainText, StringConstraints(max_length=32)] | None = Field(
         default=None, description="integrations and supervisors only (403 for an operator)"
     )
     status: TicketStatus | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str, StringConstraints(max_length=40)] | None = None
+    cursor: Annotated[PlainText, StringConstraints(max_length=40)] | None = None
 
 
 # History details a masked view keeps: where a ticket went and what it links, never what a

@@ -329,6 +329,18 @@ async def test_a_nul_character_is_refused_in_every_text_field(api: Clients) -> N
         ),
         (api.integration, "POST", {"provider_id": "p\x00", "status": "sent"}, "/v1/sms/receipts"),
         (api.operator, "POST", {"outcome": "reached", "comment": nul}, "/v1/voicemails/x/attempts"),
+        (
+            api.integration,
+            "POST",
+            {"topic": "payments", "phone": CALL["phone"], "description": nul},
+            "/v1/tickets",
+        ),
+        (
+            api.integration,
+            "POST",
+            {"topic": "payments", "phone": CALL["phone"], "description": "d", "full_name": nul},
+            "/v1/tickets",
+        ),
     ]
     for client, method, body, path in cases:
         status, answer = await client.call(method, path, json=body)
