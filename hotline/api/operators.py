@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 import trio
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 from quart_schema import validate_request, validate_response
 
 from hotline.api.openapi import answers_with, may_answer
@@ -102,6 +102,10 @@ async def offer_stream(operator_id: str) -> Response:
     offers pending now; a comment line every 15 s while nothing happens."""
     sv = current_services()
     await operators.pending_offers(sv, await caller(), operator_id)  # checks access and existence
+    if request.method == "HEAD":
+        # Quart answers HEAD with the GET handler: a stream would be opened for a request that
+        # reads no body, and held until the desk hangs up. The headers alone are the answer.
+        return _stream_headers(Response(b"", content_type="text/event-stream"))
     feed = sv.offers.listen(operator_id)
 
     async def events() -> AsyncIterator[bytes]:
@@ -119,9 +123,13 @@ async def offer_stream(operator_id: str) -> Response:
                 yield _sse(news)
 
     response = Response(events(), content_type="text/event-stream")
+    response.timeout = None  # a stream lasts as long as the desk stays connected
+    return _stream_headers(response)
+
+
+def _stream_headers(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"
-    response.timeout = None  # a stream lasts as long as the desk stays connected
     return response
 
 

@@ -44,3 +44,17 @@ async def test_another_operators_stream_is_refused(
         "/v1/operators/op-1/offers/stream", headers=auth(tokens.other_operator)
     )
     assert response.status_code == 403
+
+
+async def test_head_of_the_stream_answers_its_headers_and_opens_no_stream(
+    app: Quart, api: Clients, tokens: Tokens, services: Services
+) -> None:
+    await api.supervisor.put("/v1/operators/op-1", PAYMENTS_DESK)
+    client = app.test_client()
+    with trio.fail_after(10):
+        response = await client.head(
+            "/v1/operators/op-1/offers/stream", headers=auth(tokens.operator)
+        )
+    assert (response.status_code, response.content_type) == (200, "text/event-stream")
+    assert await response.get_data() == b""
+    assert services.offers._listeners == {}  # no feed was opened for a request with no body
