@@ -55,12 +55,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import launch
 import trio
+from launch import create_token, end_process
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 20.0
-TOKEN_TIMEOUT_S = 60.0
 LOADGEN_SLACK_S = 60.0  # beyond warm-up + duration, before a load generator is given up on
 TOPICS = ("payments", "documents", "registration", "account_blocked", "technical", "emergency")
 VOICE_SHARE = 0.6
@@ -244,14 +244,7 @@ class _Served:
         return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
     def stop(self) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_TIMEOUT_S)
-        return self.process.returncode
+        return end_process(self.process)
 
 
 class Floor(_Served):
@@ -273,30 +266,12 @@ class Floor(_Served):
 
 
 class Server(_Served):
-    def __init__(self, workdir: Path, profile: Path | None) -> None:
-        db = workdir / "hotline.db"
-        self.log_path = workdir / "server.log"
-        self.integration = _create_token(db, "integration")
-        python = [sys.executable]
-        if profile is not None:
-            python += ["-m", "cProfile", "-o", str(profile)]
-        command = [*python, "-m", "hotline", "serve", "--db", str(db), "--bind", "127.0.0.1:0"]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, stderr=log)
-        self.url = self._wait_serving()
-        self.port = int(self.url.rsplit(":", 1)[1])
+    """`hotline serve` in `workdir` (`scripts/launch.py`), with an integration token."""
 
-    def _wait_serving(self) -> str:
-        give_up = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < give_up:
-            for line in self.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
-                if '"hotline.serving"' in line:
-                    url: str = json.loads(line)["urls"][0]
-                    return url
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}")
-            time.sleep(0.05)
-        raise TimeoutError(f"the server did not start within {START_TIMEOUT_S} s")
+    def __init__(self, workdir: Path, profile: Path | None) -> None:
+        self.integration = create_token(workdir / "hotline.db", "integration")
+        launched = launch.Server.start(workdir, profile=profile)
+        self.process, self.url, self.port = launched.process, launched.url, launched.port
 
     def open_channels(self) -> list[str]:
         call = urllib.request.Request(
@@ -305,18 +280,6 @@ class Server(_Served):
         with urllib.request.urlopen(call, timeout=10) as answer:
             channels = json.load(answer)["channels"]
         return [c["channel"] for c in channels if c["open"] and c["channel"] in ("voice", "chat")]
-
-
-def _create_token(db: Path, role: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "hotline", "create-token", "--db", str(db), "--role", role],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=TOKEN_TIMEOUT_S,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 def run_phase(

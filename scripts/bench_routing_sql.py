@@ -24,28 +24,24 @@ used before: one JOIN over every waiting member of the agent's queues, ORDER BY,
 as a row of the report so that the difference the indexes make is visible.
 
 Both have the interface of `RoutingState` that the stream uses; no timers, no events beyond the
-offers.
+offers. They share `_SqlDispatch`: the agents and members tables and the bookkeeping of offers,
+answers and capacity; each holds only its tiers and its two matching queries.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import ClassVar
 
 from hotline.domain.errors import Conflict
 from hotline.routing import Channel, NewContact, OperatorSpec, Presence, RoutingPolicy
 from hotline.routing.model import Event, Offered
 
 _CHANNELS = (Channel.VOICE.value, Channel.CHAT.value)
-_PRAGMAS = (
-    "PRAGMA journal_mode = OFF",
-    "PRAGMA synchronous = OFF",
-    "PRAGMA locking_mode = EXCLUSIVE",
-    "PRAGMA temp_store = MEMORY",
-)
 
-# -- the strongest: every decision an index seek ------------------------------------------------
+# -- what both share: agents, members and their bookkeeping ---------------------------------------
 
-_INDEXED_SCHEMA = """
+_SHARED_SCHEMA = """
 CREATE TABLE agents (
     name TEXT PRIMARY KEY,
     status TEXT NOT NULL,            -- offline | ready | break
@@ -56,20 +52,9 @@ CREATE TABLE agents (
     voice_cap INTEGER NOT NULL, voice_load INTEGER NOT NULL,
     chat_cap INTEGER NOT NULL, chat_load INTEGER NOT NULL
 );
-CREATE TABLE tiers (
-    agent TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    queue TEXT NOT NULL,             -- skill@language/channel
-    level INTEGER NOT NULL,          -- proficiency 1..5, higher first
-    certified_until REAL,            -- the agent's, copied: checked in the seek
-    idle_since REAL NOT NULL,        -- the agent's, kept by agents_to_tiers
-    free INTEGER NOT NULL,           -- the agent could take one more of this channel now
-    PRIMARY KEY (agent, channel, queue)
-) WITHOUT ROWID;
-CREATE INDEX tiers_free ON tiers (queue, level DESC, idle_since, agent) WHERE free = 1;
 CREATE TABLE members (
     uuid TEXT PRIMARY KEY,
-    queue TEXT NOT NULL,             -- skill@language/channel
+    queue TEXT NOT NULL,             -- the tiers' queue name
     channel TEXT NOT NULL,
     rank INTEGER NOT NULL,
     deadline REAL NOT NULL,
@@ -78,61 +63,35 @@ CREATE TABLE members (
     state TEXT NOT NULL,             -- waiting | offered | assigned
     serving_agent TEXT
 );
-CREATE INDEX members_waiting ON members (queue, rank, deadline, arrival, seq)
-    WHERE state = 'waiting';
-CREATE TRIGGER agents_to_tiers AFTER UPDATE ON agents BEGIN
-    UPDATE tiers SET idle_since = NEW.idle_since,
-        free = (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
-                AND NEW.voice_load < NEW.voice_cap)
-    WHERE agent = NEW.name AND channel = 'voice'
-      AND (idle_since != NEW.idle_since
-           OR free != (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
-                       AND NEW.voice_load < NEW.voice_cap));
-    UPDATE tiers SET idle_since = NEW.idle_since,
-        free = (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
-                AND NEW.chat_load < NEW.chat_cap)
-    WHERE agent = NEW.name AND channel = 'chat'
-      AND (idle_since != NEW.idle_since
-           OR free != (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
-                       AND NEW.chat_load < NEW.chat_cap));
-END;
-"""
-
-# A freed agent: the top of each of its free tiers' queues (one seek each), the best of them.
-_SEEK_MEMBER = """
-SELECT m.uuid, m.channel
-FROM tiers t
-JOIN members m ON m.rowid = (
-    SELECT rowid FROM members
-    WHERE queue = t.queue AND state = 'waiting'
-    ORDER BY rank, deadline, arrival, seq
-    LIMIT 1
-)
-WHERE t.agent = ? AND t.free = 1 AND t.certified_until > ?
-ORDER BY m.rank, m.deadline, m.arrival, m.seq
-LIMIT 1
-"""
-
-# An arriving (or returned) member: the free agent of its queue with the highest tier level,
-# then the one idle longest (one seek on tiers_free).
-_SEEK_AGENT = """
-SELECT agent FROM tiers
-WHERE queue = ? AND free = 1 AND certified_until > ?
-ORDER BY level DESC, idle_since, agent
-LIMIT 1
 """
 
 
-class IndexedSqlDispatch:
-    """All state in SQLite, every match one query answered by index seeks (see the module)."""
+class _SqlDispatch:
+    """All state in SQLite, every match a query; `RoutingState`'s operations with its rules
+    (same eligibility and order, so the same offers) but no timers: nothing falls due within
+    the run. Returns only the `Offered` events, which is all the stream needs.
+
+    A subclass gives its tiers (`_SCHEMA`, `_add_tiers`, `_queue`) and its two matching
+    queries: `_MEMBER_FOR_AGENT` (the best waiting member for a freed agent: agent, now) and
+    `_AGENT_FOR_MEMBER` (the best free agent of a queue: queue, now; `{ch}` is the channel).
+    """
+
+    _SCHEMA: ClassVar[str]  # the tiers and the indexes, after _SHARED_SCHEMA
+    _MEMBER_FOR_AGENT: ClassVar[str]
+    _AGENT_FOR_MEMBER: ClassVar[str]
+    _PRAGMAS: ClassVar[tuple[str, ...]] = ()
+    _CACHED_STATEMENTS: ClassVar[int] = 128  # sqlite3's default
 
     def __init__(self, policy: RoutingPolicy) -> None:
         self.policy = policy
-        self.db = sqlite3.connect(":memory:", isolation_level=None, cached_statements=64)
-        for pragma in _PRAGMAS:
+        self.db = sqlite3.connect(
+            ":memory:", isolation_level=None, cached_statements=self._CACHED_STATEMENTS
+        )
+        for pragma in self._PRAGMAS:
             self.db.execute(pragma)
-        self.db.executescript(_INDEXED_SCHEMA)
+        self.db.executescript(_SHARED_SCHEMA + self._SCHEMA)
         self._seq = 0
+        self._pick_agent = {ch: self._AGENT_FOR_MEMBER.format(ch=ch) for ch in _CHANNELS}
         self._take = {
             ch: f"UPDATE agents SET offer = ?, {ch}_load = {ch}_load + 1 WHERE name = ?"
             for ch in _CHANNELS
@@ -154,6 +113,13 @@ class IndexedSqlDispatch:
             for ch in _CHANNELS
         }
 
+    def _queue(self, skill_language: str, ch: str) -> str:
+        """The queue of a member or a tier: `skill@language`, and the channel if it counts."""
+        raise NotImplementedError
+
+    def _add_tiers(self, spec: OperatorSpec, caps: dict[str, int], now: float) -> None:
+        raise NotImplementedError
+
     def upsert_operator(self, spec: OperatorSpec, now: float) -> list[Event]:
         cap = spec.capacity
         caps = {ch: cap.get(Channel(ch), 0) for ch in _CHANNELS}
@@ -161,16 +127,7 @@ class IndexedSqlDispatch:
             "INSERT INTO agents VALUES (?, 'offline', 0, NULL, ?, ?, ?, 0, ?, 0)",
             (spec.id, now, spec.certified_until, caps["voice"], caps["chat"]),
         )
-        self.db.executemany(
-            "INSERT INTO tiers VALUES (?, ?, ?, ?, ?, ?, 0)",
-            [
-                (spec.id, ch, f"{skill}@{lang}/{ch}", level, spec.certified_until, now)
-                for ch in _CHANNELS
-                if caps[ch] > 0
-                for skill, level in spec.skills.items()
-                for lang in spec.languages
-            ],
-        )
+        self._add_tiers(spec, caps, now)
         return []
 
     def set_presence(self, op_id: str, presence: Presence, now: float) -> list[Event]:
@@ -190,7 +147,7 @@ class IndexedSqlDispatch:
     def enqueue(self, spec: NewContact, now: float) -> list[Event]:
         pc = self.policy.class_of(spec.topic, spec.priority)
         ch = spec.channel.value
-        queue = f"{spec.topic}@{spec.language or self.policy.default_language}/{ch}"
+        queue = self._queue(f"{spec.topic}@{spec.language or self.policy.default_language}", ch)
         self._seq += 1
         self.db.execute(
             "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', NULL)",
@@ -257,13 +214,13 @@ class IndexedSqlDispatch:
         return self._route_agent(agent, now)
 
     def _route_agent(self, op_id: str, now: float) -> list[Event]:
-        row = self.db.execute(_SEEK_MEMBER, (op_id, now)).fetchone()
+        row = self.db.execute(self._MEMBER_FOR_AGENT, (op_id, now)).fetchone()
         if row is None:
             return []
         return self._offer(row[0], row[1], op_id, now)
 
     def _route_member(self, uuid: str, queue: str, ch: str, now: float) -> list[Event]:
-        row = self.db.execute(_SEEK_AGENT, (queue, now)).fetchone()
+        row = self.db.execute(self._pick_agent[ch], (queue, now)).fetchone()
         if row is None:
             return []
         return self._offer(uuid, ch, row[0], now)
@@ -277,19 +234,99 @@ class IndexedSqlDispatch:
         return [Offered(uuid, op_id, now, now + self.policy.offer_timeout_s)]
 
 
+# -- the strongest: every decision an index seek ------------------------------------------------
+
+_INDEXED_SCHEMA = """
+CREATE TABLE tiers (
+    agent TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    queue TEXT NOT NULL,             -- skill@language/channel
+    level INTEGER NOT NULL,          -- proficiency 1..5, higher first
+    certified_until REAL,            -- the agent's, copied: checked in the seek
+    idle_since REAL NOT NULL,        -- the agent's, kept by agents_to_tiers
+    free INTEGER NOT NULL,           -- the agent could take one more of this channel now
+    PRIMARY KEY (agent, channel, queue)
+) WITHOUT ROWID;
+CREATE INDEX tiers_free ON tiers (queue, level DESC, idle_since, agent) WHERE free = 1;
+CREATE INDEX members_waiting ON members (queue, rank, deadline, arrival, seq)
+    WHERE state = 'waiting';
+CREATE TRIGGER agents_to_tiers AFTER UPDATE ON agents BEGIN
+    UPDATE tiers SET idle_since = NEW.idle_since,
+        free = (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
+                AND NEW.voice_load < NEW.voice_cap)
+    WHERE agent = NEW.name AND channel = 'voice'
+      AND (idle_since != NEW.idle_since
+           OR free != (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
+                       AND NEW.voice_load < NEW.voice_cap));
+    UPDATE tiers SET idle_since = NEW.idle_since,
+        free = (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
+                AND NEW.chat_load < NEW.chat_cap)
+    WHERE agent = NEW.name AND channel = 'chat'
+      AND (idle_since != NEW.idle_since
+           OR free != (NEW.status = 'ready' AND NEW.wrapping = 0 AND NEW.offer IS NULL
+                       AND NEW.chat_load < NEW.chat_cap));
+END;
+"""
+
+# A freed agent: the top of each of its free tiers' queues (one seek each), the best of them.
+_SEEK_MEMBER = """
+SELECT m.uuid, m.channel
+FROM tiers t
+JOIN members m ON m.rowid = (
+    SELECT rowid FROM members
+    WHERE queue = t.queue AND state = 'waiting'
+    ORDER BY rank, deadline, arrival, seq
+    LIMIT 1
+)
+WHERE t.agent = ? AND t.free = 1 AND t.certified_until > ?
+ORDER BY m.rank, m.deadline, m.arrival, m.seq
+LIMIT 1
+"""
+
+# An arriving (or returned) member: the free agent of its queue with the highest tier level,
+# then the one idle longest (one seek on tiers_free).
+_SEEK_AGENT = """
+SELECT agent FROM tiers
+WHERE queue = ? AND free = 1 AND certified_until > ?
+ORDER BY level DESC, idle_since, agent
+LIMIT 1
+"""
+
+
+class IndexedSqlDispatch(_SqlDispatch):
+    """Every match one query answered by index seeks (see the module): a queue per channel,
+    tiers that carry whether their agent is free, a trigger that keeps them so."""
+
+    _SCHEMA = _INDEXED_SCHEMA
+    _MEMBER_FOR_AGENT = _SEEK_MEMBER
+    _AGENT_FOR_MEMBER = _SEEK_AGENT
+    _PRAGMAS = (
+        "PRAGMA journal_mode = OFF",
+        "PRAGMA synchronous = OFF",
+        "PRAGMA locking_mode = EXCLUSIVE",
+        "PRAGMA temp_store = MEMORY",
+    )
+    _CACHED_STATEMENTS = 64
+
+    def _queue(self, skill_language: str, ch: str) -> str:
+        return f"{skill_language}/{ch}"
+
+    def _add_tiers(self, spec: OperatorSpec, caps: dict[str, int], now: float) -> None:
+        self.db.executemany(
+            "INSERT INTO tiers VALUES (?, ?, ?, ?, ?, ?, 0)",
+            [
+                (spec.id, ch, f"{skill}@{lang}/{ch}", level, spec.certified_until, now)
+                for ch in _CHANNELS
+                if caps[ch] > 0
+                for skill, level in spec.skills.items()
+                for lang in spec.languages
+            ],
+        )
+
+
 # -- the mod_callcenter-style one: a sort of the agent's waiting members -------------------------
 
 _SORTING_SCHEMA = """
-CREATE TABLE agents (
-    name TEXT PRIMARY KEY,
-    status TEXT NOT NULL,            -- offline | ready | break
-    wrapping INTEGER NOT NULL,
-    offer TEXT,                      -- the member offered and not yet answered
-    idle_since REAL NOT NULL,        -- mod_callcenter's last_bridge_end
-    certified_until REAL,
-    voice_cap INTEGER NOT NULL, voice_load INTEGER NOT NULL,
-    chat_cap INTEGER NOT NULL, chat_load INTEGER NOT NULL
-);
 CREATE TABLE tiers (
     agent TEXT NOT NULL,
     queue TEXT NOT NULL,             -- skill@language
@@ -297,17 +334,6 @@ CREATE TABLE tiers (
     PRIMARY KEY (agent, queue)
 );
 CREATE INDEX tiers_queue ON tiers (queue, level);
-CREATE TABLE members (
-    uuid TEXT PRIMARY KEY,
-    queue TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    rank INTEGER NOT NULL,
-    deadline REAL NOT NULL,
-    arrival REAL NOT NULL,
-    seq INTEGER NOT NULL,
-    state TEXT NOT NULL,             -- waiting | offered | assigned
-    serving_agent TEXT
-);
 CREATE INDEX members_queue ON members (queue, state, rank, deadline, arrival, seq);
 """
 
@@ -339,37 +365,18 @@ LIMIT 1
 """
 
 
-class SortingSqlDispatch:
-    """A FreeSWITCH mod_callcenter-style router: all state in SQLite, every match a query.
+class SortingSqlDispatch(_SqlDispatch):
+    """A FreeSWITCH mod_callcenter-style router: a queue per skill and language for every
+    channel, and each match one JOIN over it, sorted (see the module)."""
 
-    Implements the operations of the stream with `RoutingState`'s rules (same eligibility and
-    order, so it makes the same offers) but no timers: nothing falls due within the run.
-    Returns only the `Offered` events, which is all the stream needs.
-    """
+    _SCHEMA = _SORTING_SCHEMA
+    _MEMBER_FOR_AGENT = _SORT_MEMBERS
+    _AGENT_FOR_MEMBER = _SORT_AGENTS
 
-    def __init__(self, policy: RoutingPolicy) -> None:
-        self.policy = policy
-        self.db = sqlite3.connect(":memory:", isolation_level=None)
-        self.db.executescript(_SORTING_SCHEMA)
-        self._seq = 0
-        self._pick_agent = {ch: _SORT_AGENTS.format(ch=ch) for ch in _CHANNELS}
-        self._take = {
-            ch: f"UPDATE agents SET offer = ?, {ch}_load = {ch}_load + 1 WHERE name = ?"
-            for ch in _CHANNELS
-        }
+    def _queue(self, skill_language: str, ch: str) -> str:
+        return skill_language
 
-    def upsert_operator(self, spec: OperatorSpec, now: float) -> list[Event]:
-        cap = spec.capacity
-        self.db.execute(
-            "INSERT INTO agents VALUES (?, 'offline', 0, NULL, ?, ?, ?, 0, ?, 0)",
-            (
-                spec.id,
-                now,
-                spec.certified_until,
-                cap.get(Channel.VOICE, 0),
-                cap.get(Channel.CHAT, 0),
-            ),
-        )
+    def _add_tiers(self, spec: OperatorSpec, caps: dict[str, int], now: float) -> None:
         self.db.executemany(
             "INSERT INTO tiers VALUES (?, ?, ?)",
             [
@@ -378,127 +385,3 @@ class SortingSqlDispatch:
                 for lang in spec.languages
             ],
         )
-        return []
-
-    def set_presence(self, op_id: str, presence: Presence, now: float) -> list[Event]:
-        if presence is not Presence.READY:
-            raise NotImplementedError("the stream only sets operators ready")
-        row = self.db.execute(
-            "SELECT status, wrapping FROM agents WHERE name = ?", (op_id,)
-        ).fetchone()
-        if row is None:
-            raise Conflict(f"no agent {op_id}")
-        if row[0] == "ready" and not row[1]:
-            return []
-        self.db.execute(
-            "UPDATE agents SET status = 'ready', wrapping = 0, idle_since = ? WHERE name = ?",
-            (now, op_id),
-        )
-        return self._route_agent(op_id, now)
-
-    def enqueue(self, spec: NewContact, now: float) -> list[Event]:
-        pc = self.policy.class_of(spec.topic, spec.priority)
-        queue = f"{spec.topic}@{spec.language or self.policy.default_language}"
-        self._seq += 1
-        self.db.execute(
-            "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', NULL)",
-            (spec.id, queue, spec.channel.value, pc.rank, now + pc.limit_s, now, self._seq),
-        )
-        return self._route_member(spec.id, queue, spec.channel.value, now)
-
-    def accept(self, contact_id: str, op_id: str, now: float) -> list[Event]:
-        cur = self.db.execute(
-            "UPDATE members SET state = 'assigned' "
-            "WHERE uuid = ? AND state = 'offered' AND serving_agent = ?",
-            (contact_id, op_id),
-        )
-        if cur.rowcount != 1:
-            raise Conflict(f"contact {contact_id} is not offered to operator {op_id}")
-        self.db.execute(
-            "UPDATE agents SET offer = NULL, idle_since = ? WHERE name = ?", (now, op_id)
-        )
-        return self._route_agent(op_id, now)
-
-    def reject(self, contact_id: str, op_id: str, now: float) -> list[Event]:
-        row = self.db.execute(
-            "SELECT queue, channel FROM members "
-            "WHERE uuid = ? AND state = 'offered' AND serving_agent = ?",
-            (contact_id, op_id),
-        ).fetchone()
-        if row is None:
-            raise Conflict(f"contact {contact_id} is not offered to operator {op_id}")
-        queue, ch = row
-        self.db.execute(
-            "UPDATE members SET state = 'waiting', serving_agent = NULL WHERE uuid = ?",
-            (contact_id,),
-        )
-        self.db.execute(
-            f"UPDATE agents SET offer = NULL, status = 'break', {ch}_load = {ch}_load - 1 "
-            "WHERE name = ?",
-            (op_id,),
-        )
-        return self._route_member(contact_id, queue, ch, now)
-
-    def complete(self, contact_id: str, op_id: str, now: float) -> list[Event]:
-        row = self.db.execute(
-            "SELECT channel FROM members "
-            "WHERE uuid = ? AND state = 'assigned' AND serving_agent = ?",
-            (contact_id, op_id),
-        ).fetchone()
-        if row is None:
-            raise Conflict(f"contact {contact_id} is not assigned to operator {op_id}")
-        ch = row[0]
-        self.db.execute("DELETE FROM members WHERE uuid = ?", (contact_id,))
-        wrap = 1 if self.policy.wrap_up_s > 0 else 0
-        self.db.execute(
-            f"UPDATE agents SET {ch}_load = {ch}_load - 1, "
-            f"wrapping = CASE WHEN status = 'ready' THEN {wrap} ELSE wrapping END "
-            "WHERE name = ?",
-            (op_id,),
-        )
-        return self._route_agent(op_id, now)
-
-    def end_wrap_up(self, op_id: str, now: float) -> list[Event]:
-        cur = self.db.execute(
-            "UPDATE agents SET wrapping = 0, idle_since = ? WHERE name = ? AND wrapping = 1",
-            (now, op_id),
-        )
-        return self._route_agent(op_id, now) if cur.rowcount else []
-
-    def abandon(self, contact_id: str, now: float) -> list[Event]:
-        row = self.db.execute(
-            "SELECT state, serving_agent, channel FROM members WHERE uuid = ?", (contact_id,)
-        ).fetchone()
-        if row is None:
-            raise Conflict(f"no live contact {contact_id}")
-        state, agent, ch = row
-        if state == "assigned":
-            raise Conflict(f"contact {contact_id} is being handled; complete it instead")
-        self.db.execute("DELETE FROM members WHERE uuid = ?", (contact_id,))
-        if agent is None:
-            return []
-        self.db.execute(
-            f"UPDATE agents SET offer = NULL, {ch}_load = {ch}_load - 1 WHERE name = ?",
-            (agent,),
-        )
-        return self._route_agent(agent, now)
-
-    def _route_agent(self, op_id: str, now: float) -> list[Event]:
-        row = self.db.execute(_SORT_MEMBERS, (op_id, now)).fetchone()
-        if row is None:
-            return []
-        return self._offer(row[0], row[1], op_id, now)
-
-    def _route_member(self, uuid: str, queue: str, ch: str, now: float) -> list[Event]:
-        row = self.db.execute(self._pick_agent[ch], (queue, now)).fetchone()
-        if row is None:
-            return []
-        return self._offer(uuid, ch, row[0], now)
-
-    def _offer(self, uuid: str, ch: str, op_id: str, now: float) -> list[Event]:
-        self.db.execute(
-            "UPDATE members SET state = 'offered', serving_agent = ? WHERE uuid = ?",
-            (op_id, uuid),
-        )
-        self.db.execute(self._take[ch], (uuid, op_id))
-        return [Offered(uuid, op_id, now, now + self.policy.offer_timeout_s)]

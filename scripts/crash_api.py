@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/crash_api.py [--contacts N] [--concurrency C] [--kills K] [--seed S]
 
-Runs `python -m hotline serve` on a temporary database, bound to 127.0.0.1:0, and fires N
-`POST /v1/contacts` at it, C at a time (a mix of topics and channels, a share of them with an
-`Idempotency-Key`). K times, once a random number of creates has been acknowledged and while
-others are in flight, the server is killed with SIGKILL and started again on the same database,
-and everything answered so far is checked against what the restarted server holds:
+Runs `python -m hotline serve` in a temporary folder (`scripts/launch.py`), bound to
+127.0.0.1:0, and fires N `POST /v1/contacts` at it, C at a time (a mix of topics and channels,
+a share of them with an `Idempotency-Key`). K times, once a random number of creates has been
+acknowledged and while others are in flight, the server is killed with SIGKILL and started again
+on the same database, and everything answered so far is checked against what the restarted
+server holds:
 
 - every contact that got a 2xx is listed, `waiting`, with the arrival, target, deadline, class,
   channel, topic and phone it was answered with; the list (arrival order) keeps the order of
@@ -28,7 +29,6 @@ kept), 0 otherwise. Loopback only; every wait has a time limit; the server is al
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import signal
@@ -38,17 +38,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
+from launch import Server, create_token, end_process
 
-ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 20.0  # SIGTERM waits up to http.shutdown_grace_s (10 s) for requests in flight
 REQUEST_TIMEOUT_S = 15.0
-TOKEN_TIMEOUT_S = 60.0
 TOPICS = ("payments", "documents", "registration", "account_blocked", "technical", "emergency")
 KEYED_SHARE = 0.5  # of requests that carry an Idempotency-Key
 VOICE_SHARE = 0.6
@@ -91,13 +89,6 @@ class Ledger:
         print(f"  VIOLATION: {what}", flush=True)
 
 
-class Server:
-    """One incarnation of `hotline serve` on the shared database, its stderr in a file."""
-
-    def __init__(self, process: trio.Process, url: str, log: Path) -> None:
-        self.process, self.url, self.log = process, url, log
-
-
 def make_specs(rng: random.Random, n: int, voice_open: bool) -> list[Spec]:
     specs = []
     for i in range(n):
@@ -110,41 +101,8 @@ def make_specs(rng: random.Random, n: int, voice_open: bool) -> list[Spec]:
     return specs
 
 
-async def create_token(db: Path, role: str) -> str:
-    with trio.fail_after(TOKEN_TIMEOUT_S):
-        done = await trio.run_process(
-            [sys.executable, "-m", "hotline", "create-token", "--db", str(db), "--role", role],
-            cwd=ROOT,
-            capture_stdout=True,
-            capture_stderr=True,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"create-token failed: {done.stderr.decode(errors='replace')[-2000:]}")
-    return done.stdout.decode().strip()
-
-
-async def start_server(db: Path, log: Path, children: list[trio.Process]) -> Server:
-    command = [sys.executable, "-m", "hotline", "serve", "--db", str(db), "--bind", "127.0.0.1:0"]
-    with log.open("wb") as stderr:
-        process = await trio.lowlevel.open_process(command, cwd=ROOT, stderr=stderr)
-    children.append(process)
-    with trio.fail_after(START_TIMEOUT_S):
-        while True:
-            for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-                if '"hotline.serving"' in line:
-                    url: str = json.loads(line)["urls"][0]
-                    return Server(process, url, log)
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}; see {log}")
-            await trio.sleep(0.05)
-
-
-async def stop(process: trio.Process, how: signal.Signals) -> int:
-    if process.returncode is None:
-        process.send_signal(how)
-    with trio.fail_after(STOP_TIMEOUT_S):
-        return await process.wait()
+async def stop(server: Server, how: signal.Signals) -> int | None:
+    return await trio.to_thread.run_sync(end_process, server.process, how)
 
 
 def client_for(url: str, token: str, connections: int) -> httpx.AsyncClient:
@@ -406,13 +364,13 @@ async def voice_is_open(url: str, token: str) -> bool:
     return any(c["channel"] == "voice" and c["open"] for c in channels)
 
 
-async def run(args: argparse.Namespace, workdir: Path, children: list[trio.Process]) -> Ledger:
+async def run(args: argparse.Namespace, workdir: Path, children: list[Server]) -> Ledger:
     rng = random.Random(args.seed)
     db = workdir / "hotline.db"
     tokens: dict[str, str] = {}
 
     async def make_token(role: str) -> None:
-        tokens[role] = await create_token(db, role)
+        tokens[role] = await trio.to_thread.run_sync(create_token, db, role)
 
     async with trio.open_nursery() as nursery:
         for role in ("integration", "supervisor"):
@@ -422,7 +380,9 @@ async def run(args: argparse.Namespace, workdir: Path, children: list[trio.Proce
     async def next_server() -> Server:
         nonlocal incarnation
         incarnation += 1
-        return await start_server(db, workdir / f"server-{incarnation}.log", children)
+        start = partial(Server.start, workdir, log_name=f"server-{incarnation}.log")
+        children.append(await trio.to_thread.run_sync(start))
+        return children[-1]
 
     server = await next_server()
     voice_open = await voice_is_open(server.url, tokens["integration"])
@@ -442,7 +402,7 @@ async def run(args: argparse.Namespace, workdir: Path, children: list[trio.Proce
         answered, in_flight = await fire(
             server, tokens["integration"], todo, ledger, args.concurrency, kill_after
         )
-        code = await stop(server.process, signal.SIGKILL)
+        code = await stop(server, signal.SIGKILL)
         if code != -signal.SIGKILL:
             ledger.violate(f"the server ended with {code} before it was killed")
         server = await next_server()
@@ -455,7 +415,7 @@ async def run(args: argparse.Namespace, workdir: Path, children: list[trio.Proce
             flush=True,
         )
     answered, _ = await fire(server, tokens["integration"], todo, ledger, args.concurrency, None)
-    code = await stop(server.process, signal.SIGTERM)
+    code = await stop(server, signal.SIGTERM)
     if code != 0:
         ledger.violate(f"SIGTERM: the server exited with {code}, not 0")
     server = await next_server()
@@ -465,7 +425,7 @@ async def run(args: argparse.Namespace, workdir: Path, children: list[trio.Proce
         f"{len(ledger.acked)} acknowledged",
         flush=True,
     )
-    await stop(server.process, signal.SIGTERM)
+    await stop(server, signal.SIGTERM)
     check_logs(workdir, ledger)
     return ledger
 
@@ -480,17 +440,13 @@ def check_logs(workdir: Path, ledger: Ledger) -> None:
 
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> Ledger:
-    children: list[trio.Process] = []
+    children: list[Server] = []
     try:
         with trio.fail_after(args.timeout):
             return await run(args, workdir, children)
     finally:
-        with trio.CancelScope(shield=True):
-            for process in children:
-                if process.returncode is None:
-                    process.kill()
-                    with trio.move_on_after(STOP_TIMEOUT_S):
-                        await process.wait()
+        for server in children:
+            end_process(server.process, signal.SIGKILL)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -1,5 +1,7 @@
-"""Start a real `hotline serve` for a script (soak, benchmarks, crash tests): in a temporary
-folder, on 127.0.0.1 with a free port, with tokens made by `hotline create-token`.
+"""Start a real `hotline serve` for a script or an end-to-end test (soak, benchmarks, crash
+tests, the fuzz): in a temporary folder, on 127.0.0.1 with a free port, with tokens made by
+`hotline create-token`. The e2e tests' trio helpers (`tests/e2e/processes.py`) build on its
+command line and its reading of the log.
 
     from launch import Server, create_token
     with tempfile.TemporaryDirectory() as tmp:
@@ -31,14 +33,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "hotline.toml"
 START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 20.0  # SIGTERM waits up to http.shutdown_grace_s (10 s) for requests in flight
 TOKEN_TIMEOUT_S = 60.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _hotline(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hotline", *args]
+def hotline_command(command: str, *args: str, config: Path = CONFIG) -> list[str]:
+    """`python -m hotline COMMAND --config CONFIG ARGS...`."""
+    return [sys.executable, "-m", "hotline", command, "--config", str(config), *args]
+
+
+def serving_url(log_path: Path) -> str | None:
+    """The URL a server's `hotline.serving` log line gives, or None before it is written."""
+    for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if '"hotline.serving"' in line:
+            url: str = json.loads(line)["urls"][0]
+            return url
+    return None
 
 
 def _environment() -> dict[str, str]:
@@ -50,7 +62,7 @@ def _environment() -> dict[str, str]:
 
 def create_token(db: Path, role: str, *, operator: str | None = None) -> str:
     """A new bearer token of `role` in the database `db` (created if missing)."""
-    command = _hotline("create-token", "--config", str(CONFIG), "--db", str(db), "--role", role)
+    command = hotline_command("create-token", "--db", str(db), "--role", role)
     if operator is not None:
         command += ["--operator", operator]
     done = subprocess.run(
@@ -81,29 +93,40 @@ class Sample:
 class Server:
     """One `hotline serve` process on `workdir/hotline.db`."""
 
-    def __init__(self, process: subprocess.Popen[bytes], workdir: Path, url: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], workdir: Path, url: str, log_path: Path
+    ) -> None:
         self.process = process
         self.workdir = workdir
         self.db = workdir / "hotline.db"
-        self.log_path = workdir / "server.log"
+        self.log_path = log_path
         self.url = url
         self.port = int(url.rsplit(":", 1)[1])
 
     @classmethod
-    def start(cls, workdir: Path) -> Server:
+    def start(
+        cls,
+        workdir: Path,
+        *,
+        config: Path = CONFIG,
+        log_name: str = "server.log",
+        profile: Path | None = None,
+    ) -> Server:
+        """A server on `workdir/hotline.db`, once it serves; its stderr in `workdir/log_name`.
+        With `profile`, it runs under cProfile, which writes its statistics there at exit."""
         db = workdir / "hotline.db"
-        log_path = workdir / "server.log"
-        command = _hotline(
-            "serve", "--config", str(CONFIG), "--db", str(db), "--bind", "127.0.0.1:0"
-        )
+        log_path = workdir / log_name
+        command = hotline_command("serve", "--db", str(db), "--bind", "127.0.0.1:0", config=config)
+        if profile is not None:
+            command[1:1] = ["-m", "cProfile", "-o", str(profile)]
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, cwd=workdir, env=_environment(), stderr=log)
         try:
             url = _wait_serving(process, log_path)
         except BaseException:
-            _end(process)
+            end_process(process)
             raise
-        return cls(process, workdir, url)
+        return cls(process, workdir, url, log_path)
 
     def sample(self) -> Sample:
         pid = self.process.pid
@@ -120,25 +143,27 @@ class Server:
 
     def stop(self) -> int | None:
         """SIGTERM (a clean stop, exit 0 expected); SIGKILL if it does not end in time."""
-        return _end(self.process)
+        return end_process(self.process)
 
 
 def _wait_serving(process: subprocess.Popen[bytes], log_path: Path) -> str:
     give_up = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < give_up:
-        for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
-            if '"hotline.serving"' in line:
-                url: str = json.loads(line)["urls"][0]
-                return url
+        if (url := serving_url(log_path)) is not None:
+            return url
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
         time.sleep(0.05)
     raise TimeoutError(f"the server did not start within {START_TIMEOUT_S} s")
 
 
-def _end(process: subprocess.Popen[bytes]) -> int | None:
+def end_process(
+    process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGTERM
+) -> int | None:
+    """Send `how` (SIGTERM: a clean stop) unless it has ended; SIGKILL if it outlives
+    STOP_TIMEOUT_S. Its exit code."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(how)
         try:
             process.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

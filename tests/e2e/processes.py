@@ -1,20 +1,30 @@
 """`hotline` run as a deployer runs it, for end-to-end tests: a server process on a database
-in a temporary folder, its tokens made with the CLI, its structured log read from stderr."""
+in a temporary folder, its tokens made with the CLI, its structured log read from stderr.
+
+The trio side of `scripts/launch.py` (which scripts and the synchronous fuzz use): the same
+command line and the same reading of the `hotline.serving` log line.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
+import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "config" / "hotline.toml"
-START_TIMEOUT_S = 30.0
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+
+# The synchronous launcher itself, re-exported for a test that runs no trio loop (the fuzz).
+import launch as launch  # noqa: E402
+from launch import CONFIG, START_TIMEOUT_S, hotline_command, serving_url  # noqa: E402
+
 COMMAND_TIMEOUT_S = 30.0
 
 
@@ -34,10 +44,6 @@ class Server:
             self.process.send_signal(signal.SIGTERM)
         with trio.fail_after(COMMAND_TIMEOUT_S):
             return await self.process.wait()
-
-
-def hotline_command(*args: str, config: Path = CONFIG) -> list[str]:
-    return [sys.executable, "-m", "hotline", args[0], "--config", str(config), *args[1:]]
 
 
 async def run_hotline(*args: str, cwd: Path, config: Path = CONFIG) -> tuple[int, str, str]:
@@ -62,25 +68,45 @@ async def create_token(db: Path, role: str, *, cwd: Path, operator: str | None =
     return out.strip()
 
 
-async def start_server(db: Path, log: Path, *, cwd: Path, umask: int | None = None) -> Server:
-    """A server on `db`, once it serves (its URL read from its `hotline.serving` log line)."""
-    command = hotline_command("serve", "--db", str(db), "--bind", "127.0.0.1:0")
+async def start_server(
+    db: Path,
+    log: Path,
+    *,
+    cwd: Path,
+    config: Path = CONFIG,
+    umask: int | None = None,
+    before_exec: Callable[[], None] | None = None,
+) -> Server:
+    """A server on `db`, bound to 127.0.0.1:0, once it serves (its URL read from its
+    `hotline.serving` log line). `umask` and `before_exec` apply in its process before it starts."""
+    command = hotline_command("serve", "--db", str(db), "--bind", "127.0.0.1:0", config=config)
 
-    def before_exec() -> None:
+    def prepare() -> None:
         if umask is not None:
             os.umask(umask)
+        if before_exec is not None:
+            before_exec()
 
     with log.open("wb") as stderr:
         process = await trio.lowlevel.open_process(
-            command, cwd=cwd, stderr=stderr, preexec_fn=before_exec
+            command, cwd=cwd, stderr=stderr, preexec_fn=prepare
         )
     with trio.fail_after(START_TIMEOUT_S):
-        while True:
-            for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-                if '"hotline.serving"' in line:
-                    return Server(process, json.loads(line)["urls"][0], log)
+        while (url := serving_url(log)) is None:
             if process.poll() is not None:
                 raise AssertionError(
                     f"the server exited with {process.returncode}: {log.read_text()}"
                 )
             await trio.sleep(0.05)
+    return Server(process, url, log)
+
+
+def run_script(script: Path, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """A script of `scripts/` run to its end from the checkout, as a developer runs it."""
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

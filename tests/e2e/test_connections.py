@@ -27,12 +27,13 @@ import trio.testing
 
 import hotline.app
 import hotline.http_server
-from hotline.api import HotlineApp, Services, create_app
 from hotline.app import serve
 from hotline.config import Settings, load_settings
 from hotline.http_server import LINGER_S, raise_open_file_limit
 from hotline.services.auth import Role, create_token
 from hotline.store import open_store
+from tests.e2e.conftest import SlowRoute
+from tests.e2e.processes import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "hotline.toml"
@@ -281,25 +282,12 @@ async def test_an_error_in_one_connection_ends_that_connection_not_the_server(
 
 
 async def test_sigterm_ends_idle_connections_and_live_streams_at_once_and_lets_requests_finish(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    settings: Settings, slow_route: SlowRoute, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hotline.app")
     supervisor = await token_for(settings, Role.SUPERVISOR)
     operator = await token_for(settings, Role.OPERATOR, "op-1")
-    entered, release = trio.Event(), trio.Event()
-
-    def app_with_a_slow_route(services: Services) -> HotlineApp:
-        app = create_app(services)
-
-        @app.get("/slow")
-        async def slow() -> dict[str, bool]:
-            entered.set()
-            await release.wait()
-            return {"done": True}
-
-        return app
-
-    monkeypatch.setattr(hotline.app, "create_app", app_with_a_slow_route)
+    entered, release = slow_route.entered, slow_route.release
     slow_answers: list[int] = []
 
     async def call_slow(base: str) -> None:
@@ -366,7 +354,6 @@ def _limit_open_files() -> None:  # in the server's process, before it starts
 async def test_idle_clients_beyond_the_file_limit_do_not_lock_out_a_new_client(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
     config = tmp_path / "hotline.toml"
     config.write_text(
         SHIPPED.read_text(encoding="utf-8").replace(
@@ -377,55 +364,43 @@ async def test_idle_clients_beyond_the_file_limit_do_not_lock_out_a_new_client(
     # Run in tmp_path, so every folder the server makes is the test's own. The voicemail
     # watcher may run out of descriptors too while the clients hold them: it rides that out.
     log_path = tmp_path / "stderr.log"
-    command = [
-        *(sys.executable, "-m", "hotline", "serve", "--config", str(config)),
-        *("--bind", f"127.0.0.1:{port}", "--db", str(tmp_path / "hotline.db")),
-    ]
     idle: list[socket.socket] = []
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=tmp_path, stderr=log, preexec_fn=_limit_open_files)
-        try:
-            await wait_until_serving(port, process)
-            for _ in range(IDLE_CLIENTS):  # each sends a request, then keeps its connection
-                client = socket.create_connection(("127.0.0.1", port))
-                client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-                idle.append(client)
-            # Still connected, all of them: a newcomer is served once the idle ones time out.
-            with trio.fail_after(KEEP_ALIVE_S * 5 + BOUND_S * 3):
-                while not await healthz_answers(port):
-                    assert process.poll() is None, "the server exited"
-                    await trio.sleep(0.2)
-            assert process.poll() is None
-            process.send_signal(signal.SIGTERM)
-            returncode = await trio.to_thread.run_sync(partial(process.wait, BOUND_S * 3))
-        finally:
-            for client in idle:
-                client.close()
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    server = await start_server(
+        tmp_path / "hotline.db",
+        log_path,
+        cwd=tmp_path,
+        config=config,
+        before_exec=_limit_open_files,
+    )
+    port = int(server.url.rsplit(":", 1)[1])
+    try:
+        for _ in range(IDLE_CLIENTS):  # each sends a request, then keeps its connection
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            idle.append(client)
+        # Still connected, all of them: a newcomer is served once the idle ones time out.
+        with trio.fail_after(KEEP_ALIVE_S * 5 + BOUND_S * 3):
+            while not await healthz_answers(server.url):
+                assert server.alive, "the server exited"
+                await trio.sleep(0.2)
+        assert server.alive
+        server.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(BOUND_S * 3):
+            returncode = await server.process.wait()
+    finally:
+        for client in idle:
+            client.close()
+        if server.alive:
+            server.process.kill()
+            await server.process.wait()
     logged = log_path.read_text(encoding="utf-8")
     assert '"event": "http.accept_paused"' in logged  # the limit was reached, and ridden out
     assert returncode == 0, logged[-2000:]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def healthz_answers(port: int) -> bool:
+async def healthz_answers(base: str) -> bool:
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
             return (await client.get("/healthz")).status_code == 200
     except httpx.TransportError:
         return False
-
-
-async def wait_until_serving(port: int, process: subprocess.Popen[bytes]) -> None:
-    with trio.fail_after(BOUND_S * 3):
-        while not await healthz_answers(port):
-            assert process.poll() is None, "the server exited during start-up"
-            await trio.sleep(0.1)

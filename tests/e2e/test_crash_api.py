@@ -7,13 +7,10 @@ size; the script itself says what it checks.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.processes import ROOT, run_script
+
 SCRIPT = ROOT / "scripts" / "crash_api.py"
 GIVE_UP_AFTER_S = 180
 
@@ -21,12 +18,8 @@ GIVE_UP_AFTER_S = 180
 @pytest.mark.slow
 def test_acknowledged_contacts_survive_two_kills_mid_stream() -> None:
     size = ["--contacts", "150", "--concurrency", "12", "--kills", "2", "--seed", "3"]
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), *size, "--timeout", str(GIVE_UP_AFTER_S - 30)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=GIVE_UP_AFTER_S,
+    result = run_script(
+        SCRIPT, *size, "--timeout", str(GIVE_UP_AFTER_S - 30), timeout=GIVE_UP_AFTER_S
     )
 
     report = result.stdout + result.stderr

@@ -15,11 +15,7 @@ run is repeatable and adds about a minute to `scripts/test`.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,13 +30,11 @@ from schemathesis import Case
 from hotline.api.roles import ROUTES, Access, Reach
 from hotline.services.auth import Role, create_token
 from hotline.store import open_store
+from tests.e2e.processes import ROOT, launch
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "hotline.toml"
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 10.0
 MAX_EXAMPLES = 15
 SEED = 11
@@ -82,43 +76,18 @@ async def _make_tokens(db: Path) -> dict[Role, str]:
     return tokens
 
 
-def _wait_serving(process: subprocess.Popen[bytes], log: Path) -> str:
-    give_up = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < give_up:
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-            if '"hotline.serving"' in line:
-                url: str = json.loads(line)["urls"][0]
-                return url
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}: {log.read_text()}")
-        time.sleep(0.05)
-    raise TimeoutError(f"the server did not start within {START_TIMEOUT_S} s")
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("fuzz")
-    config = str(_config_in(folder))
+    config = _config_in(folder)
     tokens = trio.run(_make_tokens, folder / "hotline.db")
-    log = folder / "server.log"
-    with log.open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "hotline", "serve", "--config", config, "--bind", "127.0.0.1:0"],
-            cwd=ROOT,
-            stderr=err,
-        )
+    server = launch.Server.start(folder, config=config)
     try:
-        url = _wait_serving(process, log)
-        _seed(url, tokens)
+        _seed(server.url, tokens)
         _TOKENS.update(tokens)
-        yield Served(url, tokens)
+        yield Served(server.url, tokens)
     finally:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 def _seed(url: str, tokens: dict[Role, str]) -> None:

@@ -16,16 +16,15 @@ import pytest
 import trio
 import trio.testing
 
-import hotline.app
-from hotline.api import HotlineApp, Services, create_app
 from hotline.app import serve
 from hotline.config import Settings, load_settings
 from hotline.services.auth import Role, create_token
 from hotline.store import open_store
+from tests.e2e.conftest import SlowRoute
+from tests.e2e.processes import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "config" / "hotline.toml"
-START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
 
 
@@ -60,23 +59,10 @@ async def test_served_app_answers_over_http_on_the_reported_port(
 
 
 async def test_sigterm_lets_the_request_in_flight_finish_then_stops(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    settings: Settings, slow_route: SlowRoute, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="hotline.app")
-    entered, release = trio.Event(), trio.Event()
-
-    def app_with_a_slow_route(services: Services) -> HotlineApp:
-        app = create_app(services)
-
-        @app.get("/slow")
-        async def slow() -> dict[str, bool]:
-            entered.set()
-            await release.wait()
-            return {"done": True}
-
-        return app
-
-    monkeypatch.setattr(hotline.app, "create_app", app_with_a_slow_route)
+    entered, release = slow_route.entered, slow_route.release
     answers: list[httpx.Response] = []
 
     async def call_slow(base: str) -> None:
@@ -101,55 +87,24 @@ async def test_sigterm_lets_the_request_in_flight_finish_then_stops(
             await client.get("/healthz")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-async def wait_until_healthy(client: httpx.AsyncClient, process: trio.Process) -> None:
-    with trio.fail_after(START_TIMEOUT_S):
-        while True:
-            assert process.returncode is None, "the server exited during start-up"
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass  # not listening yet
-            await trio.sleep(0.1)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_server_process_stops_cleanly_on_a_signal(
     tmp_path: Path, stop: signal.Signals
 ) -> None:
-    port = free_port()
     log_path = tmp_path / "stderr.log"
-    command = [
-        sys.executable,
-        "-m",
-        "hotline",
-        "serve",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--db",
-        str(tmp_path / "hotline.db"),
-    ]
-    with log_path.open("wb") as log:
-        process = await trio.lowlevel.open_process(command, cwd=ROOT, stderr=log)
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                await wait_until_healthy(client, process)
-                assert (await client.get("/v1/queues")).status_code == 401  # the API needs a token
-            process.send_signal(stop)
-            with trio.fail_after(STOP_TIMEOUT_S):
-                returncode = await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+    server = await start_server(tmp_path / "hotline.db", log_path, cwd=tmp_path)
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/v1/queues")).status_code == 401  # the API needs a token
+        server.process.send_signal(stop)
+        with trio.fail_after(STOP_TIMEOUT_S):
+            returncode = await server.process.wait()
+    finally:
+        if server.alive:
+            server.process.kill()
+            await server.process.wait()
 
     logged = log_path.read_text(encoding="utf-8")
     assert returncode == 0, logged

@@ -5,13 +5,11 @@ figures: a few seconds say nothing of a slope)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.processes import ROOT, run_script
+
 BENCH = ROOT / "scripts" / "bench"
 GIVE_UP_AFTER_S = 120
 LAST_LINE = re.compile(
@@ -23,13 +21,7 @@ LAST_LINE = re.compile(
 @pytest.mark.slow
 def test_the_soak_drives_a_server_and_reports_its_memory_slope() -> None:
     size = ["--minutes", "0.2", "--sample-s", "1", "--rate", "20", "--workers", "4"]
-    result = subprocess.run(
-        [sys.executable, str(BENCH), "soak", *size, "--operators", "6"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=GIVE_UP_AFTER_S,
-    )
+    result = run_script(BENCH, "soak", *size, "--operators", "6", timeout=GIVE_UP_AFTER_S)
     report = result.stdout + result.stderr
     assert result.returncode == 0, report
     assert LAST_LINE.fullmatch(result.stdout.splitlines()[-1]), report
