@@ -3,16 +3,55 @@
 The store runs real threads (aiosqlite) and real fsyncs, so tests that use it run on trio's real
 clock and bound themselves with `fail_after` instead of a MockClock (the notifier's sender timing
 is tested on a MockClock with a fake outbox instead).
+
+No test may write into the checkout's `var/`: a live server beside the checkout owns it. The
+session fails at its end if anything there was created or changed while it ran, unless a live
+server holds a database lock there (then its own writes would be counted too, and the check is
+left out).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import fcntl
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from hotline.store import StoreHandle, open_store
+
+CHECKOUT_VAR = Path(__file__).resolve().parents[1] / "var"
+
+
+def _files_under(folder: Path) -> dict[Path, float]:
+    found: dict[Path, float] = {}
+    for path in folder.rglob("*") if folder.exists() else ():
+        try:
+            found[path] = path.stat().st_mtime
+        except FileNotFoundError:  # removed while the folder was being walked
+            continue
+    return found
+
+
+def _a_live_server_holds(folder: Path) -> bool:
+    for lock in folder.glob("*.lock") if folder.exists() else ():
+        with lock.open("rb") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+    return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _checkout_var_is_left_alone() -> Iterator[None]:
+    before = _files_under(CHECKOUT_VAR)
+    yield
+    if _a_live_server_holds(CHECKOUT_VAR):
+        return
+    touched = sorted(str(p) for p, t in _files_under(CHECKOUT_VAR).items() if before.get(p) != t)
+    assert not touched, f"tests wrote into the checkout's var/: {touched[:5]}"
 
 
 @pytest.fixture

@@ -51,12 +51,12 @@ DESK = {
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    shipped = load_settings(SHIPPED)
-    store = shipped.store.model_copy(update={"path": tmp_path / "hotline.db"})
+    # with_db: the upload folders follow the database into tmp_path, never the checkout's var/.
+    shipped = load_settings(SHIPPED).with_db(tmp_path / "hotline.db")
     http = shipped.http.model_copy(
         update={"keep_alive_s": KEEP_ALIVE_S, "shutdown_grace_s": GRACE_S}
     )
-    return shipped.model_copy(update={"store": store, "http": http})
+    return shipped.model_copy(update={"http": http})
 
 
 async def token_for(settings: Settings, role: Role, operator_id: str | None = None) -> str:
