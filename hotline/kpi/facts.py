@@ -256,6 +256,11 @@ class KpiTracker:
         o = self._operators.get(c.operator_id)
         if o is not None:
             self._hold(o, -1, event.at, emit)
+            if o.state is OperatorState.WRAP_UP and event.at > o.since:
+                # In wrap-up after another contact (chats): that wrap-up ends here, this one's
+                # begins (the router starts the wrap-up again).
+                emit(_piece(o, event.at))
+                o.since = event.at
             o.last_topic, o.last_priority, o.last_channel = c.topic, c.priority, c.channel
 
     def _operator_changed(self, event: Event, emit: Callable[[Fact], None]) -> None:

@@ -106,3 +106,28 @@ def test_a_restored_tracker_knows_who_holds_a_contact_from_the_open_contacts() -
     tracker = KpiTracker([call], [OpenOperator("op1", OperatorState.BREAK, T + 30)])
     facts = facts_of(tracker, [Ended("c1", T + 90, ContactState.COMPLETED, "op1")])
     assert busy_and_open([*facts, *tracker.open_time(T + 120)]) == (60.0, 90.0)
+
+
+def test_wrap_up_belongs_to_the_contact_ended_last_at_each_moment() -> None:
+    """Two chats in hand: the wrap-up after the first runs until the second ends, and is the
+    first chat's; then the second's starts (the router starts the wrap-up again)."""
+    tracker = KpiTracker()
+    facts = facts_of(
+        tracker,
+        [
+            shown("op1", 0, OperatorState.READY),
+            arrives("c1", T, "a", Channel.CHAT),
+            arrives("c2", T, "b", Channel.CHAT),
+            shown("op1", 0, OperatorState.BUSY),
+            Accepted("c1", "op1", T, 0.0),
+            Accepted("c2", "op1", T, 0.0),
+            Ended("c1", T + 10, ContactState.COMPLETED, "op1"),
+            shown("op1", 10, OperatorState.WRAP_UP),
+            Ended("c2", T + 20, ContactState.COMPLETED, "op1"),
+            shown("op1", 50, OperatorState.READY),
+        ],
+    )
+    b = Buckets(KpiRules())
+    b.add_all(facts)
+    assert {key[1]: t.wrap_sum for key, t in b.queues.items()} == {"a": 10.0, "b": 30.0}
+    assert b.total().wrap_sum == 40.0
