@@ -3,11 +3,13 @@ both), so intervals add up to days and groups to the whole; `figures` turns one 
 
 Definitions (README "Service levels, defined" says the same for deployers):
 - offered = answered + abandoned + expired: every inbound contact whose wait ended.
-- service level at T, by `KpiRules.basis`:
-    answered             answered within T / answered                         (Asterisk's SL)
-    offered              answered within T / offered
-    offered_minus_short  answered within T / (offered - short abandons)      (the default)
-    sl2                  (answered + abandoned) within T / offered            (Asterisk's SL2)
+- service level at T, by `KpiRules.basis` (the issue's bases; an expired contact, which the
+  service ended, is in no denominator: Asterisk counts only completed and abandoned calls, and
+  Genesys adds flow-outs only when told to):
+    answered             answered within T / answered                           (Asterisk's SL)
+    offered              answered within T / (answered + abandoned)
+    offered_minus_short  answered within T / (answered + abandoned - short)    (the default)
+    sl2                  (answered + abandoned) within T / (answered + abandoned) (Asterisk's SL2)
 - asa_s: mean wait of the answered; max_wait_s: the longest wait answered or abandoned.
 - abandon_rate = (abandoned - short) / (offered - short).
 - talk_s and wrap_s: talk (accept -> end) and wrap-up time per handled contact; aht_s their sum.
@@ -157,11 +159,12 @@ def _ratio(part: float, whole: float) -> float | None:
 
 def figures(t: Tally, rules: KpiRules) -> dict[str, Any]:
     """FIGURES of the issue (and of `GET /v1/stats`): counts, seconds and ratios 0..1."""
+    answered_or_abandoned = t.answered + t.abandoned
     base = {
         "answered": t.answered,
-        "offered": t.offered,
-        "offered_minus_short": t.offered - t.short_abandoned,
-        "sl2": t.offered,
+        "offered": answered_or_abandoned,
+        "offered_minus_short": answered_or_abandoned - t.short_abandoned,
+        "sl2": answered_or_abandoned,
     }[rules.basis]
     service_level: dict[str, float | None] = {}
     for i, threshold in enumerate(rules.thresholds):
