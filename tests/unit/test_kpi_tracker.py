@@ -44,12 +44,12 @@ def facts_of(tracker: KpiTracker, events: list[Event]) -> list[Fact]:
 
 
 def test_a_tracker_restored_from_anothers_records_goes_on_to_the_same_facts() -> None:
-    before = [
+    before: list[Event] = [
         shown("op1", 0, OperatorState.READY),
         arrives("c1", T),
         shown("op1", 5, OperatorState.BUSY),
     ]
-    after = [
+    after: list[Event] = [
         Accepted("c1", "op1", T + 10, 10.0),
         Ended("c1", T + 70, ContactState.COMPLETED, "op1"),
         shown("op1", 70, OperatorState.READY),
