@@ -1,9 +1,9 @@
 """The composition root: builds the actors and the HTTP edge from `Settings` and runs them.
 
 Called by the CLI (`hotline serve`) and by end-to-end tests. Everything long-lived runs in one
-root nursery, started in dependency order (store, then the router rebuilt from it with its
-journal and offer board, then HTTP) and stopped in reverse: a signal
-stops the HTTP server first (no new requests; idle connections and live offer streams end at
+root nursery, started in dependency order (store, then the KPI tracker loaded from it, then the
+router rebuilt from it with its journal and offer board, then HTTP) and stopped in reverse: a
+signal stops the HTTP server first (no new requests; idle connections and live offer streams end at
 once, requests in flight may finish within the grace time), then the root nursery is cancelled.
 If any actor crashes, the nursery takes the server down with it, so the process never keeps
 answering without its core.
@@ -39,6 +39,7 @@ from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
 from hotline.store import Store, StoreHandle
 from hotline.store.identity import database_id
+from hotline.store.kpi_rebuild import open_kpi
 from hotline.store.lock import keep_database_locked
 from hotline.voicemail.watcher import VoicemailWatcher
 
@@ -98,8 +99,16 @@ async def start_services(
     store = await nursery.start(Store(settings.store.path).run)
     await _claim_upload_folders(store, settings)
     clock = clock if clock is not None else WallClock()
+    # The KPI tracker as the last commit left it (the rollups counted again first if the
+    # thresholds changed), before recovery's restart events go through it.
+    kpi = await open_kpi(
+        store,
+        settings.kpi_rules(),
+        now=clock.now(),
+        keep_minutes_s=settings.retention.kpi_minutes_s,
+    )
     recovered = await rebuild_router(
-        store, settings.routing_policy(), settings.timezone, now=clock.now()
+        store, settings.routing_policy(), settings.timezone, now=clock.now(), kpi=kpi
     )
     actor = RouterActor(recovered.state, clock=clock)
     # Subscribed before the router serves anything, so that no event escapes them.
@@ -107,6 +116,7 @@ async def start_services(
         actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True),
         store,
         published=lambda: actor.published,
+        kpi=kpi,
     )
     board = OfferBoard(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True))
     nursery.start_soon(log_router_events, actor)

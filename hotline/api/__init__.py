@@ -24,6 +24,7 @@ from hotline.api import (
     queues,
     roles,
     schedule,
+    stats,
     tickets,
     voicemails,
 )
@@ -67,5 +68,6 @@ def create_app(services: Services) -> HotlineApp:
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
+    app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     roles.check_table(app)  # every route in the role table
     return app

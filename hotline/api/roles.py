@@ -93,6 +93,7 @@ ROUTES: dict[str, Access] = {
     "voicemails.audio": _allow(_S, _O, reach=Reach.HELD),
     "voicemails.report_attempt": _allow(_S, _O, reach=Reach.HELD),
     "audit.reads": _allow(_S),
+    "stats.period": _allow(_S),
 }
 
 _PATH_OPERATOR = "operator_id"
