@@ -94,6 +94,8 @@ ROUTES: dict[str, Access] = {
     "voicemails.report_attempt": _allow(_S, _O, reach=Reach.HELD),
     "audit.reads": _allow(_S),
     "stats.period": _allow(_S),
+    "stats.live": _allow(_S),
+    "stats.live_stream": _allow(_S),
 }
 
 _PATH_OPERATOR = "operator_id"
