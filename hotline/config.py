@@ -261,6 +261,12 @@ class KpiSettings(_Section):
         )
 
 
+class MetricsSettings(_Section):
+    # Who may scrape GET /metrics: "loopback" (no token, from this host only; anyone else 403)
+    # or "token" (a supervisor's or an admin's bearer token, from anywhere).
+    access: Literal["loopback", "token"] = "loopback"
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -278,6 +284,7 @@ class Settings(_Section):
     voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -150,6 +150,12 @@ async def test_every_route_answers_each_caller_as_its_row_says(
     if access.public:
         assert await _call(app, endpoint, None) == 200
         return
+    if access.scrape:
+        # `[metrics] access = "loopback"`: a test client has no address on this host, so every
+        # caller is refused, whatever its token (tests/api/test_metrics.py scrapes from it).
+        for token in (None, *(_token(tokens, role) for role in ROLES)):
+            assert await _call(app, endpoint, token) == 403
+        return
     assert await _call(app, endpoint, None, garbage=True) == 401
     assert await _call(app, endpoint, "hl_not-a-token", garbage=True) == 401
     for role in ROLES:
