@@ -44,12 +44,17 @@ def _queue_sql(group: QueueGroup | None) -> str:
 
 _QUEUE_GROUPS: tuple[QueueGroup | None, ...] = (None, "topic", "priority", "channel")
 _QUEUE_SQL = {g: _queue_sql(g) for g in _QUEUE_GROUPS}
-_OPERATOR_SQL = {
-    by_operator: f"SELECT r.i AS i, {'o.operator_id' if by_operator else 'NULL'} AS grp, {_SUMS}"
+_OPERATOR_SQL = (
+    f"SELECT r.i AS i, o.operator_id AS grp, {_SUMS}"
     f" FROM {_RANGES} CROSS JOIN kpi_operator AS o"
     " WHERE o.grain = :grain AND o.start >= r.lo AND o.start < r.hi GROUP BY r.i, grp"
-    for by_operator in (False, True)
-}
+)
+# Without `by=operator` the operator side gives the line its operators' time, and only that.
+_OPERATOR_TIME_SQL = (
+    "SELECT r.i AS i, sum(o.wrap_sum) AS wrap_sum, sum(o.busy_s) AS busy_s,"
+    f" sum(o.open_s) AS open_s FROM {_RANGES} CROSS JOIN kpi_operator AS o"
+    " WHERE o.grain = :grain AND o.start >= r.lo AND o.start < r.hi GROUP BY r.i"
+)
 _DEADLINE_SQL = (
     "SELECT r.i AS i, d.operator_id AS grp, d.class AS cls, sum(d.met) AS met, sum(d.due) AS due"
     f" FROM {_RANGES} CROSS JOIN kpi_operator_deadline AS d"
@@ -62,8 +67,8 @@ Key = tuple[int, str | None]  # (report interval, group; None: all groups)
 @dataclass(frozen=True, slots=True)
 class PeriodTallies:
     """Tallies per (report interval, group): the queue side's grouped by `by` (a queue column
-    or None), the operator side's by operator or None; the operators not offline with their
-    state since, as of the same commit."""
+    or None), the operator side's by operator (or, with None, only their time: wrap-up, busy,
+    open); the operators not offline with their state since, as of the same commit."""
 
     queues: dict[Key, Tally]
     operators: dict[Key, Tally]
@@ -88,11 +93,14 @@ async def read_period(
         if r["deadline_due"]:
             _set_deadline(t, r["cls"], r["deadline_met"], r["deadline_due"])
         _add(queues, (r["i"], r["grp"]), t)
-    operators: dict[Key, Tally] = {
-        (r["i"], r["grp"]): tally_of(r, thresholds)
-        for r in await tx.fetchall(_OPERATOR_SQL[by_operator], params)
-    }
-    if by_operator:
+    operators: dict[Key, Tally] = {}
+    if not by_operator:
+        for r in await tx.fetchall(_OPERATOR_TIME_SQL, params):
+            t = operators[(r["i"], None)] = Tally(thresholds)
+            t.wrap_sum, t.busy_s, t.open_s = r["wrap_sum"], r["busy_s"], r["open_s"]
+    else:
+        for r in await tx.fetchall(_OPERATOR_SQL, params):
+            operators[(r["i"], r["grp"])] = tally_of(r, thresholds)
         for r in await tx.fetchall(_DEADLINE_SQL, params):
             t = operators.setdefault((r["i"], r["grp"]), Tally(thresholds))
             _set_deadline(t, r["cls"], r["met"], r["due"])

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from hotline.jsonlog import log_event
-from hotline.kpi import Buckets, KpiRules, KpiTracker
+from hotline.kpi import KpiRules, KpiTracker
 from hotline.kpi.facts import Fact
 from hotline.routing.model import (
     Accepted,
@@ -40,8 +40,9 @@ from hotline.store.rollups import (
     LocalDays,
     RollupRows,
     clear_rollups,
+    count_facts,
+    counting_rules,
     load_tracker,
-    minute_rules,
     operator_state_rows,
     read_counted_with,
     rows_of,
@@ -82,7 +83,6 @@ async def rebuild_rollups(store: StoreHandle, rules: KpiRules, *, minute_since: 
     0012 has none) and records the rules last."""
     await store.transact(clear_rollups)
     tracker = KpiTracker()
-    minutes_rules = minute_rules(rules)
     days = LocalDays(rules.tz)
     replayed = 0
     for lo, hi in _windows(await store.read(_event_span)):
@@ -92,9 +92,10 @@ async def rebuild_rollups(store: StoreHandle, rules: KpiRules, *, minute_since: 
         replayed += len(events)
         facts: list[Fact] = []
         tracker.feed_all(events, facts.append)
-        minutes = Buckets(minutes_rules)
-        minutes.add_all(facts)
-        rows = rows_of(minutes, rules.interval_s, days, minute_since=minute_since, fold=True)
+        counting = counting_rules(rules, facts, minutes=hi > minute_since)
+        rows = rows_of(
+            count_facts(counting, facts), rules.interval_s, days, minute_since=minute_since
+        )
         await store.transact(_writing(rows))
     operators = operator_state_rows(tracker.open_operators())
 

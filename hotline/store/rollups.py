@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hotline.kpi import Buckets, KpiRules, KpiTracker, OpenContact, OpenOperator, Tally
-from hotline.kpi.facts import Fact, HandleEnded
+from hotline.kpi.facts import Fact, HandleEnded, OperatorTime
 from hotline.routing.model import Event, OperatorChanged, OperatorState
 from hotline.store.tx import Tx
 
@@ -155,60 +156,74 @@ def minute_rules(rules: KpiRules) -> KpiRules:
     return dataclasses.replace(rules, interval_s=MINUTE_S)
 
 
+def counting_rules(rules: KpiRules, facts: Sequence[Fact], *, minutes: bool) -> KpiRules:
+    """The rules to count `facts` with before `rows_of`: by minute when the minute rows are
+    wanted, or when a local midnight may fall inside an interval (a zone whose offset is no
+    multiple of it, at the first or the last instant the facts cover); else by interval, which
+    is all the interval and day rows need (history: a fifteenth of the tallies)."""
+    if minutes or not facts:
+        return minute_rules(rules)
+    first = min(f.start if isinstance(f, OperatorTime) else f.at for f in facts)
+    last = max(f.end if isinstance(f, OperatorTime) else f.at for f in facts)
+    for instant in (first, last):
+        offset = datetime.fromtimestamp(instant, rules.tz).utcoffset()
+        if offset is None or offset.total_seconds() % rules.interval_s:
+            return minute_rules(rules)
+    return rules
+
+
+def count_facts(rules: KpiRules, facts: Iterable[Fact]) -> Buckets:
+    """`facts` in the core's `Buckets`, but for time offline: it counts in no figure, and the
+    core would give each of its minutes an empty tally (a night offline: hundreds of rows)."""
+    buckets = Buckets(rules)
+    buckets.add_all(
+        f for f in facts if not (isinstance(f, OperatorTime) and f.state is OperatorState.OFFLINE)
+    )
+    return buckets
+
+
 def rows_of(
-    minutes: Buckets,
-    interval_s: int,
-    days: LocalDays,
-    *,
-    minute_since: float | None = None,
-    fold: bool = False,
+    counted: Buckets, interval_s: int, days: LocalDays, *, minute_since: float | None = None
 ) -> RollupRows:
-    """The rows that add `minutes` (a `Buckets` of minute intervals) to the three grains;
-    minutes before `minute_since` only to the interval and the day. `fold`: add the minutes of
-    one interval or day up here first (a long stretch of history), rather than in SQL (a batch,
-    whose minutes are mostly of one interval already)."""
+    """The rows that add `counted` (a `Buckets` by minute, or by interval where no minute row is
+    wanted) to the three grains: each minute to its minute (from `minute_since` on), the tallies
+    of one interval or day added up here first (a batch's minutes are mostly of distinct groups,
+    so most are not copied; a long stretch's are many to one)."""
+    by_minute = counted.rules.interval_s == MINUTE_S
+    since = -math.inf if minute_since is None else minute_since
     rows = RollupRows()
-
-    def starts(m: float) -> Iterator[tuple[Grain, int]]:
-        minute = int(m)
-        if minute_since is None or minute >= minute_since:
-            yield "minute", minute
-        yield "interval", minute - minute % interval_s
-        yield "day", days.start_of(minute)
-
-    for at, group, t in _by_grain(minutes.queues, starts, fold):
-        values = (*group, *counters_of(t))
-        deadline = (sum(t.deadline_met.values()), sum(t.deadline_due.values()))
-        rows.queue.extend((*grain, *values, *deadline) for grain in at)
-    for at, group, t in _by_grain(minutes.operators, starts, fold):
-        values = (*group, *counters_of(t))
-        rows.operator.extend((*grain, *values) for grain in at)
-        for name, due in t.deadline_due.items():
-            met = t.deadline_met.get(name, 0)
-            rows.deadline.extend((*grain, *group, name, met, due) for grain in at)
+    for kind, tallies in (("queue", counted.queues), ("operator", counted.operators)):
+        folded: dict[tuple[Any, ...], Tally] = {}
+        copied: set[tuple[Any, ...]] = set()
+        for (start, *group), t in tallies.items():
+            start = int(start)
+            if by_minute and start >= since:
+                _row(rows, kind, ("minute", start, *group), t)
+            for key in (
+                ("interval", start - start % interval_s, *group),
+                ("day", days.start_of(start), *group),
+            ):
+                had = folded.get(key)
+                if had is None:
+                    folded[key] = t  # copied only if another tally joins it
+                else:
+                    if key not in copied:
+                        had = folded[key] = had.copy()
+                        copied.add(key)
+                    had.merge(t)
+        for key, t in folded.items():
+            _row(rows, kind, key, t)
     return rows
 
 
-Starts = Callable[[float], Iterator[tuple[Grain, int]]]
-
-
-def _by_grain(
-    tallies: Mapping[tuple[Any, ...], Tally], starts: Starts, fold: bool
-) -> Iterator[tuple[list[tuple[Grain, int]], tuple[Any, ...], Tally]]:
-    """(the (grain, start)s to add to, the group, the tally) of each minute's tally; folded: of
-    each grain's tally, the minutes added up."""
-    if not fold:
-        for (minute, *group), t in tallies.items():
-            yield list(starts(minute)), tuple(group), t
+def _row(rows: RollupRows, kind: str, key: tuple[Any, ...], t: Tally) -> None:
+    if kind == "queue":
+        deadline = (sum(t.deadline_met.values()), sum(t.deadline_due.values()))
+        rows.queue.append((*key, *counters_of(t), *deadline))
         return
-    folded: dict[tuple[Any, ...], Tally] = {}
-    for (minute, *group), t in tallies.items():
-        for grain in starts(minute):
-            key = (*grain, *group)
-            had = folded.get(key)
-            folded[key] = t.copy() if had is None else had.merge(t)
-    for (grain, start, *group), t in folded.items():
-        yield [(grain, start)], tuple(group), t
+    rows.operator.append((*key, *counters_of(t)))
+    for name, due in t.deadline_due.items():
+        rows.deadline.append((*key, name, t.deadline_met.get(name, 0), due))
 
 
 async def write_rows(tx: Tx, rows: RollupRows) -> None:
@@ -263,9 +278,7 @@ class KpiRecorder:
         touched.update(f.operator_id for f in facts if isinstance(f, HandleEnded))
         if not facts and not touched:
             return _NOTHING
-        minutes = Buckets(self._minutes)
-        minutes.add_all(facts)
-        rows = rows_of(minutes, self.rules.interval_s, self._days)
+        rows = rows_of(count_facts(self._minutes, facts), self.rules.interval_s, self._days)
         changed = [o for o in self.tracker.open_operators() if o.id in touched] if touched else []
         return Counted(facts, rows, operator_state_rows(changed))
 
