@@ -74,6 +74,7 @@ async def period(
             queue_group=queue_group,
             by_operator=query.by == "operator",
             thresholds=len(rules.thresholds),
+            classes=rules.classes,
         )
     )
     _add_open_time(found, plan, rules, query.by, now=now)

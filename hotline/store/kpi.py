@@ -31,19 +31,24 @@ _RANGES = (
 )
 
 
-def _queue_sql(group: QueueGroup | None) -> str:
+def _queue_sql(group: QueueGroup | None, classes: int) -> str:
+    # The deadline counts of each configured class in columns of their own (its rows are its
+    # class's), so each (interval, group) is one row: no second pass to add classes up.
     grp = f"q.{group}" if group is not None else "NULL"
+    deadlines = "".join(
+        f", total(CASE WHEN q.priority = :class_{k} THEN q.deadline_met END) AS met_of_{k}"
+        f", total(CASE WHEN q.priority = :class_{k} THEN q.deadline_due END) AS due_of_{k}"
+        for k in range(classes)
+    )
     return (
-        f"SELECT r.i AS i, {grp} AS grp, q.priority AS cls, {_SUMS},"
-        " sum(q.deadline_met) AS deadline_met, sum(q.deadline_due) AS deadline_due"
+        f"SELECT r.i AS i, {grp} AS grp, {_SUMS}{deadlines}"
         f" FROM {_RANGES} CROSS JOIN kpi_queue AS q"
         " WHERE q.grain = :grain AND q.start >= r.lo AND q.start < r.hi"
-        " GROUP BY r.i, grp, cls"
+        " GROUP BY r.i, grp"
     )
 
 
-_QUEUE_GROUPS: tuple[QueueGroup | None, ...] = (None, "topic", "priority", "channel")
-_QUEUE_SQL = {g: _queue_sql(g) for g in _QUEUE_GROUPS}
+_QUEUE_SQL: dict[tuple[QueueGroup | None, int], str] = {}
 _OPERATOR_SQL = (
     f"SELECT r.i AS i, o.operator_id AS grp, {_SUMS}"
     f" FROM {_RANGES} CROSS JOIN kpi_operator AS o"
@@ -83,16 +88,22 @@ async def read_period(
     queue_group: QueueGroup | None,
     by_operator: bool,
     thresholds: int,
+    classes: Sequence[str],
 ) -> PeriodTallies:
     """The rollups of `grain` whose start lies in one of `ranges`, added up per range's report
-    interval: run by `StoreHandle.read` (one snapshot)."""
-    params = {"grain": grain, "ranges": json.dumps(ranges)}
+    interval: run by `StoreHandle.read` (one snapshot). Deadlines are counted for `classes`
+    (the configured ones: a class no longer configured is in no figure)."""
+    params: dict[str, Any] = {"grain": grain, "ranges": json.dumps(ranges)}
+    params.update((f"class_{k}", name) for k, name in enumerate(classes))
+    sql = _QUEUE_SQL.get((queue_group, len(classes)))
+    if sql is None:
+        sql = _QUEUE_SQL[(queue_group, len(classes))] = _queue_sql(queue_group, len(classes))
     queues: dict[Key, Tally] = {}
-    for r in await tx.fetchall(_QUEUE_SQL[queue_group], params):
-        t = tally_of(r, thresholds)
-        if r["deadline_due"]:
-            _set_deadline(t, r["cls"], r["deadline_met"], r["deadline_due"])
-        _add(queues, (r["i"], r["grp"]), t)
+    for r in await tx.fetchall(sql, params):
+        t = queues[(r["i"], r["grp"])] = tally_of(r, thresholds)
+        for k, name in enumerate(classes):
+            if r[f"due_of_{k}"]:
+                _set_deadline(t, name, int(r[f"met_of_{k}"]), int(r[f"due_of_{k}"]))
     operators: dict[Key, Tally] = {}
     if not by_operator:
         for r in await tx.fetchall(_OPERATOR_TIME_SQL, params):
@@ -176,11 +187,3 @@ def _set_deadline(t: Tally, name: str, met: int, due: int) -> None:
     t.deadline_due[name] = t.deadline_due.get(name, 0) + due
     if met:
         t.deadline_met[name] = t.deadline_met.get(name, 0) + met
-
-
-def _add(tallies: dict[Key, Tally], key: Key, t: Tally) -> None:
-    had = tallies.get(key)
-    if had is None:
-        tallies[key] = t
-    else:
-        had.merge(t)

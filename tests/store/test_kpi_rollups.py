@@ -121,7 +121,13 @@ async def test_a_local_day_adds_up_its_intervals_by_every_group(
 
         async def work(tx: Tx, group: Any = group) -> Any:
             return await read_period(
-                tx, grain="day", ranges=the_day, queue_group=group, by_operator=True, thresholds=n
+                tx,
+                grain="day",
+                ranges=the_day,
+                queue_group=group,
+                by_operator=True,
+                thresholds=n,
+                classes=RULES.classes,
             )
 
         read = await store.read(work)
