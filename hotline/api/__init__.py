@@ -26,6 +26,7 @@ from hotline.api import (
     schedule,
     tickets,
     voicemails,
+    wallboard,
 )
 from hotline.api.bodies import JsonBodyRequest
 from hotline.api.errors import register_error_handlers
@@ -67,5 +68,6 @@ def create_app(services: Services) -> HotlineApp:
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
+    app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     roles.check_table(app)  # every route in the role table
     return app

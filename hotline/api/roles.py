@@ -93,6 +93,10 @@ ROUTES: dict[str, Access] = {
     "voicemails.audio": _allow(_S, _O, reach=Reach.HELD),
     "voicemails.report_attempt": _allow(_S, _O, reach=Reach.HELD),
     "audit.reads": _allow(_S),
+    # The page and its files hold no data: it sends a supervisor's token to the live stream.
+    "wallboard.page": PUBLIC,
+    "wallboard.style": PUBLIC,
+    "wallboard.script": PUBLIC,
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -1,0 +1,216 @@
+"""The wallboard in a real browser: headless Chromium (the system's packages, through selenium)
+on a real `hotline serve` in a temporary folder.
+
+One walk through what a supervisor does with it: opens /wallboard, types a token the server
+does not know (asked again), an operator's (refused, asked again), then a supervisor's; the
+tiles follow contacts and operators created over the API; the server is killed (the page says
+"нет связи" and keeps trying) and started again on the same port (the page reconnects by itself
+and shows the figures of the new process). The token is in no URL the browser requested and in
+no line of the server's log. The page fits 1920x1080 and 1366x768 without scrolling sideways.
+
+Every wait polls the page until a deadline; nothing is timed. Skipped, with the reason, where
+Chromium or its driver is not installed (`scripts/test` installs them when it can).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import trio
+
+from hotline.services.auth import Role, create_token
+from hotline.store import open_store
+from tests.e2e.processes import browser, launch
+
+if (_reason := browser.missing()) is not None:
+    pytest.skip(_reason, allow_module_level=True)
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+pytestmark = pytest.mark.slow
+
+DEADLINE_S = 20.0  # for anything the page must come to show
+REQUEST_TIMEOUT_S = 10.0
+TOKEN_KEY = "hotline.wallboard.token"
+CERTIFIED = (date.today() + timedelta(days=365)).isoformat()
+SCREENS = ((1920, 1080), (1366, 768))
+
+
+async def _tokens(db: Path) -> dict[Role, str]:
+    async with open_store(db) as store:
+        made = {
+            role: (await create_token(store, role))[1]
+            for role in (Role.SUPERVISOR, Role.INTEGRATION)
+        }
+        made[Role.OPERATOR] = (await create_token(store, Role.OPERATOR, operator_id="op-1"))[1]
+    return made
+
+
+class Api:
+    def __init__(self, url: str, tokens: dict[Role, str]) -> None:
+        self.url = url
+        self.tokens = tokens
+
+    def call(self, role: Role, method: str, path: str, body: object) -> Any:
+        answer = requests.request(
+            method,
+            f"{self.url}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.tokens[role]}"},
+            timeout=REQUEST_TIMEOUT_S,
+        )
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    def operator(self, operator_id: str, skills: dict[str, int]) -> None:
+        body = {
+            "name": operator_id,
+            "skills": skills,
+            "languages": ["ru"],
+            "certified_until": CERTIFIED,
+        }
+        self.call(Role.SUPERVISOR, "PUT", f"/v1/operators/{operator_id}", body)
+
+    def ready(self, operator_id: str) -> None:
+        self.call(Role.SUPERVISOR, "POST", f"/v1/operators/{operator_id}/state", {"state": "ready"})
+
+    def contact(self, topic: str, n: int) -> None:
+        body = {"channel": "chat", "topic": topic, "phone": f"+7912555{n:04d}"}
+        self.call(Role.INTEGRATION, "POST", "/v1/contacts", body)
+
+
+class Wallboard:
+    """What a person sees on the page, read through the DOM."""
+
+    def __init__(self, driver: WebDriver, url: str) -> None:
+        self.driver = driver
+        self.url = url
+
+    def open(self) -> None:
+        self.driver.get(f"{self.url}/wallboard")
+
+    def text(self, element_id: str) -> str:
+        found = self.driver.find_elements(By.ID, element_id)
+        return found[0].text if found and found[0].is_displayed() else ""
+
+    def enter(self, token: str) -> None:
+        self.wait_until(lambda: self.driver.find_element(By.ID, "login").is_displayed())
+        self.driver.find_element(By.ID, "token").send_keys(token)
+        self.driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
+
+    def kept_token(self) -> str | None:
+        kept: str | None = self.driver.execute_script(
+            "return sessionStorage.getItem(arguments[0]);", TOKEN_KEY
+        )
+        return kept
+
+    def queue_waiting(self, topic: str) -> str:
+        rows = self.driver.find_elements(By.CSS_SELECTOR, f'#queues tr[data-topic="{topic}"]')
+        return rows[0].find_elements(By.TAG_NAME, "td")[2].text if rows else ""
+
+    def shows(self, **expected: str) -> bool:
+        """Each `element_id=text` is on the page (ids with `_` for `-`)."""
+        return all(self.text(k.replace("_", "-")) == v for k, v in expected.items())
+
+    def wait_until(self, condition: Callable[[], bool], what: str = "") -> None:
+        WebDriverWait(self.driver, DEADLINE_S, poll_frequency=0.1).until(
+            lambda _: condition(), message=what or "the page did not come to show it"
+        )
+
+    def fits(self, width: int, height: int) -> list[str]:
+        """What does not fit a `width` x `height` screen: sideways scrolling, a tile below it."""
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
+        problems: list[str] = self.driver.execute_script(
+            """
+            const out = [];
+            const page = document.documentElement;
+            if (page.scrollWidth > window.innerWidth) out.push("scrolls sideways");
+            for (const tile of document.querySelectorAll(".tile")) {
+              if (tile.getBoundingClientRect().bottom > window.innerHeight) out.push(tile.id);
+            }
+            return out;
+            """
+        )
+        return problems
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Wallboard]:
+    with browser.open_chromium(tmp_path / "profile", width=1366, height=768) as driver:
+        yield Wallboard(driver, "")
+
+
+def test_the_wallboard_follows_the_line_live_and_reconnects_after_a_restart(
+    tmp_path: Path, page: Wallboard
+) -> None:
+    tokens = trio.run(_tokens, tmp_path / "hotline.db")
+    servers = [launch.Server.start(tmp_path, port=launch.free_port())]
+    try:
+        _walk_through(page, Api(servers[0].url, tokens), tokens, servers)
+    finally:
+        for server in servers:
+            server.stop()
+        urls = [u for u in browser.requested_urls(page.driver) if u.startswith("http")]
+    logs = "".join(p.read_text(encoding="utf-8") for p in tmp_path.glob("server*.log"))
+    assert f"{page.url}/v1/stats/live/stream" in urls
+    assert '"path": "/v1/stats/live/stream"' in logs  # the log does hold the stream's requests
+    for role, token in tokens.items():
+        assert not [u for u in urls if token in u], f"the {role} token in a URL"
+        assert token not in logs, f"the {role} token in the server's log"
+
+
+def _walk_through(
+    page: Wallboard, api: Api, tokens: dict[Role, str], servers: list[launch.Server]
+) -> None:
+    """`servers`: the one started, and the one that replaces it once it is killed."""
+    server = servers[0]
+    page.url = server.url
+    page.open()
+
+    page.enter("hl_not-a-token")  # 401: dropped, asked again
+    page.wait_until(lambda: page.text("login-error").startswith("Токен не принят"), "401 not shown")
+    assert page.kept_token() is None
+    page.enter(tokens[Role.OPERATOR])  # 403: an operator may not read the figures
+    page.wait_until(lambda: "недоступно" in page.text("login-error"), "403 not shown")
+    assert page.kept_token() is None
+
+    page.enter(tokens[Role.SUPERVISOR])
+    page.wait_until(lambda: page.shows(link="на связи", waiting="0"), "no first figures")
+    assert page.kept_token() == tokens[Role.SUPERVISOR]
+
+    api.operator("op-1", {"payments": 3})
+    api.operator("op-2", {"payments": 3})
+    api.ready("op-1")
+    for n in range(2):  # nobody can take them: they wait
+        api.contact("documents", n)
+    page.wait_until(
+        lambda: (
+            page.shows(waiting="2", agents_ready="1", agents_offline="1")
+            and page.queue_waiting("documents") == "2"
+        ),
+        "the new contacts and operators are not shown",
+    )
+    for width, height in SCREENS:
+        assert page.fits(width, height) == [], f"at {width}x{height}"
+
+    launch.end_process(server.process, signal.SIGKILL)
+    page.wait_until(lambda: page.shows(link="нет связи"), "the lost link is not shown")
+
+    servers.append(launch.Server.start(server.workdir, port=server.port, log_name="server-2.log"))
+    api.contact("documents", 2)
+    # A fresh process: the operators are back offline, the contacts still wait, one more with them.
+    page.wait_until(
+        lambda: page.shows(link="на связи", waiting="3", agents_ready="0", agents_offline="2"),
+        "the page did not reconnect to the new process",
+    )
