@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hotline.domain.errors import Invalid
+from hotline.kpi.rules import Basis, KpiRules
 from hotline.notify.settings import NotifySettings
 from hotline.notify.template_settings import TemplateSettings
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
@@ -205,6 +206,54 @@ class RetentionSettings(_Section):
         return self.personal_data_days * 86_400.0
 
 
+class KpiSettings(_Section):
+    # How the line's service levels are measured (`hotline.kpi`; README "Service levels, defined").
+    service_level_s: Annotated[tuple[int, ...], Field(strict=False)] = Field(
+        default=(20, 25, 30), min_length=1, max_length=6
+    )
+    service_level_basis: Basis = "offered_minus_short"
+    short_abandon_s: float = Field(default=5, ge=0)
+    interval_min: int = Field(default=15, gt=0, le=1440)
+    # Shown on the wallboard and in reports, never used for routing: `sl_<T>` for a threshold T
+    # above, and asa_s, max_wait_s, abandon_rate.
+    goals: dict[str, float] = Field(
+        default_factory=lambda: {
+            "sl_20": 0.85,
+            "sl_30": 0.95,
+            "asa_s": 12,
+            "max_wait_s": 45,
+            "abandon_rate": 0.05,
+        }
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if list(self.service_level_s) != sorted(set(self.service_level_s)):
+            raise _At(("service_level_s",), "thresholds must be distinct and ascending")
+        if any(t <= 0 for t in self.service_level_s):
+            raise _At(("service_level_s",), "a threshold is a positive number of seconds")
+        if 1440 % self.interval_min:
+            raise _At(("interval_min",), "an interval must divide a day (15, 30, 60 ...)")
+        known = {f"sl_{t}" for t in self.service_level_s} | {"asa_s", "max_wait_s", "abandon_rate"}
+        for name, value in self.goals.items():
+            if name not in known:
+                raise _At(("goals", name), f"not a goal; one of {', '.join(sorted(known))}")
+            if value < 0 or ((name.startswith("sl_") or name == "abandon_rate") and value > 1):
+                raise _At(("goals", name), "a share is between 0 and 1, a time is >= 0")
+        return self
+
+    def rules(self, classes: tuple[str, ...], tz: ZoneInfo) -> KpiRules:
+        return KpiRules(
+            thresholds=self.service_level_s,
+            basis=self.service_level_basis,
+            short_abandon_s=self.short_abandon_s,
+            interval_s=self.interval_min * 60,
+            classes=classes,
+            tz=tz,
+            goals=dict(self.goals),
+        )
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -221,6 +270,7 @@ class Settings(_Section):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
 
     @model_validator(mode="before")
     @classmethod
@@ -284,6 +334,11 @@ class Settings(_Section):
     def timezone(self) -> ZoneInfo:
         """The line's time zone: calendar dates (certification, working days) are read in it."""
         return self.schedule.zone
+
+    def kpi_rules(self) -> KpiRules:
+        """The KPI core's view of `[kpi]`: priority classes in rank order, the line's zone."""
+        ranked = sorted(self.routing.classes, key=lambda name: self.routing.classes[name].rank)
+        return self.kpi.rules(tuple(ranked), self.timezone)
 
     def routing_policy(self) -> RoutingPolicy:
         """The pure core's view of these settings (times in seconds)."""

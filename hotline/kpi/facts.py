@@ -1,0 +1,259 @@
+"""What the router's events say about the line's service: one fact when a contact's wait ends,
+one when its handling ends, and a piece of an operator's time at every change of its state.
+
+A contact is offered when it enters a queue, answered when an operator accepts it (the wait runs
+from arrival to accept, so ringing counts), abandoned when the citizen leaves before that, and
+expired when the router ends it unanswered. Its wait is counted in the interval in which the
+wait ended, so a closed interval's figures never change afterwards.
+
+`KpiTracker` holds only what the facts still need: the contacts not yet ended and each
+operator's state since its last change. It is fed every event the router publishes, in order;
+a restart gives it back the open contacts and operators from the store (`OpenContact`,
+`OpenOperator`), since the router's own recovery publishes no events for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hotline.routing.model import (
+    Accepted,
+    Breached,
+    ContactState,
+    Ended,
+    Enqueued,
+    Event,
+    OperatorChanged,
+    OperatorState,
+)
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEnded:
+    """A contact's wait ended at `at` after `wait_s`. `operator_id`: who answered it.
+    `deadline_met`: True if answered by its class's deadline, False if the deadline passed
+    first, None if it ended unanswered before its deadline (it counts in neither)."""
+
+    at: float
+    topic: str
+    priority: str
+    channel: str
+    operator_id: str | None
+    outcome: Outcome
+    wait_s: float
+    deadline_met: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandleEnded:
+    """An answered contact ended (completed, transferred, or the citizen left) at `at`, after
+    `talk_s` with `operator_id`."""
+
+    at: float
+    topic: str
+    priority: str
+    channel: str
+    operator_id: str
+    talk_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorTime:
+    """`operator_id` was in `state` from `start` to `end`. A wrap-up names the group of the
+    contact it follows (`topic`, `priority`, `channel`), so handle time splits by topic too."""
+
+    operator_id: str
+    start: float
+    end: float
+    state: OperatorState
+    topic: str | None = None
+    priority: str | None = None
+    channel: str | None = None
+
+
+Fact = WaitEnded | HandleEnded | OperatorTime
+
+
+@dataclass(slots=True)
+class OpenContact:
+    """A contact not yet ended, as the tracker (and the store, for a restart) knows it."""
+
+    id: str
+    topic: str
+    priority: str
+    channel: str
+    arrived_at: float
+    deadline_at: float
+    breached: bool = False
+    answered_at: float | None = None
+    operator_id: str | None = None
+
+
+@dataclass(slots=True)
+class OpenOperator:
+    """An operator's state since its last change; `last_*`: the group of the contact it ended
+    last (its wrap-up belongs to that contact)."""
+
+    id: str
+    state: OperatorState
+    since: float
+    last_topic: str | None = None
+    last_priority: str | None = None
+    last_channel: str | None = None
+
+
+class KpiTracker:
+    """Router events in, facts out (`feed(event, emit)`)."""
+
+    __slots__ = ("_contacts", "_handlers", "_operators")
+
+    def __init__(
+        self,
+        contacts: Iterable[OpenContact] = (),
+        operators: Iterable[OpenOperator] = (),
+    ) -> None:
+        self._contacts = {c.id: c for c in contacts}
+        self._operators = {o.id: o for o in operators}
+        # One lookup per event; the events that carry no figure (offers, overflows) cost only it.
+        self._handlers: dict[type, Callable[[KpiTracker, Event, Callable[[Fact], None]], None]]
+        self._handlers = {
+            Enqueued: KpiTracker._enqueued,
+            Accepted: KpiTracker._accepted,
+            Breached: KpiTracker._breached,
+            Ended: KpiTracker._ended,
+            OperatorChanged: KpiTracker._operator_changed,
+        }
+
+    def feed(self, event: Event, emit: Callable[[Fact], None]) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event, emit)
+
+    def feed_all(self, events: Iterable[Event], emit: Callable[[Fact], None]) -> None:
+        handlers = self._handlers
+        for event in events:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(self, event, emit)
+
+    def open_time(self, now: float) -> Iterator[OperatorTime]:
+        """Each operator's current state from its last change up to `now` (not yet a fact:
+        the state goes on). Live figures and reports that reach `now` add these."""
+        for o in self._operators.values():
+            if now > o.since:
+                yield _piece(o, now)
+
+    @property
+    def waiting(self) -> Iterator[OpenContact]:
+        """The contacts whose wait has not ended."""
+        return (c for c in self._contacts.values() if c.answered_at is None)
+
+    def open_contacts(self) -> list[OpenContact]:
+        return list(self._contacts.values())
+
+    def open_operators(self) -> list[OpenOperator]:
+        return list(self._operators.values())
+
+    def _enqueued(self, event: Event, emit: Callable[[Fact], None]) -> None:
+        assert isinstance(event, Enqueued)
+        if event.contact_id in self._contacts:
+            return  # a restored contact enqueued again: it keeps what it had
+        self._contacts[event.contact_id] = OpenContact(
+            event.contact_id,
+            event.topic,
+            event.priority,
+            event.channel.value,
+            event.arrived_at,
+            event.deadline_at,
+        )
+
+    def _breached(self, event: Event, emit: Callable[[Fact], None]) -> None:
+        assert isinstance(event, Breached)
+        c = self._contacts.get(event.contact_id)
+        if c is not None:
+            c.breached = True
+
+    def _accepted(self, event: Event, emit: Callable[[Fact], None]) -> None:
+        assert isinstance(event, Accepted)
+        c = self._contacts.get(event.contact_id)
+        if c is None or c.answered_at is not None:
+            return
+        c.answered_at = event.at
+        c.operator_id = event.operator_id
+        met = event.at <= c.deadline_at and not c.breached
+        emit(
+            WaitEnded(
+                event.at,
+                c.topic,
+                c.priority,
+                c.channel,
+                event.operator_id,
+                Outcome.ANSWERED,
+                event.at - c.arrived_at,
+                met,
+            )
+        )
+
+    def _ended(self, event: Event, emit: Callable[[Fact], None]) -> None:
+        assert isinstance(event, Ended)
+        c = self._contacts.pop(event.contact_id, None)
+        if c is None:
+            return
+        if c.answered_at is None:
+            outcome = (
+                Outcome.ABANDONED if event.state is ContactState.ABANDONED else Outcome.EXPIRED
+            )
+            late = c.breached or event.at > c.deadline_at
+            emit(
+                WaitEnded(
+                    event.at,
+                    c.topic,
+                    c.priority,
+                    c.channel,
+                    None,
+                    outcome,
+                    event.at - c.arrived_at,
+                    False if late else None,
+                )
+            )
+            return
+        assert c.operator_id is not None
+        emit(
+            HandleEnded(
+                event.at, c.topic, c.priority, c.channel, c.operator_id, event.at - c.answered_at
+            )
+        )
+        o = self._operators.get(c.operator_id)
+        if o is not None:
+            o.last_topic, o.last_priority, o.last_channel = c.topic, c.priority, c.channel
+
+    def _operator_changed(self, event: Event, emit: Callable[[Fact], None]) -> None:
+        assert isinstance(event, OperatorChanged)
+        o = self._operators.get(event.operator_id)
+        if o is None:
+            self._operators[event.operator_id] = OpenOperator(
+                event.operator_id, event.state, event.at
+            )
+            return
+        if event.state is o.state:
+            return  # the same state for another reason (a second chat, a restart): one piece
+        if event.at > o.since:
+            emit(_piece(o, event.at))
+        o.state = event.state
+        o.since = event.at
+
+
+def _piece(o: OpenOperator, end: float) -> OperatorTime:
+    if o.state is OperatorState.WRAP_UP:
+        return OperatorTime(
+            o.id, o.since, end, o.state, o.last_topic, o.last_priority, o.last_channel
+        )
+    return OperatorTime(o.id, o.since, end, o.state)
