@@ -12,6 +12,8 @@ Every wait polls the page until a deadline; nothing is timed. Skipped, with the 
 Chromium or its driver is not installed (`scripts/test` installs them when it can).
 """
 
+# ruff: noqa: RUF001  (the page speaks Russian: its seconds are Cyrillic)
+
 from __future__ import annotations
 
 import signal
@@ -157,6 +159,7 @@ def test_the_wallboard_follows_the_line_live_and_reconnects_after_a_restart(
     tokens = trio.run(_tokens, tmp_path / "hotline.db")
     servers = [launch.Server.start(tmp_path, port=launch.free_port())]
     try:
+        _the_server_streams_live_figures(servers[0].url)
         _walk_through(page, Api(servers[0].url, tokens), tokens, servers)
     finally:
         for server in servers:
@@ -168,6 +171,12 @@ def test_the_wallboard_follows_the_line_live_and_reconnects_after_a_restart(
     for role, token in tokens.items():
         assert not [u for u in urls if token in u], f"the {role} token in a URL"
         assert token not in logs, f"the {role} token in the server's log"
+
+
+def _the_server_streams_live_figures(url: str) -> None:
+    document = requests.get(f"{url}/openapi.json", timeout=REQUEST_TIMEOUT_S).json()
+    if "/v1/stats/live/stream" not in document["paths"]:
+        pytest.skip("this build has no GET /v1/stats/live/stream yet (branch wt/live)")
 
 
 def _walk_through(
@@ -206,6 +215,7 @@ def _walk_through(
 
     launch.end_process(server.process, signal.SIGKILL)
     page.wait_until(lambda: page.shows(link="нет связи"), "the lost link is not shown")
+    _figures_are_coloured_against_their_goals(page)  # nothing comes to overwrite them now
 
     servers.append(launch.Server.start(server.workdir, port=server.port, log_name="server-2.log"))
     api.contact("documents", 2)
@@ -214,3 +224,76 @@ def _walk_through(
         lambda: page.shows(link="на связи", waiting="3", agents_ready="0", agents_offline="2"),
         "the page did not reconnect to the new process",
     )
+
+
+# What the stream sends (`event: live`), with figures on each side of each goal's bands.
+FIGURES = {
+    "service_level": {"20": 0.82, "25": 0.9, "30": 0.8},
+    "asa_s": 12.0,
+    "max_wait_s": 62.0,
+    "abandon_rate": 0.05,
+}
+LIVE = {
+    "now": "2026-12-02T09:30:00.000Z",
+    "today": FIGURES,
+    "last_15m": {"service_level": {"20": None, "30": 0.95}, "asa_s": 17.0, "abandon_rate": 0.11},
+    "waiting": 4,
+    "oldest_wait_s": 50.0,
+    "operators": {"ready": 2, "busy": 5, "wrap_up": 1, "break": 0, "offline": 3},
+    "queues": [
+        {
+            "topic": "payments",
+            "priority": "urgent",
+            "waiting": 3,
+            "longest_wait_s": 75.0,
+            "free_operators": 0,
+            "eligible_operators": 4,
+        }
+    ],
+    "voicemail_overdue": 2,
+    "goals": {"sl_20": 0.85, "sl_30": 0.95, "asa_s": 12, "max_wait_s": 45, "abandon_rate": 0.05},
+}
+
+
+def _figures_are_coloured_against_their_goals(page: Wallboard) -> None:
+    page.driver.execute_script("render(arguments[0]);", LIVE)
+    shown = page.driver.execute_script(
+        """
+        const out = {};
+        for (const el of document.querySelectorAll(".tile .value")) {
+          const cell = el.closest("[data-level]");
+          out[el.id] = [el.textContent.replace(/\\s+/g, " "), cell ? cell.dataset.level : null];
+        }
+        const row = document.querySelector('#queues tr[data-topic="payments"]');
+        out.queue = [...row.cells].map((c) => [c.textContent, c.dataset.level || null]);
+        out.agents = [...document.querySelectorAll("#agents li")].map(
+          (li) => [li.querySelector(".label").textContent, li.querySelector(".count").textContent]
+        );
+        return out;
+        """
+    )
+    assert shown["waiting"] == ["4", None]
+    assert shown["oldest-wait"] == ["50 с", "amber"]  # 5 s over the 45 s goal at most
+    assert shown["sl-20-today"] == ["82 %", "amber"]  # 3 points under 85 %
+    assert shown["sl-20-15m"] == ["—", "none"]  # nothing to divide: no colour
+    assert shown["sl-30-today"] == ["80 %", "red"]
+    assert shown["sl-30-15m"] == ["95 %", "green"]  # the goal itself is met
+    assert shown["asa-today"] == ["12 с", "green"]
+    assert shown["asa-15m"] == ["17 с", "amber"]
+    assert shown["abandon-today"] == ["5 %", "green"]  # lower is better
+    assert shown["abandon-15m"] == ["11 %", "red"]
+    assert shown["voicemail-overdue"] == ["2", "red"]
+    assert shown["agents"] == [
+        ["готов", "2"],
+        ["занят", "5"],
+        ["поствызывная обработка", "1"],
+        ["перерыв", "0"],
+        ["не в сети", "3"],
+    ]
+    assert shown["queue"] == [
+        ["payments", None],
+        ["срочный", None],
+        ["3", None],
+        ["1 мин 15 с", "red"],
+        ["0 / 4", None],
+    ]
