@@ -176,6 +176,7 @@ function renderQueues(queues, maxWaitGoal) {
   $("queues-empty").hidden = rows.length > 0;
 }
 
+// One `live` event onto the page (a global: the browser test draws its own figures with it).
 function render(data) {
   const goals = data.goals || {};
   $("clock").textContent = data.now
