@@ -15,7 +15,7 @@ a restart gives it back the open contacts and operators from the store (`OpenCon
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from hotline.routing.model import (
@@ -120,8 +120,10 @@ class KpiTracker:
         contacts: Iterable[OpenContact] = (),
         operators: Iterable[OpenOperator] = (),
     ) -> None:
-        self._contacts = {c.id: c for c in contacts}
-        self._operators = {o.id: o for o in operators}
+        # Copies: the tracker changes its records in place, and must not change the caller's
+        # (another tracker's, or a list the caller still reads).
+        self._contacts = {c.id: replace(c) for c in contacts}
+        self._operators = {o.id: replace(o) for o in operators}
         # One lookup per event; the events that carry no figure (offers, overflows) cost only it.
         self._handlers: dict[type, Callable[[KpiTracker, Event, Callable[[Fact], None]], None]]
         self._handlers = {
@@ -157,10 +159,12 @@ class KpiTracker:
         return (c for c in self._contacts.values() if c.answered_at is None)
 
     def open_contacts(self) -> list[OpenContact]:
-        return list(self._contacts.values())
+        """A snapshot of the contacts not yet ended (copies: the next events leave it alone)."""
+        return [replace(c) for c in self._contacts.values()]
 
     def open_operators(self) -> list[OpenOperator]:
-        return list(self._operators.values())
+        """A snapshot of each operator's state since its last change (copies, likewise)."""
+        return [replace(o) for o in self._operators.values()]
 
     def _enqueued(self, event: Event, emit: Callable[[Fact], None]) -> None:
         assert isinstance(event, Enqueued)
