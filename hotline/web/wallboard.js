@@ -323,6 +323,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const token = $("token").value.trim();
     $("token").value = "";
     if (!token) return;
+    if (!/^[\x21-\x7e]+$/.test(token)) { // a header carries no other characters
+      $("login-error").textContent = "В токене только латинские буквы, цифры и знаки.";
+      return;
+    }
     sessionStorage.setItem(TOKEN_KEY, token);
     showBoard(token);
   });

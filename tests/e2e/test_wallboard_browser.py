@@ -100,8 +100,16 @@ class Wallboard:
         self.driver.get(f"{self.url}/wallboard")
 
     def text(self, element_id: str) -> str:
-        found = self.driver.find_elements(By.ID, element_id)
-        return found[0].text if found and found[0].is_displayed() else ""
+        """The element's text as shown, "" while it is not (the page redraws what it shows, so
+        it is read in one step, not found and then read)."""
+        shown: str = self.driver.execute_script(
+            """
+            const element = document.getElementById(arguments[0]);
+            return element && element.getClientRects().length ? element.innerText.trim() : "";
+            """,
+            element_id,
+        )
+        return shown
 
     def enter(self, token: str) -> None:
         self.wait_until(lambda: self.driver.find_element(By.ID, "login").is_displayed())
@@ -115,8 +123,12 @@ class Wallboard:
         return kept
 
     def queue_waiting(self, topic: str) -> str:
-        rows = self.driver.find_elements(By.CSS_SELECTOR, f'#queues tr[data-topic="{topic}"]')
-        return rows[0].find_elements(By.TAG_NAME, "td")[2].text if rows else ""
+        waiting: str = self.driver.execute_script(
+            "const row = document.querySelector(`#queues tr[data-topic='${arguments[0]}']`);"
+            "return row ? row.cells[2].textContent : '';",
+            topic,
+        )
+        return waiting
 
     def shows(self, **expected: str) -> bool:
         """Each `element_id=text` is on the page (ids with `_` for `-`)."""
@@ -187,6 +199,8 @@ def _walk_through(
     page.url = server.url
     page.open()
 
+    page.enter("токен")  # could never go in a header: refused before anything is sent
+    page.wait_until(lambda: page.text("login-error").startswith("В токене только"), "not refused")
     page.enter("hl_not-a-token")  # 401: dropped, asked again
     page.wait_until(lambda: page.text("login-error").startswith("Токен не принят"), "401 not shown")
     assert page.kept_token() is None
