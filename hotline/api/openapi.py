@@ -5,9 +5,10 @@ cannot know, so that the document says everything an operation can answer:
 - a unique operationId per operation, from its endpoint (`contacts.show` → `contacts_show`):
   quart-schema takes the function's name, and five blueprints have a `show`;
 - every error status, each with the one error body (`ErrorOut`): 401 and 403 from the route's row
-  in `hotline.api.roles`; 400/413/415/422 where there is a body and 422 where there is a query;
-  404 where the path has a parameter (routing answers it for any value it cannot match); 503 for
-  a write (the store could not commit); and what the handler declares with `@may_answer(...)`;
+  in `hotline.api.roles` (403 alone, and no security, for a scrape let in by address); 400/413/
+  415/422 where there is a body and 422 where there is a query; 404 where the path has a
+  parameter (routing answers it for any value it cannot match); 503 for a write (the store could
+  not commit); and what the handler declares with `@may_answer(...)`;
 - `required` on a request body with a required field and on required query parameters, the
   `Idempotency-Key` header where `@idempotency_key` says it is honoured, and the bodies of the
   routes that answer something other than JSON (`@answers_with`), and their 304 when they are
@@ -24,8 +25,9 @@ from quart_schema import DataSource
 from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing.rules import Rule
 
-from hotline.api.roles import access_of
+from hotline.api.roles import Access, access_of, scrape_open
 from hotline.api.schemas import ErrorOut
+from hotline.api.services import current_services
 
 __all__ = ["HotlineOpenAPI", "answers_with", "idempotency_key", "may_answer"]
 
@@ -100,6 +102,9 @@ class HotlineOpenAPI(OpenAPIProvider):
         for path_item in paths.values():
             for method, operation in path_item.items():
                 operation["operationId"] = _operation_id(rule.endpoint, method, path_item)
+                access = access_of(rule.endpoint)
+                if access is not None and self._by_address(access):
+                    operation["security"] = []  # no token: the caller's address decides
                 responses = dict(operation["responses"])
                 bodies = getattr(func, _BODIES_ATTRIBUTE, None)
                 if bodies is not None:
@@ -120,7 +125,9 @@ class HotlineOpenAPI(OpenAPIProvider):
     ) -> set[int]:
         statuses: set[int] = set(getattr(func, _ERRORS_ATTRIBUTE, set()))
         access = access_of(rule.endpoint)
-        if access is not None and not access.public:
+        if access is not None and self._by_address(access):
+            statuses.add(403)  # not from this host
+        elif access is not None and not access.public:
             statuses.add(401)
             if not access.everyone:
                 statuses.add(403)
@@ -133,6 +140,10 @@ class HotlineOpenAPI(OpenAPIProvider):
         if method in _WRITES:
             statuses.add(503)
         return statuses
+
+    def _by_address(self, access: Access) -> bool:
+        """A scrape route let in by address, not by token, in this app's configuration."""
+        return access.scrape and scrape_open(current_services().settings)
 
     def build_querystring_parameters(
         self, model: Any
