@@ -39,12 +39,12 @@ function formatRatio(value) {
   return isNumber(value) ? percent.format(value) : "—";
 }
 
+// "6,5 с", "12 с"; a minute or more as minutes:seconds, "1:15" (short enough for half a tile).
 function formatSeconds(value) {
   if (!isNumber(value)) return "—";
   const whole = Math.round(value);
   if (whole < 60) return `${value < 10 ? number.format(value) : whole} с`;
-  const seconds = String(whole % 60).padStart(2, "0");
-  return `${Math.floor(whole / 60)} мин ${seconds} с`;
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
 }
 
 function formatCount(value) {
