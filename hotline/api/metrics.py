@@ -101,7 +101,7 @@ def _counts(totals: Totals) -> Iterator[Metric]:
     )
     handle = HistogramMetricFamily(
         "hotline_handle_seconds",
-        "Handling: part=talk per contact (accept to end), part=wrap per wrap-up period",
+        "Handling: part=talk per contact (accept to end), part=wrap per wrap-up of one contact",
         labels=(*QUEUE_LABELS, "part"),
     )
     for (topic, priority, channel), q in sorted(totals.queues.items()):

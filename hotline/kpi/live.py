@@ -10,8 +10,10 @@ and the facts the journal's `KpiTracker` drew from them); read by the live endpo
   `WINDOW_MINUTES` minutes, the current one included, are the sliding window `last_15m`; a minute
   that leaves it is folded into today's tally, so a fact is counted once, not once per figure.
 - Today is the line's local day (`KpiRules.tz`); it starts again at local midnight.
-- Operators' state and since, from the committed `OperatorChanged` events, as the tracker keeps
-  them: the time in the current state up to `now` counts too (`KpiTracker.open_time`).
+- Each operator's state, since when, and how many answered contacts it holds, as the tracker
+  keeps them (the state from the committed `OperatorChanged` events; since: the end of its last
+  piece of time; holding: its answers less its handlings ended): the time in the current state
+  up to `now` counts too (`KpiTracker.open_time`).
 - Voicemail callbacks not yet answered, with their deadlines: those past it are overdue.
 - What is waiting now, for how long, and the operators by state are the router's figures at the
   moment asked (`RouterStatistics`), handed in by the caller.
@@ -78,8 +80,8 @@ def window_start(now: float) -> float:
 class RebuildPlan:
     """The rollups a restart reads: intervals starting in [`day_start`, `split`) (whole
     intervals of today before the window's), then minutes starting in [`minutes_from`, `now`].
-    Where the local midnight is no interval boundary (a zone whose offset is not a multiple of
-    the interval), today is read by minutes alone."""
+    Where the local midnight is no interval boundary (the day a clock is put back), today is
+    read by minutes alone."""
 
     day_start: float
     split: float
@@ -91,9 +93,18 @@ def rebuild_plan(rules: KpiRules, now: float) -> RebuildPlan:
     day_start, _ = local_day(now, rules.tz)
     first = window_start(now)
     split = day_start
-    if day_start % rules.interval_s == 0:
+    if rules.interval_of(day_start) == day_start:  # not on a day a clock was put back
         split = max(day_start, rules.interval_of(first))
     return RebuildPlan(day_start, split, min(split, first), now)
+
+
+@dataclass(slots=True)
+class _Open:
+    """An operator's current piece of time, not a fact yet."""
+
+    state: OperatorState
+    since: float
+    holding: int  # answered contacts not ended
 
 
 def line_tallies(buckets: Buckets) -> dict[float, Tally]:
@@ -157,9 +168,9 @@ class LiveView:
         self._folded = window_start(now)  # minutes before this one are in `_today` (or gone)
         self._minute = -math.inf  # the minute last counted into, and its tally: facts come in
         self._minute_tally = Tally(self._n)  # order, so most find their minute here
-        self._operators: dict[str, list[Any]] = {
-            o.id: [o.state, o.since] for o in operators
-        }  # id -> [state, since]
+        self._operators: dict[str, _Open] = {
+            o.id: _Open(o.state, o.since, o.holding) for o in operators
+        }
         self._callbacks: dict[str, float] = {
             c.id: c.deadline_at for c in contacts if c.channel == CALLBACK and c.answered_at is None
         }  # voicemail callbacks not answered yet -> their deadline
@@ -204,10 +215,16 @@ class LiveView:
         for fact in facts:
             if type(fact) is WaitEnded:
                 self._tally_at(fact.at).count_wait(fact, self.rules)
+                if fact.operator_id is not None:
+                    self._hold(fact.operator_id, 1)
             elif type(fact) is HandleEnded:
                 self._tally_at(fact.at).count_handle(fact)
+                self._hold(fact.operator_id, -1)
             elif type(fact) is OperatorTime:
-                self._count_time(fact.state, fact.start, fact.end)
+                self._count_time(fact.state, fact.start, fact.end, fact.holding)
+                o = self._operators.get(fact.operator_id)
+                if o is not None and fact.end > o.since:
+                    o.since = fact.end  # the tracker's next piece starts where this one ended
         self.version += 1
 
     def _follow(self, events: Sequence[Event]) -> None:
@@ -217,14 +234,19 @@ class LiveView:
             if type(e) is OperatorChanged:
                 known = operators.get(e.operator_id)
                 if known is None:
-                    operators[e.operator_id] = [e.state, e.at]
-                elif known[0] is not e.state:  # the same state again is one piece (the tracker)
-                    known[0], known[1] = e.state, e.at
+                    operators[e.operator_id] = _Open(e.state, e.at, 0)
+                elif known.state is not e.state:  # the same state again is one piece (tracker)
+                    known.state, known.since = e.state, e.at
             elif type(e) is Enqueued:
                 if e.channel is _CALLBACK:
                     callbacks[e.contact_id] = e.deadline_at
             elif callbacks and (type(e) is Accepted or type(e) is Ended):
                 callbacks.pop(e.contact_id, None)
+
+    def _hold(self, operator_id: str, change: int) -> None:
+        o = self._operators.get(operator_id)
+        if o is not None:
+            o.holding += change
 
     def _tally_at(self, at: float) -> Tally:
         """The tally a fact at `at` is counted in: its minute's, or today's once the minute has
@@ -240,7 +262,7 @@ class LiveView:
         self._minute, self._minute_tally = minute, t
         return t
 
-    def _count_time(self, state: OperatorState, start: float, end: float) -> None:
+    def _count_time(self, state: OperatorState, start: float, end: float, holding: bool) -> None:
         """An operator's piece of time, split at minute boundaries (and at the window's start:
         what lies before it goes to today whole)."""
         if state is _OFFLINE:
@@ -249,14 +271,14 @@ class LiveView:
             first = max(start, self._day_start)
             last = min(end, self._folded)
             if last > first:
-                self._today.count_time(state, last - first)
+                self._today.count_time(state, last - first, holding)
             start = self._folded
         while start < end:
             stop = start - start % MINUTE_S + MINUTE_S
             if stop >= end:  # most pieces: the rest lies in one minute
-                self._tally_at(start).count_time(state, end - start)
+                self._tally_at(start).count_time(state, end - start, holding)
                 return
-            self._tally_at(start).count_time(state, stop - start)
+            self._tally_at(start).count_time(state, stop - start, holding)
             start = stop
 
     def _advance(self, now: float) -> None:
@@ -286,13 +308,14 @@ class LiveView:
             window.merge(t)
             if minute >= self._day_start:
                 today.merge(t)
-        for state, since in self._operators.values():
-            if state is OperatorState.OFFLINE:
+        for o in self._operators.values():
+            if o.state is _OFFLINE:
                 continue
-            if now > (start := max(since, self._day_start)):
-                today.count_time(state, now - start)
-            if now > (start := max(since, self._folded)):
-                window.count_time(state, now - start)
+            holding = o.holding > 0  # on break with a call in hand: busy (the tracker's rule)
+            if now > (start := max(o.since, self._day_start)):
+                today.count_time(o.state, now - start, holding)
+            if now > (start := max(o.since, self._folded)):
+                window.count_time(o.state, now - start, holding)
         return today, window
 
     def voicemail_overdue(self, now: float) -> int:

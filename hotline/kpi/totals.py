@@ -66,7 +66,7 @@ class Histogram:
 
 class QueueTotals:
     """One queue's counts: waits ended by outcome (the abandoned split short or not), and
-    handling: talk per contact, wrap-up per wrap-up period."""
+    handling: talk per contact, wrap-up per wrap-up (of the contact ended last)."""
 
     __slots__ = ("abandoned", "answered", "expired", "short_abandoned", "talk", "waits", "wrap")
 

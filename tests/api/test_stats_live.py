@@ -4,7 +4,7 @@ the same after a restart."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,14 @@ from tests.api.conftest import PAYMENTS_DESK, Api, Clients, Tokens, auth
 
 CALL = {"channel": "voice", "topic": "payments", "phone": "+79123456789"}
 NOON = datetime(2026, 11, 10, 12, 0, tzinfo=MOSCOW).timestamp()
+MORNING = datetime(2026, 11, 10, 8, 0, tzinfo=MOSCOW).timestamp()
 
 
-async def _answered_call(api: Clients, operator: str = "op-1") -> str:
-    """A call offered to `operator` (ready), answered, completed, its wrap-up ended."""
+async def _answered_call(api: Clients) -> str:
+    """A call, offered to a ready operator, answered, completed, its wrap-up ended."""
     cid: str = (await api.integration.post("/v1/contacts", CALL))[1]["id"]
+    operator = (await api.supervisor.get(f"/v1/contacts/{cid}"))[1]["operator_id"]
+    assert operator is not None, "nobody was ready"
     await api.supervisor.post(f"/v1/contacts/{cid}/accept", {"operator_id": operator})
     await api.supervisor.post(
         f"/v1/contacts/{cid}/complete", {"operator_id": operator, "outcome": "done"}
@@ -155,6 +158,38 @@ async def test_an_idle_stream_sends_a_comment_to_keep_the_connection(
     assert len(_events(received)) == 1
 
 
+async def test_todays_live_figures_are_the_period_report_of_today(
+    nursery: trio.Nursery, settings: Settings, mock_clock: trio.testing.MockClock
+) -> None:
+    # A day of the line, hour by hour from 08:00, read at 19:00 with time standing still, so
+    # both answers count the operators' time up to the same instant.
+    clock = WallClock(epoch=MORNING)
+    services = await start_services(nursery, settings, clock=clock)
+    api = await _clients(create_app(services), services)
+    for op in ("op-1", "op-2"):
+        await api.supervisor.put(f"/v1/operators/{op}", PAYMENTS_DESK)
+        await api.supervisor.post(f"/v1/operators/{op}/state", {"state": "ready"})
+    for hour in range(11):
+        await _answered_call(api)
+        if hour % 3 == 0:
+            await api.supervisor.post("/v1/operators/op-2/state", {"state": "break"})
+            await api.supervisor.post("/v1/operators/op-1/state", {"state": "break"})
+            left = (await api.integration.post("/v1/contacts", CALL))[1]["id"]
+            mock_clock.jump(4 + hour)
+            await api.integration.post(f"/v1/contacts/{left}/abandon")
+            await api.supervisor.post("/v1/operators/op-1/state", {"state": "ready"})
+            await api.supervisor.post("/v1/operators/op-2/state", {"state": "ready"})
+        mock_clock.jump(3600 - 4 - hour if hour % 3 == 0 else 3600)
+    await api.supervisor.post("/v1/operators/op-2/state", {"state": "offline"})
+    _, live = await api.supervisor.get("/v1/stats/live")
+    day = datetime.fromtimestamp(clock.now(), MOSCOW).date()
+    query = {"from": f"{day}T00:00", "to": f"{day + timedelta(days=1)}T00:00", "interval": "15m"}
+    status, report = await api.supervisor.get("/v1/stats", query_string=query)
+    assert status == 200, report
+    assert live["today"]["answered"] == 11 and live["today"]["abandoned"] == 4
+    _same(live["today"], report["total"], "today")
+
+
 async def test_a_restart_shows_the_same_live_figures(
     settings: Settings, tmp_path: Path, mock_clock: trio.testing.MockClock
 ) -> None:
@@ -166,9 +201,9 @@ async def test_a_restart_shows_the_same_live_figures(
         for op in ("op-1", "op-2"):
             await api.supervisor.put(f"/v1/operators/{op}", PAYMENTS_DESK)
             await api.supervisor.post(f"/v1/operators/{op}/state", {"state": "ready"})
-        await _answered_call(api, "op-1")
+        await _answered_call(api)
         mock_clock.jump(20 * 60)  # out of the last 15 minutes, still today
-        await _answered_call(api, "op-1")
+        await _answered_call(api)
         await api.supervisor.post("/v1/operators/op-2/state", {"state": "break"})
         mock_clock.jump(3 * 60)
         await api.supervisor.post("/v1/operators/op-1/state", {"state": "break"})

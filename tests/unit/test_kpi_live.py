@@ -160,6 +160,21 @@ def test_an_operator_shown_in_the_same_state_again_keeps_counting_from_its_first
     _same(line.today(now), _expected(line, now, NOON))
 
 
+def test_an_operator_on_break_with_a_call_in_hand_is_busy_until_it_ends() -> None:
+    line = Line(NOON)
+    line.state("op-1", NOON, OperatorState.READY)
+    line.call("c1", NOON + 10)
+    line.answer("c1", "op-1", NOON + 20, 10)
+    line.state("op-1", NOON + 50, OperatorState.BREAK)  # no next call, please
+    now = NOON + 200
+    assert line.view.tallies(now)[0].busy_s == 180  # on the call all along
+    _same(line.today(now), _expected(line, now, NOON))
+    line.commit(Ended("c1", NOON + 300, ContactState.COMPLETED, "op-1"))
+    later = NOON + 400
+    assert line.view.tallies(later)[0].busy_s == 280  # a break now
+    _same(line.today(later), _expected(line, later, NOON))
+
+
 def test_a_minute_stays_in_the_window_for_15_minutes_then_only_in_today() -> None:
     line = Line(NOON)
     line.call("c1", NOON + 70)
