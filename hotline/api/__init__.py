@@ -28,6 +28,7 @@ from hotline.api import (
     stats,
     tickets,
     voicemails,
+    wallboard,
 )
 from hotline.api.bodies import JsonBodyRequest
 from hotline.api.errors import register_error_handlers
@@ -72,5 +73,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
+    app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     roles.check_table(app)  # every route in the role table
     return app

@@ -11,7 +11,8 @@ cannot know, so that the document says everything an operation can answer:
   not commit); and what the handler declares with `@may_answer(...)`;
 - `required` on a request body with a required field and on required query parameters, the
   `Idempotency-Key` header where `@idempotency_key` says it is honoured, and the bodies of the
-  routes that answer something other than JSON (`@answers_with`).
+  routes that answer something other than JSON (`@answers_with`), and their 304 when they are
+  revalidated by ETag.
 """
 
 from __future__ import annotations
@@ -80,11 +81,14 @@ def idempotency_key(func: F) -> F:
     return func
 
 
-def answers_with(*content_types: str, description: str) -> Callable[[F], F]:
-    """Document a 200 whose body is not a JSON model (an audio file, an event stream)."""
+def answers_with(
+    *content_types: str, description: str, revalidated: bool = False
+) -> Callable[[F], F]:
+    """Document a 200 whose body is not a JSON model (an audio file, an event stream, a page);
+    `revalidated`: it carries an ETag, and a request whose `If-None-Match` names it gets a 304."""
 
     def decorator(func: F) -> F:
-        setattr(func, _BODIES_ATTRIBUTE, (content_types, description))
+        setattr(func, _BODIES_ATTRIBUTE, (content_types, description, revalidated))
         return func
 
     return decorator
@@ -104,7 +108,10 @@ class HotlineOpenAPI(OpenAPIProvider):
                 responses = dict(operation["responses"])
                 bodies = getattr(func, _BODIES_ATTRIBUTE, None)
                 if bodies is not None:
-                    responses[200] = _raw_body(*bodies)
+                    content_types, description, revalidated = bodies
+                    responses[200] = _raw_body(content_types, description)
+                    if revalidated:
+                        responses[304] = _NOT_MODIFIED
                 for status in sorted(self._error_statuses(rule, func, method, operation)):
                     responses[status] = _error_response(error_object, status)
                 operation["responses"] = responses
@@ -188,5 +195,17 @@ def _error_response(error_object: dict[str, Any], status: int) -> dict[str, Any]
 
 
 def _raw_body(content_types: tuple[str, ...], description: str) -> dict[str, Any]:
-    content = {ct: {"schema": {"type": "string", "format": "binary"}} for ct in content_types}
+    content = {ct: {"schema": _raw_schema(ct)} for ct in content_types}
     return {"description": description, "content": content}
+
+
+def _raw_schema(content_type: str) -> dict[str, str]:
+    if content_type.startswith("text/"):
+        return {"type": "string"}
+    return {"type": "string", "format": "binary"}
+
+
+_NOT_MODIFIED: dict[str, Any] = {
+    "description": "Not modified: `If-None-Match` names the ETag of the body served now.",
+    "headers": {"ETag": {"required": True, "schema": {"type": "string"}}},
+}

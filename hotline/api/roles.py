@@ -113,6 +113,10 @@ ROUTES: dict[str, Access] = {
     "stats.live": _allow(_S),
     "stats.live_stream": _allow(_S),
     "metrics.scrape": Access(frozenset({_S}), scrape=True),
+    # The page and its files hold no data: it sends a supervisor's token to the live stream.
+    "wallboard.page": PUBLIC,
+    "wallboard.style": PUBLIC,
+    "wallboard.script": PUBLIC,
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -28,8 +28,8 @@ from tests.voicemail import samples
 CALL = {"channel": "voice", "topic": "payments", "phone": "+79123456789"}
 JSON = {"Content-Type": "application/json"}
 SQLITE_MAX = 2**63 - 1
-# Routes anyone may call: the probe and the API's own description.
-PUBLIC = {"health.healthz", "openapi"}
+# Routes anyone may call: the probe, the API's own description, the wallboard's page and files.
+PUBLIC = {"health.healthz", "openapi", "wallboard.page", "wallboard.style", "wallboard.script"}
 BY_ADDRESS = {"metrics.scrape"}  # `[metrics] access = "loopback"`: 403 to a test client
 
 
