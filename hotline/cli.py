@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -41,6 +42,10 @@ DEFAULT_CONFIG = Path("config/hotline.toml")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "simulate":  # its own config and scenario; no database, no umask
+        from hotline.sim.command import simulate
+
+        return simulate(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as e:
@@ -265,7 +270,51 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--operator", metavar="ID", help="the operator an operator token acts as")
     token.add_argument("--name", metavar="NAME", help="who holds it (shown in logs)")
+    _simulate_parser(commands)
     return parser
+
+
+def _simulate_parser(commands: Any) -> None:
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate a scenario on the real router and print the KPIs per interval",
+        description="Run the routing core on virtual time through the scenario (arrivals, "
+        "handle times, patience, operators and shifts; config/scenario.example.toml) and print "
+        "the same figures as GET /v1/stats, per interval and in total. Needs no database.",
+    )
+    simulate.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    simulate.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="the hotline config whose routing and [kpi] are simulated (default: the "
+        f"scenario's `config`, else {DEFAULT_CONFIG})",
+    )
+    simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    simulate.add_argument(
+        "--days", type=_positive, metavar="D", help="simulate D days (overrides hours/days)"
+    )
+    simulate.add_argument(
+        "--out", type=Path, metavar="DIR", help="write simulation.json (and the charts) here"
+    )
+    simulate.add_argument(
+        "--plot", action="store_true", help="with --out: PNG charts (needs hotline[plot])"
+    )
+    simulate.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"total": FIGURES, "rows": [...]} instead of the table',
+    )
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not > 0")
+    return number
 
 
 def _db_flag(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,7 @@
+"""Capacity planning: the line simulated on virtual time, and staffing estimates.
+
+- `scenario`: the scenario TOML (arrivals, handle times, patience, operators and shifts).
+- `engine`: a discrete-event loop that drives the production `RoutingState` on virtual time
+  and measures it with the KPI core (`hotline.kpi`), so its figures are the live line's.
+- `report`, `plot`, `command`: what `hotline simulate` prints, draws and writes.
+"""

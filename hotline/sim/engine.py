@@ -1,0 +1,410 @@
+"""The simulator: the production routing core driven on virtual time, measured by the KPI core.
+
+A discrete-event loop over a heap of what the citizens and operators do next (the next
+arrival, an offer answered, a contact completed, a citizen giving up, a planned presence
+change, an operator back from a missed offer), interleaved with the router's own next deadline
+(offer timeouts, wrap-up ends, targets and limits: `RoutingState.next_deadline`/`tick`). It
+calls the same `RoutingState` the server runs; nothing here decides who gets what. It reacts to
+the router's events as the operators' desks would: an `Offered` is accepted after the
+scenario's offer delay (at once without one), an `Accepted` contact is completed after its
+handle time, and the router's wrap-up runs on the policy's timer.
+
+Every event the router returns goes through a `KpiTracker` into `Buckets`, so the figures are
+the live line's. The warm-up is discarded: only facts at or after the measured start count;
+an operator's piece of time that spans the start is cut there (its part before is dropped),
+and at the end each operator's current piece is added up to the end. Contacts whose wait has
+not ended by the end are not counted (the live line counts a wait where it ends).
+
+Shifts: at a shift's end an operator with contacts in hand is put on break (no new offers;
+an open offer goes back to the queue), finishes them, and then signs off; a break starts on
+time in the same way. That tail is break time in the figures, as the live line shows it.
+
+Deterministic: every draw comes from generators seeded by `seed`, in event order; no wall
+clock, no global state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from heapq import heappop, heappush
+from random import Random
+from typing import Any
+
+from hotline.config import Settings
+from hotline.domain.errors import Conflict
+from hotline.kpi import Buckets, KpiRules, KpiTracker
+from hotline.kpi.facts import Fact
+from hotline.routing import Channel, NewContact, OperatorSpec, Presence, RoutingState
+from hotline.routing.model import (
+    Accepted,
+    ContactState,
+    Ended,
+    Enqueued,
+    Event,
+    Offered,
+    OfferWithdrawn,
+    OperatorChanged,
+    OperatorState,
+)
+from hotline.sim.draws import Arrivals, Draw, sampler
+from hotline.sim.roster import Roster, build_roster
+from hotline.sim.scenario import Scenario, ScenarioError
+
+# What the heap holds: (time, sequence, kind, a, b).
+_ARRIVE, _ACCEPT, _COMPLETE, _ABANDON, _PRESENCE, _BACK = range(6)
+_READY, _BREAK, _OFFLINE = Presence.READY, Presence.BREAK, Presence.OFFLINE
+_ON_BREAK = OperatorState.BREAK
+_UNANSWERED_END = (ContactState.ABANDONED, ContactState.EXPIRED)
+_PROGRESS_EVERY = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One arrival stream, as the router is told its contacts."""
+
+    topic: str
+    channel: Channel
+    language: str | None
+    priority: str | None
+    skills: frozenset[str] | None
+    handle: Draw
+    patience: Draw | None
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    """What a run measured. `waiting`, `staffed`: per interval start, contact-seconds waiting
+    and operator-seconds scheduled at work (on shift, not on a planned break)."""
+
+    rules: KpiRules
+    buckets: Buckets
+    start: float
+    end: float
+    waiting: dict[float, float]
+    staffed: dict[float, float]
+    contacts: int  # arrivals simulated, warm-up included
+    router_events: int
+
+
+class StepArea:
+    """The integral of a step function (contacts waiting, operators at work) per interval,
+    from `origin` on."""
+
+    __slots__ = ("areas", "level", "origin", "since", "step")
+
+    def __init__(self, origin: float, step: float) -> None:
+        self.origin = origin
+        self.step = step
+        self.level = 0
+        self.since = origin
+        self.areas: dict[float, float] = {}
+
+    def change(self, now: float, delta: int) -> None:
+        if now > self.since:
+            if self.level and now > self.origin:
+                self._spread(max(self.since, self.origin), now)
+            self.since = now
+        self.level += delta
+
+    def _spread(self, start: float, end: float) -> None:
+        step, level, areas = self.step, self.level, self.areas
+        while start < end:
+            interval = start - start % step
+            stop = min(end, interval + step)
+            areas[interval] = areas.get(interval, 0.0) + level * (stop - start)
+            start = stop
+
+
+class Simulation:
+    """One scenario on one config, ready to `run` once."""
+
+    def __init__(self, scenario: Scenario, settings: Settings, *, seed: int = 1) -> None:
+        policy = settings.routing_policy()
+        if scenario.wrap_up_s is not None:
+            policy = dataclasses.replace(policy, wrap_up_s=scenario.wrap_up_s)
+        rules = settings.kpi_rules()
+        if scenario.service_level_basis is not None:
+            rules = dataclasses.replace(rules, basis=scenario.service_level_basis)
+        if scenario.short_abandon_s is not None:
+            rules = dataclasses.replace(rules, short_abandon_s=scenario.short_abandon_s)
+        self.rules = rules
+        self.scenario = scenario
+        midnight = dt.datetime.combine(scenario.start, dt.time(), settings.timezone)
+        offset = midnight.utcoffset()
+        assert offset is not None
+        self.start = midnight.timestamp()
+        self.end = self.start + scenario.duration_s
+        self.begin = self.start - scenario.warmup_min * 60.0
+        self._rng = Random(seed)
+        self._offer_rng = Random(f"offers:{seed}")
+        self._arrivals = Arrivals(
+            [a.per_hour for a in scenario.arrivals], offset.total_seconds(), self._rng
+        )
+        self._streams = [self._stream(i, scenario) for i in range(len(scenario.arrivals))]
+        self.roster: Roster = build_roster(
+            scenario,
+            default_capacity=settings.default_capacity(),
+            default_language=policy.default_language,
+            midnight=self.start,
+            begin=self.begin,
+            end=self.end,
+        )
+        _check_coverage(scenario, self._streams, self.roster.specs, policy.default_language)
+        self.state = RoutingState(policy)
+        self._delay = (
+            sampler(scenario.offer_delay, self._offer_rng) if scenario.offer_delay else None
+        )
+
+    def _stream(self, i: int, scenario: Scenario) -> Stream:
+        a = scenario.arrivals[i]
+        handle = a.handle_time or scenario.handle_time_of(a.topic)
+        assert handle is not None  # the scenario checked it
+        patience = a.patience or scenario.patience
+        channel = Channel(a.channel)
+        return Stream(
+            a.topic,
+            channel,
+            a.language,
+            a.priority,
+            frozenset((a.topic, "callback")) if channel is Channel.CALLBACK else None,
+            sampler(handle, self._rng),
+            sampler(patience, self._rng) if patience is not None else None,
+        )
+
+    def run(self, progress: Callable[[float], None] | None = None) -> SimResult:
+        """Simulate from the warm-up's start to the end; `progress` is told the share of
+        virtual time done, now and then."""
+        rules, start, end, begin = self.rules, self.start, self.end, self.begin
+        state = self.state
+        buckets = Buckets(rules)
+        # The warm-up's facts go nowhere; at the start the tracker is restarted on what it
+        # holds (as after a restart of the server), operators' pieces cut at the start.
+        tracker = KpiTracker()
+        emit: Callable[[Fact], None] = _discard
+        waiting = StepArea(start, rules.interval_s)
+        staffed = StepArea(start, rules.interval_s)
+
+        heap: list[tuple[float, int, int, Any, Any]] = []
+        seq = 0
+        # Contacts not yet answered nor ended -> their handle time (and so: still waiting).
+        handle_of: dict[str, float] = {}
+        ringing: dict[str, Offered] = {}  # contact -> its open offer
+        accept_now: list[Offered] = []  # offers to accept at this instant (no offer delay)
+        leaving: set[str] = set()  # at a shift's end, finishing what they hold
+        delay = self._delay
+        back_after = self.scenario.back_after_miss_s
+        n_events = 0
+
+        def apply(events: list[Event], now: float) -> None:
+            """Feed the router's events to the KPIs and react as the desks would."""
+            nonlocal seq, n_events
+            n_events += len(events)
+            tracker.feed_all(events, emit)
+            e: Any
+            for e in events:  # by how often each kind comes
+                kind = type(e)
+                if kind is OperatorChanged:
+                    if e.reason == "missed_offer":
+                        seq += 1
+                        heappush(heap, (now + back_after, seq, _BACK, e.operator_id, None))
+                elif kind is Offered:
+                    ringing[e.contact_id] = e
+                    if delay is None:
+                        accept_now.append(e)
+                    else:
+                        seq += 1
+                        heappush(heap, (now + delay(), seq, _ACCEPT, e, None))
+                elif kind is Accepted:
+                    cid = e.contact_id
+                    waiting.change(now, -1)
+                    seq += 1
+                    heappush(heap, (now + handle_of.pop(cid), seq, _COMPLETE, cid, e.operator_id))
+                elif kind is Enqueued:
+                    waiting.change(now, 1)
+                elif kind is Ended:
+                    if e.state in _UNANSWERED_END:
+                        waiting.change(now, -1)
+                        handle_of.pop(e.contact_id, None)
+                elif kind is OfferWithdrawn:
+                    ringing.pop(e.contact_id, None)
+
+        def accept_due(now: float) -> None:
+            i = 0
+            while i < len(accept_now):
+                offer = accept_now[i]
+                i += 1
+                cid = offer.contact_id
+                if ringing.get(cid) is offer:
+                    del ringing[cid]
+                    apply(state.accept(cid, offer.operator_id, now), now)
+            accept_now.clear()
+
+        # The operators, signed in as planned when the run begins.
+        roster = self.roster
+        ids = [spec.id for spec in roster.specs]
+        index_of = {op_id: i for i, op_id in enumerate(ids)}
+        for spec, presence in zip(roster.specs, roster.initial, strict=True):
+            apply(state.upsert_operator(spec, begin), begin)
+            if presence is not _OFFLINE:
+                apply(state.set_presence(spec.id, presence, begin), begin)
+            if presence is _READY:
+                staffed.change(begin, 1)
+        for at, index, presence in roster.changes:
+            seq += 1
+            heappush(heap, (at, seq, _PRESENCE, index, presence))
+        next_arrival = self._arrivals.next
+        at, stream = next_arrival(begin, end)
+        seq += 1
+        heappush(heap, (at, seq, _ARRIVE, stream, None))
+        planned = list(roster.initial)
+        streams = self._streams
+        n_contacts = 0
+        span = end - begin
+        inf = math.inf
+
+        def advance(until: float) -> None:
+            """Everything due before `until`, in time order (router timers first on a tie)."""
+            nonlocal seq, n_contacts
+            steps = 0
+            while True:
+                deadline = state.next_deadline()
+                top = heap[0][0] if heap else inf
+                if deadline is not None and deadline <= top:
+                    if deadline >= until:
+                        return
+                    apply(state.tick(deadline), deadline)
+                    if accept_now:
+                        accept_due(deadline)
+                    continue
+                if top >= until:
+                    return
+                now, _, kind, a, b = heappop(heap)
+                if kind == _ARRIVE:
+                    s = streams[a]
+                    n_contacts += 1
+                    cid = str(n_contacts)
+                    handle_of[cid] = s.handle()
+                    patience = s.patience
+                    contact = NewContact(cid, s.channel, s.topic, s.language, s.skills, s.priority)
+                    apply(state.enqueue(contact, now), now)
+                    if accept_now:
+                        accept_due(now)
+                    if patience is not None:
+                        given = patience()  # drawn even if answered at once: same draws
+                        if cid in handle_of:  # not answered at once
+                            seq += 1
+                            heappush(heap, (now + given, seq, _ABANDON, cid, None))
+                    at, stream = next_arrival(now, end)
+                    seq += 1
+                    heappush(heap, (at, seq, _ARRIVE, stream, None))
+                elif kind == _COMPLETE:
+                    apply(state.complete(a, b, now), now)
+                    if b in leaving:
+                        self._sign_off(b, now, leaving, apply)
+                elif kind == _ACCEPT:
+                    offer: Offered = a
+                    cid = offer.contact_id
+                    if ringing.get(cid) is offer:
+                        del ringing[cid]
+                        apply(state.accept(cid, offer.operator_id, now), now)
+                elif kind == _ABANDON:
+                    if a in handle_of:
+                        apply(state.abandon(a, now), now)
+                elif kind == _PRESENCE:
+                    planned_change(a, b, now)
+                else:
+                    assert kind == _BACK
+                    if planned[index_of[a]] is _READY and state.operator_state(a) is _ON_BREAK:
+                        apply(state.set_presence(a, _READY, now), now)
+                if accept_now:
+                    accept_due(now)
+                steps += 1
+                if progress is not None and not steps % _PROGRESS_EVERY:
+                    progress((now - begin) / span)
+
+        def planned_change(index: int, presence: Presence, now: float) -> None:
+            op_id = ids[index]
+            if planned[index] is _READY:
+                staffed.change(now, -1)
+            elif presence is _READY:
+                staffed.change(now, 1)
+            planned[index] = presence
+            leaving.discard(op_id)
+            if presence is _OFFLINE:
+                self._sign_off(op_id, now, leaving, apply)
+            else:
+                apply(state.set_presence(op_id, presence, now), now)
+
+        advance(start)
+        tracker = _restarted(tracker, start)
+        emit = buckets.add
+        advance(end)
+        buckets.add_all(tracker.open_time(end))
+        waiting.change(end, 0)
+        staffed.change(end, 0)
+        if progress is not None:
+            progress(1.0)
+        return SimResult(
+            rules, buckets, start, end, waiting.areas, staffed.areas, n_contacts, n_events
+        )
+
+    def _sign_off(
+        self,
+        op_id: str,
+        now: float,
+        leaving: set[str],
+        apply: Callable[[list[Event], float], None],
+    ) -> None:
+        """Offline if it holds nothing; else on break (no new offers) until it does."""
+        try:
+            events = self.state.set_presence(op_id, _OFFLINE, now)
+        except Conflict:
+            events = self.state.set_presence(op_id, _BREAK, now)
+            leaving.add(op_id)
+        else:
+            leaving.discard(op_id)
+        apply(events, now)
+
+
+def _discard(fact: Fact) -> None:
+    pass
+
+
+def _restarted(tracker: KpiTracker, start: float) -> KpiTracker:
+    """A tracker that goes on from `tracker`'s open contacts and operators, with each
+    operator's current piece of time counted from `start` on."""
+    operators = tracker.open_operators()
+    for o in operators:
+        o.since = max(o.since, start)
+    return KpiTracker(tracker.open_contacts(), operators)
+
+
+def _check_coverage(
+    scenario: Scenario,
+    streams: list[Stream],
+    specs: tuple[OperatorSpec, ...],
+    default_language: str,
+) -> None:
+    """Every stream can be taken by someone (skills, language, capacity on its channel)."""
+    for i, s in enumerate(streams):
+        needs = s.skills or {s.topic}
+        language = s.language or default_language
+        if not any(
+            needs <= spec.skills.keys()
+            and language in spec.languages
+            and spec.capacity.get(s.channel, 0) > 0
+            for spec in specs
+        ):
+            raise ScenarioError(
+                [
+                    (
+                        f"arrivals[{i}]",
+                        f"no operator can take {s.topic!r} in {language!r} by {s.channel}: "
+                        "check skills, languages and capacity",
+                    )
+                ]
+            )
