@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from heapq import heappop, heappush
@@ -90,33 +91,45 @@ class SimResult:
     router_events: int
 
 
-class StepArea:
-    """The integral of a step function (contacts waiting, operators at work) per interval,
-    from `origin` on."""
+class Levels:
+    """A count that steps up and down (contacts waiting, operators at work), integrated per
+    interval at the end. The hot path only logs each step: `up(t)` appends t, `down(t)`
+    appends -t (times are seconds since the epoch: positive), in time order."""
 
-    __slots__ = ("areas", "level", "origin", "since", "step")
+    __slots__ = ("steps",)
 
-    def __init__(self, origin: float, step: float) -> None:
-        self.origin = origin
-        self.step = step
-        self.level = 0
-        self.since = origin
-        self.areas: dict[float, float] = {}
+    def __init__(self) -> None:
+        self.steps = array("d")
 
-    def change(self, now: float, delta: int) -> None:
-        if now > self.since:
-            if self.level and now > self.origin:
-                self._spread(max(self.since, self.origin), now)
-            self.since = now
-        self.level += delta
+    def up(self, at: float) -> None:
+        self.steps.append(at)
 
-    def _spread(self, start: float, end: float) -> None:
-        step, level, areas = self.step, self.level, self.areas
-        while start < end:
-            interval = start - start % step
-            stop = min(end, interval + step)
-            areas[interval] = areas.get(interval, 0.0) + level * (stop - start)
-            start = stop
+    def down(self, at: float) -> None:
+        self.steps.append(-at)
+
+    def areas(self, rules: KpiRules, start: float, end: float) -> dict[float, float]:
+        """The count's integral over each interval of [start, end) (count x seconds)."""
+        areas: dict[float, float] = {}
+
+        def spread(level: int, since: float, until: float) -> None:
+            since = max(since, start)
+            while since < until:
+                interval = rules.interval_of(since)
+                stop = min(until, interval + rules.interval_s)
+                areas[interval] = areas.get(interval, 0.0) + level * (stop - since)
+                since = stop
+
+        level, since = 0, start
+        for mark in self.steps:
+            at = abs(mark)
+            if at > since:
+                if level:
+                    spread(level, since, min(at, end))
+                since = at
+            level += 1 if mark > 0 else -1
+        if level:
+            spread(level, since, end)
+        return areas
 
 
 class Simulation:
@@ -185,22 +198,24 @@ class Simulation:
         # holds (as after a restart of the server), operators' pieces cut at the start.
         tracker = KpiTracker()
         emit: Callable[[Fact], None] = _discard
-        waiting = StepArea(start, rules.interval_s)
-        staffed = StepArea(start, rules.interval_s)
+        waiting, staffed = Levels(), Levels()
+        wait_up, wait_down = waiting.steps.append, waiting.down
 
         heap: list[tuple[float, int, int, Any, Any]] = []
         seq = 0
         # Contacts not yet answered nor ended -> their handle time (and so: still waiting).
         handle_of: dict[str, float] = {}
-        ringing: dict[str, Offered] = {}  # contact -> its open offer
-        accept_now: list[Offered] = []  # offers to accept at this instant (no offer delay)
+        ringing: dict[str, Offered] = {}  # contact -> its open offer (with an offer delay)
         leaving: set[str] = set()  # at a shift's end, finishing what they hold
         delay = self._delay
         back_after = self.scenario.back_after_miss_s
+        accept = state.accept
         n_events = 0
 
         def apply(events: list[Event], now: float) -> None:
-            """Feed the router's events to the KPIs and react as the desks would."""
+            """Feed the router's events to the KPIs and react as the desks would. Without an
+            offer delay an offer is accepted here and now, once all of `events` are fed: the
+            accept's own events follow them."""
             nonlocal seq, n_events
             n_events += len(events)
             tracker.feed_all(events, emit)
@@ -212,36 +227,25 @@ class Simulation:
                         seq += 1
                         heappush(heap, (now + back_after, seq, _BACK, e.operator_id, None))
                 elif kind is Offered:
-                    ringing[e.contact_id] = e
                     if delay is None:
-                        accept_now.append(e)
+                        apply(accept(e.contact_id, e.operator_id, now), now)
                     else:
+                        ringing[e.contact_id] = e
                         seq += 1
                         heappush(heap, (now + delay(), seq, _ACCEPT, e, None))
                 elif kind is Accepted:
                     cid = e.contact_id
-                    waiting.change(now, -1)
+                    wait_down(now)
                     seq += 1
                     heappush(heap, (now + handle_of.pop(cid), seq, _COMPLETE, cid, e.operator_id))
                 elif kind is Enqueued:
-                    waiting.change(now, 1)
+                    wait_up(now)
                 elif kind is Ended:
                     if e.state in _UNANSWERED_END:
-                        waiting.change(now, -1)
+                        wait_down(now)
                         handle_of.pop(e.contact_id, None)
                 elif kind is OfferWithdrawn:
                     ringing.pop(e.contact_id, None)
-
-        def accept_due(now: float) -> None:
-            i = 0
-            while i < len(accept_now):
-                offer = accept_now[i]
-                i += 1
-                cid = offer.contact_id
-                if ringing.get(cid) is offer:
-                    del ringing[cid]
-                    apply(state.accept(cid, offer.operator_id, now), now)
-            accept_now.clear()
 
         # The operators, signed in as planned when the run begins.
         roster = self.roster
@@ -252,7 +256,7 @@ class Simulation:
             if presence is not _OFFLINE:
                 apply(state.set_presence(spec.id, presence, begin), begin)
             if presence is _READY:
-                staffed.change(begin, 1)
+                staffed.up(begin)
         for at, index, presence in roster.changes:
             seq += 1
             heappush(heap, (at, seq, _PRESENCE, index, presence))
@@ -270,15 +274,21 @@ class Simulation:
             """Everything due before `until`, in time order (router timers first on a tie)."""
             nonlocal seq, n_contacts
             steps = 0
+            next_deadline, tick, enqueue, complete = (
+                state.next_deadline,
+                state.tick,
+                state.enqueue,
+                state.complete,
+            )
             while True:
-                deadline = state.next_deadline()
+                deadline = next_deadline()
                 top = heap[0][0] if heap else inf
                 if deadline is not None and deadline <= top:
                     if deadline >= until:
                         return
-                    apply(state.tick(deadline), deadline)
-                    if accept_now:
-                        accept_due(deadline)
+                    events = tick(deadline)
+                    if events:  # most timers fall due stale (the contact was answered)
+                        apply(events, deadline)
                     continue
                 if top >= until:
                     return
@@ -290,9 +300,7 @@ class Simulation:
                     handle_of[cid] = s.handle()
                     patience = s.patience
                     contact = NewContact(cid, s.channel, s.topic, s.language, s.skills, s.priority)
-                    apply(state.enqueue(contact, now), now)
-                    if accept_now:
-                        accept_due(now)
+                    apply(enqueue(contact, now), now)
                     if patience is not None:
                         given = patience()  # drawn even if answered at once: same draws
                         if cid in handle_of:  # not answered at once
@@ -302,7 +310,7 @@ class Simulation:
                     seq += 1
                     heappush(heap, (at, seq, _ARRIVE, stream, None))
                 elif kind == _COMPLETE:
-                    apply(state.complete(a, b, now), now)
+                    apply(complete(a, b, now), now)
                     if b in leaving:
                         self._sign_off(b, now, leaving, apply)
                 elif kind == _ACCEPT:
@@ -320,8 +328,6 @@ class Simulation:
                     assert kind == _BACK
                     if planned[index_of[a]] is _READY and state.operator_state(a) is _ON_BREAK:
                         apply(state.set_presence(a, _READY, now), now)
-                if accept_now:
-                    accept_due(now)
                 steps += 1
                 if progress is not None and not steps % _PROGRESS_EVERY:
                     progress((now - begin) / span)
@@ -329,9 +335,9 @@ class Simulation:
         def planned_change(index: int, presence: Presence, now: float) -> None:
             op_id = ids[index]
             if planned[index] is _READY:
-                staffed.change(now, -1)
+                staffed.down(now)
             elif presence is _READY:
-                staffed.change(now, 1)
+                staffed.up(now)
             planned[index] = presence
             leaving.discard(op_id)
             if presence is _OFFLINE:
@@ -344,12 +350,17 @@ class Simulation:
         emit = buckets.add
         advance(end)
         buckets.add_all(tracker.open_time(end))
-        waiting.change(end, 0)
-        staffed.change(end, 0)
         if progress is not None:
             progress(1.0)
         return SimResult(
-            rules, buckets, start, end, waiting.areas, staffed.areas, n_contacts, n_events
+            rules,
+            buckets,
+            start,
+            end,
+            waiting.areas(rules, start, end),
+            staffed.areas(rules, start, end),
+            n_contacts,
+            n_events,
         )
 
     def _sign_off(
