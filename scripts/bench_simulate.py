@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -255,7 +254,10 @@ def _agreement(runs: dict[str, list[Measured]]) -> str:
     )
     if misses:
         return f"{means}\n!! DISAGREE beyond the tolerances: {'; '.join(misses)}"
-    return f"{means}\nagree: each with Erlang A, and with each other (SL +-1.5 pt, ASA +-10 %, abandon +-0.3 pt)"
+    return (
+        f"{means}\nagree: each with Erlang A, and with each other "
+        "(SL +-1.5 pt, ASA +-10 %, abandon +-0.3 pt)"
+    )
 
 
 def _mean(ms: list[Measured]) -> dict[str, float]:
@@ -267,12 +269,8 @@ def _mean(ms: list[Measured]) -> dict[str, float]:
     }
 
 
-def _pct(share: Any) -> str:
-    return (
-        "-"
-        if share is None or (isinstance(share, float) and math.isnan(share))
-        else f"{100 * share:.1f}%"
-    )
+def _pct(share: float | None) -> str:
+    return "-" if share is None else f"{100 * share:.1f}%"
 
 
 def _load() -> str:
