@@ -29,7 +29,7 @@ import dataclasses
 import datetime as dt
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from heapq import heappop, heappush
 from random import Random
@@ -39,7 +39,7 @@ from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
 from hotline.kpi.facts import Fact
-from hotline.routing import Channel, NewContact, OperatorSpec, Presence, RoutingState
+from hotline.routing import NewContact, OperatorSpec, Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
     ContactState,
@@ -51,7 +51,8 @@ from hotline.routing.model import (
     OperatorChanged,
     OperatorState,
 )
-from hotline.sim.draws import Arrivals, Draw, sampler
+from hotline.sim.arrivals import Arrival, ContactKind, poisson_arrivals
+from hotline.sim.draws import sampler
 from hotline.sim.roster import Roster, build_roster
 from hotline.sim.scenario import Scenario, ScenarioError
 
@@ -61,19 +62,6 @@ _READY, _BREAK, _OFFLINE = Presence.READY, Presence.BREAK, Presence.OFFLINE
 _ON_BREAK = OperatorState.BREAK
 _UNANSWERED_END = (ContactState.ABANDONED, ContactState.EXPIRED)
 _PROGRESS_EVERY = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Stream:
-    """One arrival stream, as the router is told its contacts."""
-
-    topic: str
-    channel: Channel
-    language: str | None
-    priority: str | None
-    skills: frozenset[str] | None
-    handle: Draw
-    patience: Draw | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +123,16 @@ class Levels:
 class Simulation:
     """One scenario on one config, ready to `run` once."""
 
-    def __init__(self, scenario: Scenario, settings: Settings, *, seed: int = 1) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        settings: Settings,
+        *,
+        seed: int = 1,
+        replay: Callable[[Random, float, float], list[Arrival]] | None = None,
+    ) -> None:
+        """`replay`: the contacts of a past day (`hotline.sim.replay`), given the generator
+        and the run's span, instead of the scenario's arrivals."""
         policy = settings.routing_policy()
         if scenario.wrap_up_s is not None:
             policy = dataclasses.replace(policy, wrap_up_s=scenario.wrap_up_s)
@@ -152,12 +149,22 @@ class Simulation:
         self.start = midnight.timestamp()
         self.end = self.start + scenario.duration_s
         self.begin = self.start - scenario.warmup_min * 60.0
-        self._rng = Random(seed)
+        rng = Random(seed)
         self._offer_rng = Random(f"offers:{seed}")
-        self._arrivals = Arrivals(
-            [a.per_hour for a in scenario.arrivals], offset.total_seconds(), self._rng
-        )
-        self._streams = [self._stream(i, scenario) for i in range(len(scenario.arrivals))]
+        if replay is not None:
+            recorded = replay(rng, self.begin, self.end)
+            kinds = list(dict.fromkeys(kind for _, kind, _, _ in recorded))
+            self._arrivals: Iterator[Arrival] = iter(recorded)
+        elif not scenario.arrivals:
+            raise ScenarioError([("arrivals", "at least one is needed (or --replay a day)")])
+        else:
+            kinds = [
+                ContactKind.of(a.topic, a.channel, a.language, a.priority)
+                for a in scenario.arrivals
+            ]
+            self._arrivals = poisson_arrivals(
+                scenario, rng, offset.total_seconds(), self.begin, self.end
+            )
         self.roster: Roster = build_roster(
             scenario,
             default_capacity=settings.default_capacity(),
@@ -166,26 +173,10 @@ class Simulation:
             begin=self.begin,
             end=self.end,
         )
-        _check_coverage(scenario, self._streams, self.roster.specs, policy.default_language)
+        _check_coverage(kinds, self.roster.specs, policy.default_language, replay is not None)
         self.state = RoutingState(policy)
         self._delay = (
             sampler(scenario.offer_delay, self._offer_rng) if scenario.offer_delay else None
-        )
-
-    def _stream(self, i: int, scenario: Scenario) -> Stream:
-        a = scenario.arrivals[i]
-        handle = a.handle_time or scenario.handle_time_of(a.topic)
-        assert handle is not None  # the scenario checked it
-        patience = a.patience or scenario.patience
-        channel = Channel(a.channel)
-        return Stream(
-            a.topic,
-            channel,
-            a.language,
-            a.priority,
-            frozenset((a.topic, "callback")) if channel is Channel.CALLBACK else None,
-            sampler(handle, self._rng),
-            sampler(patience, self._rng) if patience is not None else None,
         )
 
     def run(self, progress: Callable[[float], None] | None = None) -> SimResult:
@@ -260,12 +251,12 @@ class Simulation:
         for at, index, presence in roster.changes:
             seq += 1
             heappush(heap, (at, seq, _PRESENCE, index, presence))
-        next_arrival = self._arrivals.next
-        at, stream = next_arrival(begin, end)
-        seq += 1
-        heappush(heap, (at, seq, _ARRIVE, stream, None))
+        arrivals = self._arrivals
+        first = next(arrivals, None)
+        if first is not None:
+            seq += 1
+            heappush(heap, (first[0], seq, _ARRIVE, first, None))
         planned = list(roster.initial)
-        streams = self._streams
         n_contacts = 0
         span = end - begin
         inf = math.inf
@@ -294,21 +285,19 @@ class Simulation:
                     return
                 now, _, kind, a, b = heappop(heap)
                 if kind == _ARRIVE:
-                    s = streams[a]
+                    _, k, handle_s, patience = a
                     n_contacts += 1
                     cid = str(n_contacts)
-                    handle_of[cid] = s.handle()
-                    patience = s.patience
-                    contact = NewContact(cid, s.channel, s.topic, s.language, s.skills, s.priority)
+                    handle_of[cid] = handle_s
+                    contact = NewContact(cid, k.channel, k.topic, k.language, k.skills, k.priority)
                     apply(enqueue(contact, now), now)
-                    if patience is not None:
-                        given = patience()  # drawn even if answered at once: same draws
-                        if cid in handle_of:  # not answered at once
-                            seq += 1
-                            heappush(heap, (now + given, seq, _ABANDON, cid, None))
-                    at, stream = next_arrival(now, end)
-                    seq += 1
-                    heappush(heap, (at, seq, _ARRIVE, stream, None))
+                    if patience is not None and cid in handle_of:  # not answered at once
+                        seq += 1
+                        heappush(heap, (now + patience, seq, _ABANDON, cid, None))
+                    following = next(arrivals, None)
+                    if following is not None:
+                        seq += 1
+                        heappush(heap, (following[0], seq, _ARRIVE, following, None))
                 elif kind == _COMPLETE:
                     apply(complete(a, b, now), now)
                     if b in leaving:
@@ -395,26 +384,27 @@ def _restarted(tracker: KpiTracker, start: float) -> KpiTracker:
 
 
 def _check_coverage(
-    scenario: Scenario,
-    streams: list[Stream],
+    kinds: list[ContactKind],
     specs: tuple[OperatorSpec, ...],
     default_language: str,
+    replayed: bool,
 ) -> None:
-    """Every stream can be taken by someone (skills, language, capacity on its channel)."""
-    for i, s in enumerate(streams):
-        needs = s.skills or {s.topic}
-        language = s.language or default_language
+    """Every kind of contact can be taken by someone (skills, language, channel capacity)."""
+    for i, k in enumerate(kinds):
+        needs = k.skills or {k.topic}
+        language = k.language or default_language
         if not any(
             needs <= spec.skills.keys()
             and language in spec.languages
-            and spec.capacity.get(s.channel, 0) > 0
+            and spec.capacity.get(k.channel, 0) > 0
             for spec in specs
         ):
+            where = "operators" if replayed else f"arrivals[{i}]"
             raise ScenarioError(
                 [
                     (
-                        f"arrivals[{i}]",
-                        f"no operator can take {s.topic!r} in {language!r} by {s.channel}: "
+                        where,
+                        f"no operator can take {k.topic!r} in {language!r} by {k.channel}: "
                         "check skills, languages and capacity",
                     )
                 ]

@@ -173,7 +173,7 @@ class Scenario(_Section):
     service_level_basis: Basis | None = None  # None: the config's kpi.service_level_basis
     short_abandon_s: float | None = Field(default=None, ge=0)  # None: the config's
     wrap_up_s: float | None = Field(default=None, ge=0)  # None: the config's routing.wrap_up_s
-    arrivals: tuple[Arrival, ...] = Field(strict=False)
+    arrivals: tuple[Arrival, ...] = Field(default=(), strict=False)  # none: only for --replay
     handle_time: dict[str, Distribution] = Field(default_factory=dict)
     patience: Distribution | None = None  # None: nobody abandons
     offer_delay: Distribution | None = None  # None: every offer is accepted at once
@@ -185,9 +185,8 @@ class Scenario(_Section):
     def _consistent(self) -> Self:
         if self.hours is not None and self.days is not None:
             raise _At(("days",), "give hours or days, not both")
-        for key in ("arrivals", "operators"):
-            if not getattr(self, key):
-                raise _At((key,), "at least one is needed")
+        if not self.operators:
+            raise _At(("operators",), "at least one group is needed")
         held = {skill for g in self.operators if g.count for skill in g.skills}
         for i, a in enumerate(self.arrivals):
             if a.handle_time is None and self.handle_time_of(a.topic) is None:
