@@ -20,6 +20,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -305,6 +306,23 @@ def _simulate_parser(commands: Any) -> None:
         action="store_true",
         help='print {"total": FIGURES, "rows": [...]} instead of the table',
     )
+    simulate.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DB",
+        help="the contacts of a past day in this hotline database (read-only), instead of "
+        "the scenario's arrivals, with the scenario's operators",
+    )
+    simulate.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="with --replay: the day to replay"
+    )
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 def _positive(value: str) -> float:

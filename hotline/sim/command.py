@@ -1,8 +1,9 @@
 """`hotline simulate SCENARIO.toml`: load, run, print, write (the parser is in hotline.cli).
 
-It reads the scenario and a hotline config, and writes only to stdout, stderr and `--out`:
-no database, nothing under var/. Exit codes as the other commands: 2 for a scenario or config
-that cannot be used (one line per problem), 1 for an output that cannot be written.
+It reads the scenario and a hotline config (and, with `--replay`, a database read-only), and
+writes only to stdout, stderr and `--out`: nothing under var/. Exit codes as the other
+commands: 2 for a scenario or config that cannot be used (one line per problem), 1 for an
+output that cannot be written.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hotline.config import ConfigError, load_settings
+from hotline.sim import replay as replayed
 from hotline.sim.engine import Simulation
 from hotline.sim.plot import PlotUnavailable, write_charts
 from hotline.sim.report import report, table
@@ -35,19 +37,29 @@ def simulate(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     except ScenarioError as e:
         return _problems("scenario error", e)
-    if args.days is not None:
+    if (args.replay is None) != (args.date is None):
+        print("hotline: --replay DB and --date YYYY-MM-DD go together", file=sys.stderr)
+        return EXIT_CONFIG
+    replay = None
+    if args.replay is not None:
+        scenario = replayed.over(scenario, args.date, args.days or 1.0)
+        replay = replayed.arrivals_from(args.replay, scenario)
+    elif args.days is not None:
         scenario = scenario.with_days(args.days)
     config = args.config or scenario.config or DEFAULT_CONFIG
     try:
         settings = load_settings(config)
-        sim = Simulation(scenario, settings, seed=args.seed)
+        sim = Simulation(scenario, settings, seed=args.seed, replay=replay)
     except ScenarioError as e:
         return _problems("scenario error", e)
     except ConfigError as e:
         return _problems("config error", e)
     with _progress_bar() as progress:
         result = sim.run(progress)
-    answer = report(result, seed=args.seed, config=str(config))
+    run = {"seed": args.seed, "config": str(config)}
+    if args.replay is not None:
+        run.update(replay=str(args.replay), date=args.date.isoformat())
+    answer = report(result, **run)
     if args.out is not None:
         try:
             _write(answer, args.out, plot=args.plot)
