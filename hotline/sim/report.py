@@ -112,7 +112,8 @@ def _local(at: float, tz: ZoneInfo) -> str:
 
 
 def table(answer: Mapping[str, Any], rules: KpiRules) -> str:
-    """The rows and the total as aligned text, one line per interval."""
+    """The rows and the total as aligned text, one line per interval; then the total of each
+    queue (topic, class, channel), where a queue the whole line's figures hide shows."""
     sl_names = [f"SL{t}" for t in rules.thresholds]
     head = ["interval", "offered", "answd", "aband", *sl_names]
     head += ["ASA", "maxwait", "aband%", "AHT", "occ", "staffed", "busy", "waiting"]
@@ -120,19 +121,32 @@ def table(answer: Mapping[str, Any], rules: KpiRules) -> str:
     for row in answer["rows"]:
         lines.append([row["start"][5:16].replace("T", " "), *_cells(row, rules)])
     lines.append(["total", *_cells(answer["total"], rules)])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    text = [
+    text = _aligned(lines)
+    text.insert(len(text) - 1, "-" * len(text[0]))
+    total = answer["total"]
+    deadlines = ", ".join(f"{name} {_pct(share)}" for name, share in total["deadline_met"].items())
+    text.append(f"deadline met: {deadlines}; expired {total['expired']}")
+    queues = [["queue", "offered", "answd", "aband", *sl_names]]
+    queues[0] += ["ASA", "maxwait", "aband%", "AHT", "deadline met"]
+    for q in answer.get("queues", ()):
+        name = f"{q['topic']}/{q['priority']}/{q['channel']}"
+        cells = _cells({**q, "staffed": None, "busy": None, "waiting": None}, rules)[:-4]
+        queues.append([name, *cells, _pct(q["deadline_met"].get(q["priority"]))])
+    if len(queues) > 1:
+        text += ["", *_aligned(queues)]
+    return "\n".join(text)
+
+
+def _aligned(lines: list[list[str]]) -> list[str]:
+    """Columns padded to their widest cell: the first to the left, the others to the right."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return [
         "  ".join(
             cell.ljust(w) if i == 0 else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(line, widths, strict=True))
         )
         for line in lines
     ]
-    text.insert(len(text) - 1, "-" * len(text[0]))
-    total = answer["total"]
-    deadlines = ", ".join(f"{name} {_pct(share)}" for name, share in total["deadline_met"].items())
-    text.append(f"deadline met: {deadlines}; expired {total['expired']}")
-    return "\n".join(text)
 
 
 def _cells(f: Mapping[str, Any], rules: KpiRules) -> list[str]:

@@ -70,8 +70,13 @@ def test_the_table_has_a_line_per_interval_and_the_total(
         "03-02 00:30",
         "03-02 00:45",
     ]
-    assert lines[-2].startswith("total")
-    assert lines[-1].startswith("deadline met: urgent -, normal")
+    total = lines.index("") - 2
+    assert lines[total].startswith("total")
+    assert lines[total + 1].startswith("deadline met: urgent -, normal")
+    # Then each queue's total: here the one queue of the minimal scenario.
+    assert lines[total + 3].split()[:2] == ["queue", "offered"]
+    assert lines[total + 4].split()[0] == "documents/normal/voice"
+    assert lines[total + 4].split()[1] == lines[total].split()[1]
 
 
 def test_out_writes_the_answer_and_plot_the_charts(
