@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from heapq import heappop, heappush
@@ -39,7 +38,7 @@ from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
 from hotline.kpi.facts import Fact
-from hotline.routing import NewContact, OperatorSpec, Presence, RoutingState
+from hotline.routing import NewContact, Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
     ContactState,
@@ -53,7 +52,8 @@ from hotline.routing.model import (
 )
 from hotline.sim.arrivals import Arrival, ContactKind, poisson_arrivals
 from hotline.sim.draws import sampler
-from hotline.sim.roster import Roster, build_roster
+from hotline.sim.levels import Levels
+from hotline.sim.roster import Roster, build_roster, check_coverage
 from hotline.sim.scenario import Scenario, ScenarioError
 
 # What the heap holds: (time, sequence, kind, a, b).
@@ -77,47 +77,6 @@ class SimResult:
     staffed: dict[float, float]
     contacts: int  # arrivals simulated, warm-up included
     router_events: int
-
-
-class Levels:
-    """A count that steps up and down (contacts waiting, operators at work), integrated per
-    interval at the end. The hot path only logs each step: `up(t)` appends t, `down(t)`
-    appends -t (times are seconds since the epoch: positive), in time order."""
-
-    __slots__ = ("steps",)
-
-    def __init__(self) -> None:
-        self.steps = array("d")
-
-    def up(self, at: float) -> None:
-        self.steps.append(at)
-
-    def down(self, at: float) -> None:
-        self.steps.append(-at)
-
-    def areas(self, rules: KpiRules, start: float, end: float) -> dict[float, float]:
-        """The count's integral over each interval of [start, end) (count x seconds)."""
-        areas: dict[float, float] = {}
-
-        def spread(level: int, since: float, until: float) -> None:
-            since = max(since, start)
-            while since < until:
-                interval = rules.interval_of(since)
-                stop = min(until, interval + rules.interval_s)
-                areas[interval] = areas.get(interval, 0.0) + level * (stop - since)
-                since = stop
-
-        level, since = 0, start
-        for mark in self.steps:
-            at = abs(mark)
-            if at > since:
-                if level:
-                    spread(level, since, min(at, end))
-                since = at
-            level += 1 if mark > 0 else -1
-        if level:
-            spread(level, since, end)
-        return areas
 
 
 class Simulation:
@@ -173,7 +132,9 @@ class Simulation:
             begin=self.begin,
             end=self.end,
         )
-        _check_coverage(kinds, self.roster.specs, policy.default_language, replay is not None)
+        check_coverage(
+            kinds, self.roster.specs, policy.default_language, replayed=replay is not None
+        )
         self.state = RoutingState(policy)
         self._delay = (
             sampler(scenario.offer_delay, self._offer_rng) if scenario.offer_delay else None
@@ -381,31 +342,3 @@ def _restarted(tracker: KpiTracker, start: float) -> KpiTracker:
     for o in operators:
         o.since = max(o.since, start)
     return KpiTracker(tracker.open_contacts(), operators)
-
-
-def _check_coverage(
-    kinds: list[ContactKind],
-    specs: tuple[OperatorSpec, ...],
-    default_language: str,
-    replayed: bool,
-) -> None:
-    """Every kind of contact can be taken by someone (skills, language, channel capacity)."""
-    for i, k in enumerate(kinds):
-        needs = k.skills or {k.topic}
-        language = k.language or default_language
-        if not any(
-            needs <= spec.skills.keys()
-            and language in spec.languages
-            and spec.capacity.get(k.channel, 0) > 0
-            for spec in specs
-        ):
-            where = "operators" if replayed else f"arrivals[{i}]"
-            raise ScenarioError(
-                [
-                    (
-                        where,
-                        f"no operator can take {k.topic!r} in {language!r} by {k.channel}: "
-                        "check skills, languages and capacity",
-                    )
-                ]
-            )

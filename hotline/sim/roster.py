@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from hotline.routing import Channel, OperatorSpec, Presence
+from hotline.sim.arrivals import ContactKind
 from hotline.sim.scenario import HOURS, OperatorGroup, Scenario, ScenarioError, clock_minutes
 
 _DAY_S = HOURS * 3600.0
@@ -107,3 +108,32 @@ def _timeline(
         if not merged or merged[-1][1] is not p:
             merged.append((t, p))
     return merged
+
+
+def check_coverage(
+    kinds: list[ContactKind],
+    specs: tuple[OperatorSpec, ...],
+    default_language: str,
+    *,
+    replayed: bool,
+) -> None:
+    """Every kind of contact can be taken by someone (skills, language, channel capacity)."""
+    for i, k in enumerate(kinds):
+        needs = k.skills or {k.topic}
+        language = k.language or default_language
+        if not any(
+            needs <= spec.skills.keys()
+            and language in spec.languages
+            and spec.capacity.get(k.channel, 0) > 0
+            for spec in specs
+        ):
+            where = "operators" if replayed else f"arrivals[{i}]"
+            raise ScenarioError(
+                [
+                    (
+                        where,
+                        f"no operator can take {k.topic!r} in {language!r} by {k.channel}: "
+                        "check skills, languages and capacity",
+                    )
+                ]
+            )
