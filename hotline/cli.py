@@ -1,8 +1,10 @@
 """The `hotline` command (also `python -m hotline`): parses arguments, loads settings, runs.
 
 `serve` hands the settings to the composition root (`hotline.app.serve`) under `trio.run`;
-`check-config` only validates a file. A configuration that cannot be used stops the command
-before anything starts, with exit code 2 and one line per problem on stderr:
+`check-config` only validates a file; `simulate` runs the capacity simulator
+(`hotline.sim.command`) on a scenario and writes no database nor anything under var/. A
+configuration that cannot be used stops the command before anything starts, with exit code 2
+and one line per problem on stderr:
 `hotline: config error: <key path>: <what is wrong>`.
 
 Every command but `check-config` runs under umask 077: the database, its lock, the outbox files,
@@ -281,7 +283,8 @@ def _simulate_parser(commands: Any) -> None:
         help="simulate a scenario on the real router and print the KPIs per interval",
         description="Run the routing core on virtual time through the scenario (arrivals, "
         "handle times, patience, operators and shifts; config/scenario.example.toml) and print "
-        "the same figures as GET /v1/stats, per interval and in total. Needs no database.",
+        "the same figures as GET /v1/stats, per interval and in total. Needs no database "
+        "(--replay reads one, read-only).",
     )
     simulate.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
     simulate.add_argument(
