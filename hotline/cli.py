@@ -49,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hotline.sim.command import simulate
 
         return simulate(args)
+    if args.command == "staff":  # pure arithmetic: no config, no database
+        return _staff(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as e:
@@ -274,6 +276,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--operator", metavar="ID", help="the operator an operator token acts as")
     token.add_argument("--name", metavar="NAME", help="who holds it (shown in logs)")
     _simulate_parser(commands)
+    _staff_parser(commands)
     return parser
 
 
@@ -336,6 +339,67 @@ def _positive(value: str) -> float:
     if not number > 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not > 0")
     return number
+
+
+# `hotline staff`: operators needed by Erlang C/A (hotline/sim/staffing.py). Numbers are read
+# here, not by argparse, so that every bad value is one line naming its flag.
+def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    staff = commands.add_parser(
+        "staff",
+        help="agents needed for a service-level target, by Erlang C (or A with --patience)",
+        description="The fewest agents on one queue that answer LEVEL of the contacts within "
+        "SECONDS (and keep occupancy under the cap), by Erlang C, or by Erlang A when a mean "
+        "patience is given; then grossed up for shrinkage. Needs no config and no database.",
+    )
+    staff.add_argument("--rate", required=True, metavar="PER_HOUR", help="arrivals per hour")
+    staff.add_argument("--aht", required=True, metavar="SECONDS", help="mean handle time")
+    staff.add_argument(
+        "--target", required=True, metavar="LEVEL/SECONDS", help="e.g. 0.85/20: 85%% in 20 s"
+    )
+    staff.add_argument(
+        "--patience", metavar="SECONDS", help="mean patience (exponential): Erlang A"
+    )
+    staff.add_argument(
+        "--max-occupancy", default="1", metavar="FRACTION", help="occupancy cap (default: none)"
+    )
+    staff.add_argument(
+        "--shrinkage", default="0", metavar="FRACTION", help="paid time off the line (default: 0)"
+    )
+    staff.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+
+
+def _staff(args: argparse.Namespace) -> int:
+    import json
+
+    from hotline.sim.staffing import (
+        StaffingError,
+        StaffRequest,
+        parse_target,
+        plan_staff,
+        plan_table,
+    )
+
+    def number(flag: str, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise StaffingError(flag, f"{text!r} is not a number") from None
+
+    try:
+        request = StaffRequest(
+            rate_per_hour=number("rate", args.rate),
+            aht_s=number("aht", args.aht),
+            target=parse_target(args.target),
+            patience_s=None if args.patience is None else number("patience", args.patience),
+            max_occupancy=number("max-occupancy", args.max_occupancy),
+            shrinkage=number("shrinkage", args.shrinkage),
+        )
+        plan = plan_staff(request)
+    except StaffingError as e:
+        print(f"hotline: staff: --{e.field}: {e.what}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(json.dumps(plan.as_json()) if args.json else plan_table(plan))
+    return EXIT_OK
 
 
 def _db_flag(parser: argparse.ArgumentParser) -> None:

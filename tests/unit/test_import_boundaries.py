@@ -26,6 +26,8 @@ SHELLS = {"routing/actor.py", "schedule/settings.py"}
 PURE_FILES = [
     "notify/segments.py",
     "notify/templates.py",
+    "sim/erlang.py",
+    "sim/staffing.py",
     "voicemail/audio.py",
     "voicemail/policy.py",
 ]
