@@ -53,6 +53,7 @@ from hotline.routing.model import (
 from hotline.sim.arrivals import Arrival, ContactKind, poisson_arrivals
 from hotline.sim.draws import sampler
 from hotline.sim.levels import Levels
+from hotline.sim.required import hourly_required
 from hotline.sim.roster import Roster, build_roster, check_coverage
 from hotline.sim.scenario import Scenario, ScenarioError
 
@@ -77,6 +78,10 @@ class SimResult:
     staffed: dict[float, float]
     contacts: int  # arrivals simulated, warm-up included
     router_events: int
+    # Operators Erlang says each hour of the day needs (`hotline.sim.required`), if known, and
+    # where the hours fall: local time minus UTC, in seconds.
+    required_hourly: list[float] | None = None
+    utc_offset_s: float = 0.0
 
 
 class Simulation:
@@ -136,6 +141,12 @@ class Simulation:
             kinds, self.roster.specs, policy.default_language, replayed=replay is not None
         )
         self.state = RoutingState(policy)
+        self._utc_offset_s = offset.total_seconds()
+        self._required = (
+            None
+            if replay is not None
+            else hourly_required(scenario, rules, policy.wrap_up_s, self.roster.specs)
+        )
         self._delay = (
             sampler(scenario.offer_delay, self._offer_rng) if scenario.offer_delay else None
         )
@@ -311,6 +322,8 @@ class Simulation:
             staffed.areas(rules, start, end),
             n_contacts,
             n_events,
+            self._required,
+            self._utc_offset_s,
         )
 
     def _sign_off(

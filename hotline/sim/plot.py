@@ -6,7 +6,8 @@ One chart per question, and `overview.png` with all of them stacked on one time 
 - waiting.png: contacts waiting (mean per interval);
 - asa.png: the average speed of answer, with its goal;
 - occupancy.png: the share of signed-in time busy or in wrap-up;
-- staffing.png: operators scheduled at work against operators busy (the workload, in erlangs).
+- staffing.png: operators scheduled at work, against those Erlang requires (each stream alone,
+  when the scenario's streams are known) and those busy (the workload, in erlangs).
 
 matplotlib is an optional extra (`pip install 'hotline[plot]'`); the Agg backend draws
 without a display.
@@ -135,6 +136,14 @@ def _service_level(
 
 def _staffing(ax: Any, times: list[dt.datetime], rows: Sequence[Mapping[str, Any]]) -> None:
     ax.step(times, _values(rows, "staffed"), where="post", label="scheduled at work")
+    if rows[0].get("required") is not None:
+        ax.step(
+            times,
+            _values(rows, "required"),
+            where="post",
+            linestyle="--",
+            label="required (Erlang, each stream alone)",
+        )
     ax.step(times, _values(rows, "busy"), where="post", label="busy (workload, erlangs)")
     ax.set_ylabel("operators")
     ax.set_ylim(bottom=0)

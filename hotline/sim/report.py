@@ -3,7 +3,9 @@ total (`hotline.kpi.figures`, the same as `GET /v1/stats`), as JSON and as a tab
 
 Besides FIGURES each row and the total carry three means over their time: `staffed`
 (operators scheduled at work: on shift, not on a planned break), `busy` (operators busy or in
-wrap-up: the workload handled, in erlangs) and `waiting` (contacts waiting).
+wrap-up: the workload handled, in erlangs) and `waiting` (contacts waiting); and `required`,
+the operators Erlang says the hour needs, each arrival stream alone (`hotline.sim.required`;
+None when the scenario's streams or a service-level goal are missing, as in a replay).
 """
 
 from __future__ import annotations
@@ -54,19 +56,22 @@ def report(result: SimResult, **run: Any) -> dict[str, Any]:
                 "start": _local(start, rules.tz),
                 "end": _local(end, rules.tz),
                 **_with_means(tally, rules, end - start, waiting, staffed),
+                "required": _required(result, start),
             }
         )
     queues: dict[tuple[str, str, str], Tally] = {}
     for (_, topic, priority, channel), t in result.buckets.queues.items():
         queues.setdefault((topic, priority, channel), Tally(len(rules.thresholds))).merge(t)
+    total = _with_means(
+        result.buckets.total(),
+        rules,
+        result.end - result.start,
+        sum(result.waiting.values()),
+        sum(result.staffed.values()),
+    )
+    total["required"] = _mean_required(result, rows)
     return {
-        "total": _with_means(
-            result.buckets.total(),
-            rules,
-            result.end - result.start,
-            sum(result.waiting.values()),
-            sum(result.staffed.values()),
-        ),
+        "total": total,
         "rows": rows,
         "queues": [
             {"topic": topic, "priority": priority, "channel": channel, **figures(t, rules)}
@@ -104,6 +109,20 @@ def _with_means(
     }
 
 
+def _required(result: SimResult, start: float) -> float | None:
+    hourly = result.required_hourly
+    if hourly is None:
+        return None
+    return hourly[int((start + result.utc_offset_s) // 3600) % len(hourly)]
+
+
+def _mean_required(result: SimResult, rows: list[dict[str, Any]]) -> float | None:
+    if result.required_hourly is None:
+        return None
+    spans = [(_required(result, s), e - s) for s, e in _intervals(result)]
+    return sum(r * length for r, length in spans if r is not None) / (result.end - result.start)
+
+
 def _local(at: float, tz: ZoneInfo) -> str:
     return dt.datetime.fromtimestamp(at, tz).isoformat(timespec="seconds")
 
@@ -116,7 +135,7 @@ def table(answer: Mapping[str, Any], rules: KpiRules) -> str:
     queue (topic, class, channel), where a queue the whole line's figures hide shows."""
     sl_names = [f"SL{t}" for t in rules.thresholds]
     head = ["interval", "offered", "answd", "aband", *sl_names]
-    head += ["ASA", "maxwait", "aband%", "AHT", "occ", "staffed", "busy", "waiting"]
+    head += ["ASA", "maxwait", "aband%", "AHT", "occ", "staffed", "required", "busy", "waiting"]
     lines = [head]
     for row in answer["rows"]:
         lines.append([row["start"][5:16].replace("T", " "), *_cells(row, rules)])
@@ -130,7 +149,7 @@ def table(answer: Mapping[str, Any], rules: KpiRules) -> str:
     queues[0] += ["ASA", "maxwait", "aband%", "AHT", "deadline met"]
     for q in answer.get("queues", ()):
         name = f"{q['topic']}/{q['priority']}/{q['channel']}"
-        cells = _cells({**q, "staffed": None, "busy": None, "waiting": None}, rules)[:-4]
+        cells = _cells({**q, "staffed": None, "busy": None, "waiting": None}, rules)[:-5]
         queues.append([name, *cells, _pct(q["deadline_met"].get(q["priority"]))])
     if len(queues) > 1:
         text += ["", *_aligned(queues)]
@@ -161,6 +180,7 @@ def _cells(f: Mapping[str, Any], rules: KpiRules) -> list[str]:
         _num(f["aht_s"], 0),
         _pct(f["occupancy"]),
         _num(f["staffed"]),
+        _num(f.get("required")),
         _num(f["busy"]),
         _num(f["waiting"]),
     ]

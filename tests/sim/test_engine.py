@@ -176,3 +176,21 @@ def test_a_stream_nobody_can_take_is_refused_before_the_run(settings: Settings) 
     where, what = e.value.problems[0]
     assert where == "arrivals[0]"
     assert "'en'" in what
+
+
+def test_each_hour_carries_the_operators_erlang_requires(settings: Settings) -> None:
+    # The M/M/14 reference case: 200 calls an hour of 180 s, 85 % within 20 s (the config's
+    # goal): Erlang C asks for 14 operators; nothing arrives at night, nobody is required.
+    rates = [0.0] * 8 + [200.0] * 12 + [0.0] * 4
+    s = scenario(
+        hours=24,
+        wrap_up_s=0,
+        patience=None,
+        arrivals=[{"topic": "documents", "per_hour": rates}],
+        handle_time={"documents": {"dist": "exp", "mean_s": 180}},
+    )
+    answer = report(run(s, settings))
+    required = {row["start"][11:16]: row["required"] for row in answer["rows"]}
+    assert required["07:45"] == 0
+    assert required["08:00"] == required["19:45"] == 14
+    assert answer["total"]["required"] == pytest.approx(14 * 12 / 24)
