@@ -7,8 +7,9 @@ configuration that cannot be used stops the command before anything starts, with
 and one line per problem on stderr:
 `hotline: config error: <key path>: <what is wrong>`.
 
-Every command but `check-config` runs under umask 077: the database, its lock, the outbox files,
-recordings and attachments hold personal data, so whatever it creates is the deployer's alone.
+Every command but `check-config` and `staff` (which reads no config and writes nothing) runs
+under umask 077: the database, its lock, the outbox files, recordings and attachments hold
+personal data, so whatever it creates is the deployer's alone.
 A database held by a running server (`<db>.lock`) stops `serve` and `migrate` at once with exit
 code 4 and one line naming the holder; a store that cannot be written at start-up (a full disk)
 stops `serve` with exit code 3 and one line, not a traceback.

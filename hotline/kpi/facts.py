@@ -15,7 +15,7 @@ a restart gives it back the open contacts and operators from the store (`OpenCon
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from hotline.routing.model import (
@@ -73,7 +73,9 @@ class HandleEnded:
 @dataclass(slots=True, unsafe_hash=True)
 class OperatorTime:
     """`operator_id` was in `state` from `start` to `end`. A wrap-up names the group of the
-    contact it follows (`topic`, `priority`, `channel`), so handle time splits by topic too."""
+    contact it follows (`topic`, `priority`, `channel`), so handle time splits by topic too.
+    `holding`: it held an answered contact all along in a state shown as not busy (on break
+    during a call): it was busy; always False in states that count as shown."""
 
     operator_id: str
     start: float
@@ -82,6 +84,7 @@ class OperatorTime:
     topic: str | None = None
     priority: str | None = None
     channel: str | None = None
+    holding: bool = False
 
 
 Fact = WaitEnded | HandleEnded | OperatorTime
@@ -105,7 +108,8 @@ class OpenContact:
 @dataclass(slots=True)
 class OpenOperator:
     """An operator's state since its last change; `last_*`: the group of the contact it ended
-    last (its wrap-up belongs to that contact)."""
+    last (its wrap-up belongs to that contact). `holding`: answered contacts it has not ended;
+    a tracker counts them from its open contacts, so the store need not keep it."""
 
     id: str
     state: OperatorState
@@ -113,6 +117,13 @@ class OpenOperator:
     last_topic: str | None = None
     last_priority: str | None = None
     last_channel: str | None = None
+    holding: int = 0
+
+
+# Shown states whose time counts the same whether the operator holds a contact or not: busy
+# and wrap-up are busy anyway, offline is not counted. In the others (a break asked for during a
+# call) holding one makes the operator busy.
+_COUNTED_AS_SHOWN = (OperatorState.BUSY, OperatorState.WRAP_UP, OperatorState.OFFLINE)
 
 
 class KpiTracker:
@@ -125,8 +136,14 @@ class KpiTracker:
         contacts: Iterable[OpenContact] = (),
         operators: Iterable[OpenOperator] = (),
     ) -> None:
-        self._contacts = {c.id: c for c in contacts}
-        self._operators = {o.id: o for o in operators}
+        # Copies: the tracker changes its records in place, and must not change the caller's
+        # (another tracker's, or a list the caller still reads).
+        self._contacts = {c.id: replace(c) for c in contacts}
+        self._operators = {o.id: replace(o, holding=0) for o in operators}
+        for c in self._contacts.values():
+            held_by = self._operators.get(c.operator_id or "")
+            if c.answered_at is not None and held_by is not None:
+                held_by.holding += 1
         # One lookup per event; the events that carry no figure (offers, overflows) cost only it.
         self._handlers: dict[type, Callable[[KpiTracker, Event, Callable[[Fact], None]], None]]
         self._handlers = {
@@ -162,10 +179,12 @@ class KpiTracker:
         return (c for c in self._contacts.values() if c.answered_at is None)
 
     def open_contacts(self) -> list[OpenContact]:
-        return list(self._contacts.values())
+        """A snapshot of the contacts not yet ended (copies: the next events leave it alone)."""
+        return [replace(c) for c in self._contacts.values()]
 
     def open_operators(self) -> list[OpenOperator]:
-        return list(self._operators.values())
+        """A snapshot of each operator's state since its last change (copies, likewise)."""
+        return [replace(o) for o in self._operators.values()]
 
     def _enqueued(self, event: Event, emit: Callable[[Fact], None]) -> None:
         assert isinstance(event, Enqueued)
@@ -193,6 +212,9 @@ class KpiTracker:
             return
         c.answered_at = event.at
         c.operator_id = event.operator_id
+        o = self._operators.get(event.operator_id)
+        if o is not None:
+            self._hold(o, 1, event.at, emit)
         met = event.at <= c.deadline_at and not c.breached
         emit(
             WaitEnded(
@@ -238,6 +260,12 @@ class KpiTracker:
         )
         o = self._operators.get(c.operator_id)
         if o is not None:
+            self._hold(o, -1, event.at, emit)
+            if o.state is OperatorState.WRAP_UP and event.at > o.since:
+                # In wrap-up after another contact (chats): that wrap-up ends here, this one's
+                # begins (the router starts the wrap-up again).
+                emit(_piece(o, event.at))
+                o.since = event.at
             o.last_topic, o.last_priority, o.last_channel = c.topic, c.priority, c.channel
 
     def _operator_changed(self, event: Event, emit: Callable[[Fact], None]) -> None:
@@ -255,10 +283,19 @@ class KpiTracker:
         o.state = event.state
         o.since = event.at
 
+    @staticmethod
+    def _hold(o: OpenOperator, change: int, at: float, emit: Callable[[Fact], None]) -> None:
+        """`o` takes or ends a contact; where that turns it busy or not, its piece ends."""
+        if ((o.holding + change > 0) is not (o.holding > 0)) and o.state not in _COUNTED_AS_SHOWN:
+            if at > o.since:
+                emit(_piece(o, at))
+            o.since = at
+        o.holding += change
+
 
 def _piece(o: OpenOperator, end: float) -> OperatorTime:
+    holding = o.holding > 0 and o.state not in _COUNTED_AS_SHOWN
     if o.state is OperatorState.WRAP_UP:
-        return OperatorTime(
-            o.id, o.since, end, o.state, o.last_topic, o.last_priority, o.last_channel
-        )
-    return OperatorTime(o.id, o.since, end, o.state)
+        topic, priority, channel = o.last_topic, o.last_priority, o.last_channel
+        return OperatorTime(o.id, o.since, end, o.state, topic, priority, channel, holding)
+    return OperatorTime(o.id, o.since, end, o.state, holding=holding)

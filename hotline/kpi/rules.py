@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,9 @@ Basis = Literal["answered", "offered", "offered_minus_short", "sl2"]
 BASES: tuple[Basis, ...] = ("answered", "offered", "offered_minus_short", "sl2")
 
 MOSCOW = ZoneInfo("Europe/Moscow")
+# Every zone's offset from UTC is a whole number of quarter hours: intervals dividing one are the
+# same on every wall clock, counted from the epoch without asking the zone.
+_QUARTER_HOUR = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +23,7 @@ class KpiRules:
     `basis`: the service level's denominator (see `hotline.kpi.tally.figures`).
     `short_abandon_s`: an abandon after at most this wait is a short abandon.
     `interval_s`: the smallest period reported; facts are kept in intervals this long, aligned
-    to the epoch (and so to the hour and the day in Moscow, whose offset is whole hours).
+    to `tz`'s wall clock: a day runs from midnight to midnight in `tz`, an hour from its hour.
     `classes`: the priority classes, for deadline compliance. `goals`: shown, never routed on."""
 
     thresholds: tuple[int, ...] = (20, 25, 30)
@@ -39,5 +43,12 @@ class KpiRules:
             raise ValueError("interval_s must divide a day")
 
     def interval_of(self, at: float) -> float:
-        """The start of the interval holding the instant `at`."""
-        return at - at % self.interval_s
+        """The start of the interval holding the instant `at`, on `tz`'s wall clock (with the
+        offset in force at `at`: Moscow keeps one all year; in a zone with summer time a day
+        interval on the day of a change would start an hour off)."""
+        step = self.interval_s
+        if _QUARTER_HOUR % step == 0:
+            return at - at % step
+        offset = datetime.fromtimestamp(at, self.tz).utcoffset()
+        assert offset is not None  # a ZoneInfo always knows its offset
+        return at - (at + offset.total_seconds()) % step

@@ -3,15 +3,18 @@ both), so intervals add up to days and groups to the whole; `figures` turns one 
 
 Definitions (README "Service levels, defined" says the same for deployers):
 - offered = answered + abandoned + expired: every inbound contact whose wait ended.
-- service level at T, by `KpiRules.basis`:
-    answered             answered within T / answered                         (Asterisk's SL)
-    offered              answered within T / offered
-    offered_minus_short  answered within T / (offered - short abandons)      (the default)
-    sl2                  (answered + abandoned) within T / offered            (Asterisk's SL2)
+- service level at T, by `KpiRules.basis` (the issue's bases; an expired contact, which the
+  service ended, is in no denominator: Asterisk counts only completed and abandoned calls, and
+  Genesys adds flow-outs only when told to):
+    answered             answered within T / answered                           (Asterisk's SL)
+    offered              answered within T / (answered + abandoned)
+    offered_minus_short  answered within T / (answered + abandoned - short)    (the default)
+    sl2                  (answered + abandoned) within T / (answered + abandoned) (Asterisk's SL2)
 - asa_s: mean wait of the answered; max_wait_s: the longest wait answered or abandoned.
 - abandon_rate = (abandoned - short) / (offered - short).
 - talk_s and wrap_s: talk (accept -> end) and wrap-up time per handled contact; aht_s their sum.
-- occupancy = time busy or in wrap-up / time not offline.
+- occupancy = time holding contacts (shown busy, or on break with a call in hand) or in
+  wrap-up / time not offline.
 - deadline_met[class] = answered by the class's deadline / (answered + those whose deadline
   passed unanswered).
 - voicemail_within_hour: callback contacts (voicemails) answered by their deadline (one working
@@ -101,13 +104,14 @@ class Tally:
         self.handled += 1
         self.talk_sum += f.talk_s
 
-    def count_time(self, state: OperatorState, seconds: float) -> None:
-        """`seconds` of an operator's time in `state` (one interval's share of a piece)."""
+    def count_time(self, state: OperatorState, seconds: float, holding: bool = False) -> None:
+        """`seconds` of an operator's time in `state` (one interval's share of a piece), while
+        `holding` an answered contact or not."""
         if state is OperatorState.WRAP_UP:
             self.wrap_sum += seconds
         if state is not OperatorState.OFFLINE:
             self.open_s += seconds
-            if state in _BUSY:
+            if holding or state in _BUSY:
                 self.busy_s += seconds
 
     def merge(self, other: Tally) -> Tally:
@@ -155,11 +159,12 @@ def _ratio(part: float, whole: float) -> float | None:
 
 def figures(t: Tally, rules: KpiRules) -> dict[str, Any]:
     """FIGURES of the issue (and of `GET /v1/stats`): counts, seconds and ratios 0..1."""
+    answered_or_abandoned = t.answered + t.abandoned
     base = {
         "answered": t.answered,
-        "offered": t.offered,
-        "offered_minus_short": t.offered - t.short_abandoned,
-        "sl2": t.offered,
+        "offered": answered_or_abandoned,
+        "offered_minus_short": answered_or_abandoned - t.short_abandoned,
+        "sl2": answered_or_abandoned,
     }[rules.basis]
     service_level: dict[str, float | None] = {}
     for i, threshold in enumerate(rules.thresholds):
@@ -248,7 +253,8 @@ class Buckets:
             interval = self.rules.interval_of(start)
             end = min(piece.end, interval + step)
             seconds = end - start
-            self._operator(interval, piece.operator_id).count_time(piece.state, seconds)
+            operator = self._operator(interval, piece.operator_id)
+            operator.count_time(piece.state, seconds, piece.holding)
             if piece.state is OperatorState.WRAP_UP and piece.topic is not None:
                 assert piece.priority is not None and piece.channel is not None
                 queue = self._queue(start, piece.topic, piece.priority, piece.channel)

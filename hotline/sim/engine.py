@@ -17,7 +17,8 @@ not ended by the end are not counted (the live line counts a wait where it ends)
 
 Shifts: at a shift's end an operator with contacts in hand is put on break (no new offers;
 an open offer goes back to the queue), finishes them, and then signs off; a break starts on
-time in the same way. That tail is break time in the figures, as the live line shows it.
+time in the same way. The KPI core counts that tail as busy (on break with a contact in
+hand), as on the live line.
 
 Deterministic: every draw comes from generators seeded by `seed`, in event order; no wall
 clock, no global state.
