@@ -1,8 +1,10 @@
 """The `hotline` command (also `python -m hotline`): parses arguments, loads settings, runs.
 
 `serve` hands the settings to the composition root (`hotline.app.serve`) under `trio.run`;
-`check-config` only validates a file. A configuration that cannot be used stops the command
-before anything starts, with exit code 2 and one line per problem on stderr:
+`check-config` only validates a file; `simulate` runs the capacity simulator
+(`hotline.sim.command`) on a scenario and writes no database nor anything under var/. A
+configuration that cannot be used stops the command before anything starts, with exit code 2
+and one line per problem on stderr:
 `hotline: config error: <key path>: <what is wrong>`.
 
 Every command but `check-config` and `staff` (which reads no config and writes nothing) runs
@@ -21,8 +23,10 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -42,6 +46,10 @@ DEFAULT_CONFIG = Path("config/hotline.toml")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "simulate":  # its own config and scenario; no database, no umask
+        from hotline.sim.command import simulate
+
+        return simulate(args)
     if args.command == "staff":  # pure arithmetic: no config, no database
         return _staff(args)
     try:
@@ -268,8 +276,70 @@ def _parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--operator", metavar="ID", help="the operator an operator token acts as")
     token.add_argument("--name", metavar="NAME", help="who holds it (shown in logs)")
+    _simulate_parser(commands)
     _staff_parser(commands)
     return parser
+
+
+def _simulate_parser(commands: Any) -> None:
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate a scenario on the real router and print the KPIs per interval",
+        description="Run the routing core on virtual time through the scenario (arrivals, "
+        "handle times, patience, operators and shifts; config/scenario.example.toml) and print "
+        "the same figures as GET /v1/stats, per interval and in total. Needs no database "
+        "(--replay reads one, read-only).",
+    )
+    simulate.add_argument("scenario", type=Path, metavar="SCENARIO.toml")
+    simulate.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="the hotline config whose routing and [kpi] are simulated (default: the "
+        f"scenario's `config`, else {DEFAULT_CONFIG})",
+    )
+    simulate.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    simulate.add_argument(
+        "--days", type=_positive, metavar="D", help="simulate D days (overrides hours/days)"
+    )
+    simulate.add_argument(
+        "--out", type=Path, metavar="DIR", help="write simulation.json (and the charts) here"
+    )
+    simulate.add_argument(
+        "--plot", action="store_true", help="with --out: PNG charts (needs hotline[plot])"
+    )
+    simulate.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"total": FIGURES, "rows": [...]} instead of the table',
+    )
+    simulate.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DB",
+        help="the contacts of a past day in this hotline database (read-only), instead of "
+        "the scenario's arrivals, with the scenario's operators",
+    )
+    simulate.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="with --replay: the day to replay"
+    )
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not > 0")
+    return number
 
 
 # `hotline staff`: operators needed by Erlang C/A (hotline/sim/staffing.py). Numbers are read

@@ -29,6 +29,10 @@ API_LAST_LINE = re.compile(
     r"\d+\.\d\dx floor p99, \d+\.\d\dx floor cpu, depth 200: \d+% of floor, \d+\.\d\dx floor p99"
 )
 
+SIMULATE_LAST_LINE = re.compile(
+    r"simulate: \d+ contacts/s, \d+\.\dx ciw, day of \d+ contacts in \d+\.\d s"
+)
+
 
 def load_bench() -> ModuleType:
     loader = importlib.machinery.SourceFileLoader("hotline_scripts_bench", str(BENCH))
@@ -87,6 +91,22 @@ def test_api_benchmark_runs_a_server_and_reports(capsys: pytest.CaptureFixture[s
     for name in ("healthz", "create", "floor", "depth"):  # how many 2xx depends on the machine
         assert rows[name].split()[6] == "0", rows[name]  # non-2xx
     assert "filled with 200 waiting contacts" in "\n".join(lines)
+
+
+def test_simulate_benchmark_runs_both_simulators_and_reports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["simulate", "--hours", "5", "--repeat", "2", "--day-contacts", "1500"]
+    assert load_bench().main([*argv, "--day-operators", "30"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert SIMULATE_LAST_LINE.fullmatch(lines[-1]), lines[-1]
+    runs = [line.split()[0] for line in lines if line.startswith("  ") and "contacts in" in line]
+    assert sorted(runs) == ["ciw", "ciw", "hotline", "hotline"]
+    assert any(line.startswith(("agree", "!! DISAGREE")) for line in lines)
+    assert any(
+        line.startswith("multi-skill day: ") and " 30 operators, 20 topics" in line
+        for line in lines
+    )
 
 
 def test_bench_needs_a_benchmark_name() -> None:
