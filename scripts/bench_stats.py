@@ -1,244 +1,242 @@
 """`scripts/bench stats`: what the line's figures cost.
 
-(a) live: the live figures' cost per routing event, as a share of a routing decision's cost in the
-same run. The routing bench's stream (`bench_routing`: 1000 operators, a warm queue of 10,000,
-then 20,000 events) is decided by the pure `RoutingState`, each call timed, and the events each
-call published are recorded. The recorded events are then fed, call by call, to what runs after
-each journal commit: the journal's `KpiTracker` (events -> facts), the live view
-(`LiveView.feed`) and the metrics' counts (`Totals.add`), each part timed. A routing event here is
-one router call (a decision) with the events it published; the journal hands the hook a batch of
-many calls' events at once under load, so one call per batch is the dearest case. The share is
-also given against a call through the router actor (what a request pays for its decision).
-Routing, actor and feeding runs are interleaved `--repeat` times; each replays the very same calls,
-so each call's cost is taken from the run in which it was fastest (noise on a shared machine only
-ever slows a call down) and the costs are the means of those.
+(b) Period reports from the rollups. A temporary database gets a month of history
+(`--contacts`, a million by default, built by `bench_stats_history`: synthetic router events
+through the real tracker, `Buckets` and rollup writer, with the event rows beside them) and a
+year of day rollups (the month's days copied to the other months). The real service is
+started on it and asked, through the app's test client:
+- `GET /v1/stats?interval=1d&by=topic` over the month (goal: 100 ms), against the same figures
+  from a plain GROUP BY over `contact_events` joined to `contacts`, in the same run (the ratio
+  is group-by time / report time); the two must give the same figures, field by field (wrap-up
+  and occupancy aside: the event table of contacts does not say them), else the run is no
+  measurement and exits 1;
+- a year by month: twelve month reports with `interval=1d` (goal: 1 s for the twelve).
+Each is timed `--repeat` times (the GROUP BY `--baseline-repeat` times) and the fastest kept,
+as timeit does: on a shared machine noise only ever slows a run.
 
+(a) The live figures' cost per routing event, as a share of a routing decision's cost in the same
+run (`bench_stats_live`, run first: it needs a quiet process, before the month is built).
+
+Last line: `stats: live +X% per event, month by topic Y ms (Zx group-by), year by month W ms`.
 This is a benchmark, not a test: it reports, it asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import json
+import math
 import os
+import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
-import bench_routing
-from bench_routing import (
-    STEP_S,
-    T0,
-    Simulator,
-    Workload,
-    bind_sync,
-    make_workload,
-    run_actor,
-    settle_heap,
+import bench_stats_live
+import trio
+from bench_stats_history import (
+    Month,
+    baseline_by_day,
+    build_month,
+    copy_days_to_year,
+    month_bounds,
 )
 
-from hotline.domain.errors import HotlineError
-from hotline.kpi import KpiRules, KpiTracker
-from hotline.kpi.facts import Fact
-from hotline.kpi.live import LiveView
-from hotline.kpi.totals import Totals
-from hotline.routing import RoutingState
-from hotline.routing.model import Event
+from hotline.api import create_app
+from hotline.app import start_services
+from hotline.config import Settings, load_settings
+from hotline.kpi import KpiRules, Tally, figures
+from hotline.services.auth import Role, create_token
+from hotline.store import open_store
 
-GOAL_SHARE = 0.10  # the live figures may cost at most this share of a decision
-
-
-@dataclass(slots=True)
-class Recorded:
-    """The events of each router call, and what each call cost (ns)."""
-
-    build: list[list[Event]]
-    calls: list[list[Event]]
-    latencies_ns: list[int]
-    now: float  # the simulated clock after the last call
-
-    @property
-    def per_call_ns(self) -> float:
-        return sum(self.latencies_ns) / len(self.latencies_ns)
-
-    @property
-    def events(self) -> int:
-        return sum(map(len, self.calls))
-
-
-def record(wl: Workload, n_events: int) -> Recorded:
-    """`bench_routing.run_sync` on the pure core, keeping every call's events."""
-    router = RoutingState(wl.policy)
-    sim = Simulator(wl)
-    build = wl.build_actions()
-    now = T0
-    built: list[list[Event]] = []
-    for action in build:
-        now += STEP_S
-        built.append(bind_sync(router, action)(now))
-    for i, (action, events) in enumerate(zip(build, built, strict=True)):
-        sim.observe(i - len(build), action, bench_routing._offers(events), wl.build_draws[i])
-    calls: list[list[Event]] = []
-    latencies = [0] * n_events
-    perf = time.perf_counter_ns
-    settle_heap()
-    for i in range(n_events):
-        action = sim.next_action(i)
-        call = bind_sync(router, action)
-        now += STEP_S
-        t_start = perf()
-        try:
-            events = call(now)
-        except HotlineError:
-            events = []
-        latencies[i] = perf() - t_start
-        calls.append(events)
-        sim.observe(i, action, bench_routing._offers(events), wl.draws[i])
-    return Recorded(built, calls, latencies, now)
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config" / "hotline.toml"
+GOAL_MONTH_MS = 100.0
+GOAL_YEAR_MS = 1000.0
+# What the GROUP BY over contact events cannot say: operators' time.
+NOT_COMPARED = ("wrap_s", "aht_s", "occupancy")
 
 
 @dataclass(slots=True)
-class Fed:
-    """What feeding each recorded call cost (ns), part by part; and the fed parts."""
+class PeriodFigures:
+    """Part (b)'s measurements."""
 
-    tracker_ns: list[int]
-    view_ns: list[int]
-    totals_ns: list[int]
-    tracker: KpiTracker
-    view: LiveView
-    totals: Totals
+    month: Month
+    build_s: float
+    rows: int
+    month_ms: float
+    group_by_ms: float
+    year_ms: float
+    mismatches: list[str] = field(default_factory=list)
 
-
-def feed(rec: Recorded, rules: KpiRules) -> Fed:
-    """Each call's events through the tracker, then its facts to the view and the totals, as
-    the journal's post-commit hook would; the build's events first, untimed."""
-    tracker = KpiTracker()
-    view = LiveView(rules, T0)
-    totals = Totals(rules)
-    for events in rec.build:
-        facts: list[Fact] = []
-        tracker.feed_all(events, facts.append)
-        view.feed(events, facts)
-        totals.add(facts)
-    n = len(rec.calls)
-    parts = [0] * n, [0] * n, [0] * n
-    perf = time.perf_counter_ns
-    settle_heap()
-    for i, events in enumerate(rec.calls):
-        facts = []
-        t0 = perf()
-        tracker.feed_all(events, facts.append)
-        t1 = perf()
-        view.feed(events, facts)
-        t2 = perf()
-        totals.add(facts)
-        t3 = perf()
-        parts[0][i], parts[1][i], parts[2][i] = t1 - t0, t2 - t1, t3 - t2
-    return Fed(*parts, tracker, view, totals)
-
-
-def timer_ns() -> int:
-    """What reading the clock costs between two reads: taken off every timed call alike."""
-    perf = time.perf_counter_ns
-    return min(-perf() + perf() for _ in range(100_000))
-
-
-def cleanest(runs: list[list[int]], timer: int) -> float:
-    """The mean cost of a call, each call taken from the run in which it was fastest.
-
-    Every run replays the same calls on the same state, so a call's cost differs between runs
-    only by what the machine did meanwhile (another process, an interrupt): the fastest of a
-    call's runs is its cost with the least of that, on a busy shared machine too."""
-    best = [min(costs) for costs in zip(*runs, strict=True)]
-    return max(0.0, sum(best) / len(best) - timer)
+    @property
+    def ratio(self) -> float:
+        return self.group_by_ms / self.month_ms
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--operators", type=int, default=1000, help="default 1000")
-    parser.add_argument("--contacts", type=int, default=10_000, help="warm queue, default 10000")
-    parser.add_argument("--events", type=int, default=20_000, help="timed calls (20000)")
-    parser.add_argument(
-        "--repeat", type=int, default=5, help="interleaved runs, the fastest kept (5)"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class LiveCost:
-    pure_ns: float  # a routing decision on the pure core
-    actor_ns: float  # the same through the router actor
-    tracker_ns: float
-    view_ns: float
-    totals_ns: float
-    events_per_call: float
-
-    @property
-    def live_ns(self) -> float:
-        return self.tracker_ns + self.view_ns + self.totals_ns
-
-    @property
-    def share(self) -> float:
-        return self.live_ns / self.pure_ns
-
-    @property
-    def actor_share(self) -> float:
-        return self.live_ns / self.actor_ns
-
-
-def measure_live(args: argparse.Namespace, *, say: Callable[[str], None] = print) -> LiveCost:
-    wl = make_workload(args.seed, args.operators, args.contacts, args.events)
-    rules = KpiRules()
-    names = ("pure", "actor", "tracker", "view", "totals")
-    runs: dict[str, list[list[int]]] = {name: [] for name in names}
-    events_per_call = 0.0
-    for run in range(max(1, args.repeat)):
-        rec = record(wl, args.events)
-        runs["pure"].append(rec.latencies_ns)
-        events_per_call = rec.events / len(rec.calls)
-        fed = feed(rec, rules)
-        runs["tracker"].append(fed.tracker_ns)
-        runs["view"].append(fed.view_ns)
-        runs["totals"].append(fed.totals_ns)
-        del rec, fed
-        gc.collect()
-        runs["actor"].append(run_actor(wl, args.events).latencies_ns)
-        means = ", ".join(f"{name} {_mean(costs[-1]):,.0f}" for name, costs in runs.items())
-        say(f"run {run + 1}, mean ns per call: {means}")
-    timer = timer_ns()
-    best = {name: cleanest(costs, timer) for name, costs in runs.items()}
-    return LiveCost(
-        best["pure"], best["actor"], best["tracker"], best["view"], best["totals"], events_per_call
-    )
-
-
-def _mean(costs: list[int]) -> float:
-    return sum(costs) / len(costs)
-
-
-def report_live(cost: LiveCost) -> None:
-    goal = "met" if cost.share < GOAL_SHARE else "MISSED"
-    print(
-        f"per router call ({cost.events_per_call:.2f} events): decision {cost.pure_ns:,.0f} ns "
-        f"pure, {cost.actor_ns:,.0f} ns through the actor"
-    )
-    print(
-        f"live figures per call: {cost.live_ns:,.0f} ns = tracker {cost.tracker_ns:,.0f} "
-        f"+ live view {cost.view_ns:,.0f} + metrics {cost.totals_ns:,.0f}"
-    )
-    print(
-        f"share: {cost.share:.1%} of a pure decision (goal < {GOAL_SHARE:.0%}: {goal}), "
-        f"{cost.actor_share:.1%} of an actor decision; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
+    bench_stats_live.add_arguments(parser)
+    parser.add_argument("--contacts", type=int, default=1_000_000, help="in the month")
+    parser.add_argument("--operators", type=int, default=300)
+    parser.add_argument("--month", type=date.fromisoformat, default=date(2025, 3, 1))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=20, help="timings of each report")
+    parser.add_argument("--baseline-repeat", type=int, default=3, help="timings of the GROUP BY")
 
 
 def run(args: argparse.Namespace) -> int:
+    print(f"stats benchmark: load average {_load()}", flush=True)
     print(
-        f"stats benchmark (a): seed {args.seed}, {args.operators} operators, "
-        f"{args.contacts} waiting, {args.events} router calls, {args.repeat} interleaved runs",
+        f"(a) live figures: seed {args.seed}, {args.live_operators} operators, "
+        f"{args.live_contacts} waiting, {args.live_events} router calls, "
+        f"{args.live_repeat} interleaved runs",
         flush=True,
     )
-    cost = measure_live(args)
-    report_live(cost)
-    print(f"stats: live +{cost.share:.1%} per event")
-    return 0
+    cost = bench_stats_live.measure_live(args)
+    bench_stats_live.report_live(cost)
+    live_share: float | None = cost.share
+    print("(b) period reports", flush=True)
+    periods = trio.run(measure_periods, args)
+    report_periods(periods)
+    print(f"load average {_load()}")
+    print(summary(live_share, periods))
+    return 1 if periods.mismatches else 0
+
+
+def summary(live_share: float | None, periods: PeriodFigures) -> str:
+    live = "n/a" if live_share is None else f"+{live_share * 100:.1f}%"
+    return (
+        f"stats: live {live} per event, month by topic {periods.month_ms:.1f} ms"
+        f" ({periods.ratio:.0f}x group-by), year by month {periods.year_ms:.0f} ms"
+    )
+
+
+def report_periods(p: PeriodFigures) -> None:
+    m = p.month
+    print(
+        f"(b) a month of {m.contacts:,} contacts ({m.events:,} router events, {m.rows:,} event"
+        f" rows) and a year of day rollups, built in {p.build_s:.0f} s"
+    )
+    same = "same figures" if not p.mismatches else f"{len(p.mismatches)} DIFFERENT figures"
+    print(f"  month by topic   {p.month_ms:9.1f} ms  ({p.rows} rows; goal {GOAL_MONTH_MS:.0f} ms)")
+    print(
+        f"  GROUP BY events  {p.group_by_ms:9.1f} ms  ({p.ratio:.0f}x the report; {same},"
+        f" {', '.join(NOT_COMPARED)} aside)"
+    )
+    print(f"  year by month    {p.year_ms:9.1f} ms  (12 month reports; goal {GOAL_YEAR_MS:.0f} ms)")
+    for line in p.mismatches[:10]:
+        print(f"  DIFFERENT: {line}")
+
+
+async def measure_periods(args: argparse.Namespace) -> PeriodFigures:
+    with tempfile.TemporaryDirectory(prefix="hotline-bench-stats-") as tmp:
+        settings = load_settings(CONFIG).with_db(Path(tmp) / "hotline.db")
+        rules = settings.kpi_rules()
+        started = time.perf_counter()
+        async with open_store(settings.store.path) as store:
+            month = await build_month(
+                store,
+                rules,
+                settings.routing_policy(),
+                args.month,
+                contacts=args.contacts,
+                operators=args.operators,
+                seed=args.seed,
+            )
+            await copy_days_to_year(store, month, args.month.year, rules.tz)
+        build_s = time.perf_counter() - started
+        return await _time_reports(settings, rules, month, build_s, args)
+
+
+async def _time_reports(
+    settings: Settings, rules: KpiRules, month: Month, build_s: float, args: argparse.Namespace
+) -> PeriodFigures:
+    async with trio.open_nursery() as nursery:
+        services = await start_services(nursery, settings)
+        token = (await create_token(services.store, Role.SUPERVISOR))[1]
+        client = create_app(services).test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def report(start: float, end: float, **query: str) -> tuple[float, Any]:
+            span = {"from": _local(start, rules), "to": _local(end, rules), "interval": "1d"}
+            t0 = time.perf_counter()
+            response = await client.get(
+                "/v1/stats", query_string={**span, **query}, headers=headers
+            )
+            data = await response.get_data()  # as a client receives it; reading it is its own
+            elapsed = time.perf_counter() - t0
+            assert response.status_code == 200, data
+            return elapsed, json.loads(data)
+
+        by_topic = [await report(month.start, month.end, by="topic") for _ in range(args.repeat)]
+        baseline = []
+        for _ in range(args.baseline_repeat):
+            t0 = time.perf_counter()
+            tallies = await services.store.read(
+                lambda tx: baseline_by_day(tx, rules, "topic", month.start, month.end)
+            )
+            baseline.append((time.perf_counter() - t0, tallies))
+        months = _months_of(args.month.year, rules)
+        years = []
+        for _ in range(args.repeat):
+            years.append(sum([(await report(lo, hi))[0] for lo, hi in months]))
+        body = by_topic[0][1]
+        nursery.cancel_scope.cancel()
+    return PeriodFigures(
+        month=month,
+        build_s=build_s,
+        rows=len(body["rows"]),
+        month_ms=min(t for t, _ in by_topic) * 1000,
+        group_by_ms=min(t for t, _ in baseline) * 1000,
+        year_ms=min(years) * 1000,
+        mismatches=compare(rows_of_body(body), baseline[0][1], rules),
+    )
+
+
+def compare(
+    rows: list[tuple[float, str, dict[str, Any]]],
+    baseline: dict[tuple[float, str], Tally],
+    rules: KpiRules,
+) -> list[str]:
+    """Where a report's rows, (day's start, topic, FIGURES), and the GROUP BY's figures differ
+    (operators' time aside); an empty list when they agree."""
+    empty = Tally(len(rules.thresholds))
+    found: list[str] = []
+    for day, group, row in rows:
+        expected = figures(baseline.get((day, group), empty), rules)
+        for name, value in expected.items():
+            if name not in NOT_COMPARED and not _close(row[name], value):
+                found.append(f"{_local(day, rules)} {group} {name}: {row[name]} != {value}")
+    missing = set(baseline) - {(day, group) for day, group, _ in rows}
+    found.extend(f"{_local(d, rules)} {g}: not in the report" for d, g in sorted(missing))
+    return found
+
+
+def rows_of_body(body: dict[str, Any]) -> list[tuple[float, str, dict[str, Any]]]:
+    """(start, group, figures) of each row of a `GET /v1/stats` answer."""
+    return [
+        (datetime.fromisoformat(r["start"].replace("Z", "+00:00")).timestamp(), r["group"], r)
+        for r in body["rows"]
+    ]
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return bool(a == b)
+
+
+def _months_of(year: int, rules: KpiRules) -> list[tuple[float, float]]:
+    return [month_bounds(date(year, m, 1), rules.tz) for m in range(1, 13)]
+
+
+def _local(epoch: float, rules: KpiRules) -> str:
+    return datetime.fromtimestamp(epoch, UTC).astimezone(rules.tz).strftime("%Y-%m-%dT%H:%M")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -1,7 +1,7 @@
-"""`scripts/bench routing` and `scripts/bench api` still run end to end (tiny sizes; nothing
-about their timings), and every router the routing bench compares with the core makes the very
-offers the core makes on a shared stream: a ratio to a baseline that does other work means
-nothing."""
+"""`scripts/bench routing`, `api` and `stats` still run end to end (tiny sizes; nothing about
+their timings), every router the routing bench compares with the core makes the very offers the
+core makes on a shared stream, and the stats bench's GROUP BY over the event table gives the
+figures the period report gives: a ratio to a baseline that does other work means nothing."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ import json
 import re
 import socket
 import threading
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from hotline.config import load_settings
 from hotline.routing import RoutingState
 from hotline.routing.state import ScanRoutingState
+from hotline.services.periods import PeriodQuery
+from hotline.services.stats import period
+from hotline.store import StoreHandle
 
-BENCH = Path(__file__).resolve().parent.parent / "scripts" / "bench"
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "scripts" / "bench"
 LAST_LINE = re.compile(
     r"routing: \d+ decisions/s pure, \d+/s actor, p99 \d+\.\d us, "
     r"\d+\.\dx naive, \d+\.\dx sql-dispatch \(\d+\.\dx sql-sort\)"
@@ -155,20 +161,54 @@ def test_api_load_generator_counts_and_times_only_successes(
     assert len(report["latencies_us"]) == 20
 
 
-STATS_LAST_LINE = re.compile(r"stats: live \+\d+\.\d% per event.*")
+STATS_LAST_LINE = re.compile(
+    r"stats: live (\+\d+\.\d%|n/a) per event, month by topic \d+\.\d ms "
+    r"\(\d+x group-by\), year by month \d+ ms"
+)
 
 
 def test_stats_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
     bench = load_bench()
-    argv = ["stats", "--operators", "50", "--contacts", "200", "--events", "300", "--repeat", "2"]
-    assert bench.main(argv) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    argv = ["stats", "--contacts", "3000", "--operators", "3", "--repeat", "1"]
+    argv += ["--live-operators", "50", "--live-contacts", "200", "--live-events", "300"]
+    argv += ["--live-repeat", "2"]
+    assert bench.main([*argv, "--baseline-repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    lines = out.strip().splitlines()
     assert STATS_LAST_LINE.fullmatch(lines[-1]), lines[-1]
+    assert "3,000 contacts" in out and "same figures" in out
+
+
+async def test_the_group_by_over_events_gives_the_figures_of_the_period_report(
+    store: StoreHandle,
+) -> None:
+    load_bench()  # puts scripts/ on sys.path
+    from bench_stats import compare
+    from bench_stats_history import baseline_by_day, build_month
+
+    settings = load_settings(ROOT / "config" / "hotline.toml")
+    rules = settings.kpi_rules()
+    policy = settings.routing_policy()
+    first = date(2025, 3, 1)
+    month = await build_month(store, rules, policy, first, contacts=4000, operators=3, seed=5)
+    query = PeriodQuery("2025-03-01T00:00", "2025-04-01T00:00", "1d", by="topic")
+
+    report = await period(store, rules, query, now=month.end + 3600)
+    baseline = await store.read(
+        lambda tx: baseline_by_day(tx, rules, "topic", month.start, month.end)
+    )
+
+    assert sum(t.offered for t in baseline.values()) == report.total["offered"] > 3000
+    assert compare([(r.start, str(r.group), r.figures) for r in report.rows], baseline, rules) == []
+    # and the comparison notices a difference
+    some = next(iter(baseline.values()))
+    some.answered += 1
+    assert compare([(r.start, str(r.group), r.figures) for r in report.rows], baseline, rules)
 
 
 def test_the_stats_benchmarks_live_view_counts_what_the_reports_count() -> None:
     load_bench()  # puts scripts/ on sys.path
-    import bench_stats
+    import bench_stats_live as bench_stats
 
     from hotline.kpi import Buckets, KpiRules, KpiTracker, figures
     from hotline.routing.model import RouterStatistics

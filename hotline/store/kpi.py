@@ -138,11 +138,11 @@ async def open_operators(tx: Tx) -> list[OpenOperator]:
     ]
 
 
-async def load_buckets(
-    tx: Tx, rules: KpiRules, grain: Literal["minute", "interval"], start: float, end: float
-) -> Buckets:
-    """The rollups of `grain` from `start` to `end` as the core's `Buckets` (keyed by the
-    period's start, as `Buckets` keys its intervals; its rules count in that grain)."""
+async def load_buckets(tx: Tx, rules: KpiRules, grain: Grain, start: float, end: float) -> Buckets:
+    """The rollups of `grain` starting from `start` to `end` as the core's `Buckets`, keyed by
+    the period's start as `Buckets` keys its intervals (a day's: its local midnight). Its rules
+    count in that grain for a minute or an interval, so facts can be added to it; a day's
+    `Buckets` is for reading (`total()`), its rules count by interval."""
     buckets = Buckets(minute_rules(rules) if grain == "minute" else rules)
     n = len(rules.thresholds)
     span = {"grain": grain, "start": start, "end": end}

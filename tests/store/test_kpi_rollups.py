@@ -139,6 +139,9 @@ async def test_a_local_day_adds_up_its_intervals_by_every_group(
     for (_, op), t in counted(core.operators).items():
         by_operator.setdefault(op, Tally(n)).merge(t)
     assert {g: t for (_, g), t in read.operators.items()} == by_operator
+    days = await store.read(lambda tx: load_buckets(tx, RULES, "day", DAY_START, DAY_START + 1))
+    assert {k[0] for k in days.queues} == {DAY_START}
+    assert days.total() == core.total()
 
 
 async def test_batches_cut_anywhere_count_the_same(store: StoreHandle, day: DrivenLine) -> None:
