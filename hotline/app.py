@@ -1,10 +1,11 @@
 """The composition root: builds the actors and the HTTP edge from `Settings` and runs them.
 
 Called by the CLI (`hotline serve`) and by end-to-end tests. Everything long-lived runs in one
-root nursery, started in dependency order (store, then the router rebuilt from it with its
-journal and offer board, then HTTP) and stopped in reverse: a signal
-stops the HTTP server first (no new requests; idle connections and live offer streams end at
-once, requests in flight may finish within the grace time), then the root nursery is cancelled.
+root nursery, started in dependency order (store, then the KPI tracker loaded from it, then the
+router rebuilt from it with the live figures, its journal and offer board, then HTTP) and stopped
+in reverse: a signal stops the HTTP server first (no new requests; idle connections and live
+streams of offers and figures end at once, requests in flight may finish within the grace time),
+then the root nursery is cancelled.
 If any actor crashes, the nursery takes the server down with it, so the process never keeps
 answering without its core.
 """
@@ -35,10 +36,12 @@ from hotline.services import Services
 from hotline.services.auth import TokenBook
 from hotline.services.durable import CommittingStore, DurableRouter, after_commit
 from hotline.services.forms import remove_stray_attachments
+from hotline.services.live import load_live_figures
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
 from hotline.store import Store, StoreHandle
 from hotline.store.identity import database_id
+from hotline.store.kpi_rebuild import open_kpi
 from hotline.store.lock import keep_database_locked
 from hotline.voicemail.watcher import VoicemailWatcher
 
@@ -78,7 +81,7 @@ async def serve(
             create_app(services),
             _hypercorn_config(settings, bind),
             stopping,
-            services.offers,
+            services,
             root,
         )
         log_event(log, "hotline.serving", urls=urls)
@@ -98,15 +101,34 @@ async def start_services(
     store = await nursery.start(Store(settings.store.path).run)
     await _claim_upload_folders(store, settings)
     clock = clock if clock is not None else WallClock()
+    # The KPI tracker as the last commit left it (the rollups counted again first if the
+    # thresholds changed), before recovery's restart events go through it.
+    kpi = await open_kpi(
+        store,
+        settings.kpi_rules(),
+        now=clock.now(),
+        keep_minutes_s=settings.retention.kpi_minutes_s,
+    )
     recovered = await rebuild_router(
-        store, settings.routing_policy(), settings.timezone, now=clock.now()
+        store, settings.routing_policy(), settings.timezone, now=clock.now(), kpi=kpi
     )
     actor = RouterActor(recovered.state, clock=clock)
+    # The live figures as the store left them, recovery's restart included; fed by the journal
+    # after each commit from now on. They ask the router for what waits now.
+    live = await load_live_figures(
+        store,
+        kpi.rules,
+        kpi.tracker,
+        clock,
+        statistics=lambda: actor.handle.statistics(queues=True),
+    )
     # Subscribed before the router serves anything, so that no event escapes them.
     journal = Journal(
         actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True),
         store,
         published=lambda: actor.published,
+        kpi=kpi,
+        after_commit=live.after_commit,
     )
     board = OfferBoard(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True))
     nursery.start_soon(log_router_events, actor)
@@ -135,6 +157,7 @@ async def start_services(
         open_tickets=open_tickets,
         notifier=notifier,
         templates=settings.templates.message_templates(),
+        live=live,
     )
     # After the router and the journal: it repairs what a crash left half done before serving.
     await nursery.start(VoicemailWatcher(services).run)
@@ -155,14 +178,16 @@ async def _serve_http(
     app: HotlineApp,
     config: HypercornConfig,
     stopping: trio.Event,
-    board: OfferBoard,
+    services: Services,
     root: trio.Nursery,
     *,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     async def shutdown_trigger() -> None:
         await stopping.wait()
-        board.close_listeners()  # live streams end, so they do not hold the drain up
+        # Live streams end, so they do not hold the drain up.
+        services.offers.close_listeners()
+        services.live.close_listeners()
 
     # Hypercorn's trio worker with its connection handling fixed (see hotline.http_server).
     await serve_http(app, config, shutdown_trigger=shutdown_trigger, task_status=task_status)

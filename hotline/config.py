@@ -200,10 +200,17 @@ class RetentionSettings(_Section):
     # phone, name and texts this many days after they finished (`hotline.store.retention`).
     # At least a day: an identity check's phone drives its lock for `lock_minutes`.
     personal_data_days: float = Field(default=90, ge=1)
+    # The KPI rollups per minute (the live view's last quarter hour) are purged after this many
+    # days; those per interval and per day are kept (`hotline.store.rollups`).
+    kpi_minutes_days: float = Field(default=2, gt=0)
 
     @property
     def personal_data_s(self) -> float:
         return self.personal_data_days * 86_400.0
+
+    @property
+    def kpi_minutes_s(self) -> float:
+        return self.kpi_minutes_days * 86_400.0
 
 
 class KpiSettings(_Section):
@@ -254,6 +261,12 @@ class KpiSettings(_Section):
         )
 
 
+class MetricsSettings(_Section):
+    # Who may scrape GET /metrics: "loopback" (no token, from this host only; anyone else 403)
+    # or "token" (a supervisor's or an admin's bearer token, from anywhere).
+    access: Literal["loopback", "token"] = "loopback"
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -271,6 +284,7 @@ class Settings(_Section):
     voicemail: VoicemailSettings = Field(default_factory=VoicemailSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="before")
     @classmethod

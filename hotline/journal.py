@@ -15,6 +15,11 @@ outcome an operator recorded) arrive attached to the events they belong to (`Enq
 `Ended.note`, set by the router's actor for the command that brought them) and are written in
 the same transaction as those events: no other task writes into the journal's state.
 
+The journal owns the line's `KpiRecorder` (hotline/store/rollups.py): each batch is fed to its
+tracker once, before the first attempt to write it, and the rollups of the facts it gave are
+written in the batch's own transaction, so the figures on disk are exactly those of the events on
+disk. After each commit, `after_commit(events, facts)` hears what was written (the live view).
+
 If a batch cannot be written (the store is read-only after a full disk or an I/O error, or a
 COMMIT failed), the journal keeps that very batch and retries it, backing off up to `RETRY_MAX_S`,
 until it commits: the router has already decided those events, so none is dropped and their order
@@ -29,21 +34,30 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import trio
 
 from hotline.jsonlog import log_event
+from hotline.kpi import KpiRules, KpiTracker
+from hotline.kpi.facts import Fact
 from hotline.routing.model import Event
 from hotline.store import StoreError, StoreHandle, StoreReadOnly, Tx
 from hotline.store.events import append_router_events
+from hotline.store.rollups import Counted, KpiRecorder
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 4096
 RETRY_FIRST_S = 0.05  # pause before the second attempt at a failed batch, doubling ...
 RETRY_MAX_S = 1.0  # ... up to this: a recovered store is written to within a second
+
+AfterCommit = Callable[[Sequence[Event], Sequence[Fact]], None]
+
+
+def _nothing(events: Sequence[Event], facts: Sequence[Fact]) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +74,20 @@ class Journal:
         store: StoreHandle,
         *,
         published: Callable[[], int],
+        kpi: KpiRecorder | None = None,
+        after_commit: AfterCommit = _nothing,
         max_batch: int = MAX_BATCH,
     ) -> None:
         """`feed` is a lossless subscription taken before the router served anything;
         `published()` counts the events the router has handed to it so far (`RouterActor.
         published`). The count comes from the sender because an event handed straight to this
-        task while it waits on the feed is not in the feed's buffer, nor seen by this task yet."""
+        task while it waits on the feed is not in the feed's buffer, nor seen by this task yet.
+        `kpi`: the recorder loaded from the store (`hotline.store.kpi_rebuild.open_kpi`); by
+        default a fresh one with the default rules (a store that starts empty). `after_commit`
+        is called in this task after each commit; what it raises stops the journal."""
         self._feed = feed
+        self._kpi = kpi if kpi is not None else KpiRecorder(KpiTracker(), KpiRules())
+        self._after_commit = after_commit
         self._published = published
         self._store = store
         self._max_batch = max_batch
@@ -119,11 +140,13 @@ class Journal:
                         batch.append(self._feed.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                await self._write(batch)
+                counted = self._kpi.count(batch)  # once: a retried batch is not fed again
+                await self._write(batch, counted)
                 self._durable += len(batch)
                 self._batches += 1
                 self._largest = max(self._largest, len(batch))
                 self._wake_durable()
+                self._after_commit(batch, counted.facts)
         except BaseException as exc:
             self._failed = exc
             raise
@@ -132,9 +155,10 @@ class Journal:
                 wake.set()
             self._waiters.clear()
 
-    async def _write(self, batch: list[Event]) -> None:
+    async def _write(self, batch: list[Event], counted: Counted) -> None:
         async def work(tx: Tx) -> None:
             await append_router_events(tx, batch)
+            await self._kpi.write(tx, counted)
 
         pause = RETRY_FIRST_S
         for attempt in itertools.count(1):

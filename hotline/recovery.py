@@ -5,7 +5,9 @@ profiles, offline (whoever was on shift logs in again). Live contacts come back 
 with their arrival, class, deadlines, skills, and whether they already overflowed or breached,
 so no event is recorded twice. Offers in flight go back to the queue at their place; contacts an
 operator was handling stay assigned to that operator. The facts the restart itself changed
-(operators offline, offers withdrawn) are recorded as events, like any other change.
+(operators offline, offers withdrawn) are recorded as events, like any other change, and go
+through the journal's `KpiRecorder` like any other event: its tracker is loaded from the store
+first, so an operator's state before the restart ends as one piece of its time.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from hotline.routing.model import (
 from hotline.services.operators import operator_spec
 from hotline.store import StoreHandle, Tx
 from hotline.store.events import append_router_events, load_live_contacts, load_operators
+from hotline.store.rollups import KpiRecorder
 from hotline.store.rows import LiveContact, StoredOperator
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ class Recovered:
 
 
 async def rebuild_router(
-    store: StoreHandle, policy: RoutingPolicy, tz: ZoneInfo, *, now: float
+    store: StoreHandle, policy: RoutingPolicy, tz: ZoneInfo, *, now: float, kpi: KpiRecorder
 ) -> Recovered:
     async def load(tx: Tx) -> tuple[list[StoredOperator], list[LiveContact]]:
         return await load_operators(tx), await load_live_contacts(tx)
@@ -74,9 +77,11 @@ async def rebuild_router(
         )
         assert not events, "every operator is offline during recovery: nothing can be offered"
     if restart:
+        counted = kpi.count(restart)
 
         async def record(tx: Tx) -> None:
             await append_router_events(tx, restart)
+            await kpi.write(tx, counted)
 
         await store.transact(record)
     recovered = Recovered(state, len(operators), len(contacts) - assigned, assigned, withdrawn)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -111,12 +112,15 @@ class Server:
         config: Path = CONFIG,
         log_name: str = "server.log",
         profile: Path | None = None,
+        port: int = 0,
     ) -> Server:
         """A server on `workdir/hotline.db`, once it serves; its stderr in `workdir/log_name`.
-        With `profile`, it runs under cProfile, which writes its statistics there at exit."""
+        With `profile`, it runs under cProfile, which writes its statistics there at exit.
+        `port` 0 picks a free one; a fixed one (`free_port()`) lets a restart keep its URL."""
         db = workdir / "hotline.db"
         log_path = workdir / log_name
-        command = hotline_command("serve", "--db", str(db), "--bind", "127.0.0.1:0", config=config)
+        bind = f"127.0.0.1:{port}"
+        command = hotline_command("serve", "--db", str(db), "--bind", bind, config=config)
         if profile is not None:
             command[1:1] = ["-m", "cProfile", "-o", str(profile)]
         with log_path.open("wb") as log:
@@ -144,6 +148,14 @@ class Server:
     def stop(self) -> int | None:
         """SIGTERM (a clean stop, exit 0 expected); SIGKILL if it does not end in time."""
         return end_process(self.process)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def _wait_serving(process: subprocess.Popen[bytes], log_path: Path) -> str:

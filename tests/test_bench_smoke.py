@@ -153,3 +153,46 @@ def test_api_load_generator_counts_and_times_only_successes(
     report = json.loads(capsys.readouterr().out)
     assert report["statuses"] == {"201": 20, "503": 20}
     assert len(report["latencies_us"]) == 20
+
+
+STATS_LAST_LINE = re.compile(r"stats: live \+\d+\.\d% per event.*")
+
+
+def test_stats_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load_bench()
+    argv = ["stats", "--operators", "50", "--contacts", "200", "--events", "300", "--repeat", "2"]
+    assert bench.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert STATS_LAST_LINE.fullmatch(lines[-1]), lines[-1]
+
+
+def test_the_stats_benchmarks_live_view_counts_what_the_reports_count() -> None:
+    load_bench()  # puts scripts/ on sys.path
+    import bench_stats
+
+    from hotline.kpi import Buckets, KpiRules, KpiTracker, figures
+    from hotline.routing.model import RouterStatistics
+
+    wl = bench_stats.make_workload(seed=5, n_operators=60, n_contacts=300, n_events=3000)
+    recorded = bench_stats.record(wl, 3000)
+    rules = KpiRules()
+    fed = bench_stats.feed(recorded, rules)
+    # The same events through a tracker of its own into `Buckets`, as the period reports count.
+    tracker, buckets = KpiTracker(), Buckets(rules)
+    for events in [*recorded.build, *recorded.calls]:
+        tracker.feed_all(events, buckets.add)
+    now = recorded.now + 1
+    buckets.add_all(tracker.open_time(now))
+    expected = figures(buckets.total(), rules)
+    live = fed.view.snapshot(now, RouterStatistics(0, {}, {}, 0, 0, 0, 0))["today"]
+    assert expected["answered"] > 100 and expected["abandoned"] > 10, expected
+    assert live.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, float):
+            assert live[key] == pytest.approx(value, rel=1e-9), key
+        else:
+            assert live[key] == value, key
+    # The metrics' counts agree with it too.
+    queues = fed.totals.queues.values()
+    assert sum(q.answered for q in queues) == expected["answered"]
+    assert sum(q.abandoned for q in queues) == expected["abandoned"]

@@ -20,12 +20,15 @@ from hotline.api import (
     health,
     identity,
     messages,
+    metrics,
     operators,
     queues,
     roles,
     schedule,
+    stats,
     tickets,
     voicemails,
+    wallboard,
 )
 from hotline.api.bodies import JsonBodyRequest
 from hotline.api.errors import register_error_handlers
@@ -61,11 +64,15 @@ def create_app(services: Services) -> HotlineApp:
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)
+    metrics.install(app, services.live)  # times every request: after the access log's start
     roles.install(app)  # every request authenticated by the role table, before other hooks
     forms.allow_uploads(app, services.settings.forms)
     modules = (health, queues, contacts, operators, schedule, identity, tickets, messages, forms)
     for module in (*modules, voicemails):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(audit.blueprint)  # who read personal data: /v1/audit
+    app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
+    app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
+    app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     roles.check_table(app)  # every route in the role table
     return app

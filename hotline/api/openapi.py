@@ -5,12 +5,14 @@ cannot know, so that the document says everything an operation can answer:
 - a unique operationId per operation, from its endpoint (`contacts.show` → `contacts_show`):
   quart-schema takes the function's name, and five blueprints have a `show`;
 - every error status, each with the one error body (`ErrorOut`): 401 and 403 from the route's row
-  in `hotline.api.roles`; 400/413/415/422 where there is a body and 422 where there is a query;
-  404 where the path has a parameter (routing answers it for any value it cannot match); 503 for
-  a write (the store could not commit); and what the handler declares with `@may_answer(...)`;
+  in `hotline.api.roles` (403 alone, and no security, for a scrape let in by address); 400/413/
+  415/422 where there is a body and 422 where there is a query; 404 where the path has a
+  parameter (routing answers it for any value it cannot match); 503 for a write (the store could
+  not commit); and what the handler declares with `@may_answer(...)`;
 - `required` on a request body with a required field and on required query parameters, the
   `Idempotency-Key` header where `@idempotency_key` says it is honoured, and the bodies of the
-  routes that answer something other than JSON (`@answers_with`).
+  routes that answer something other than JSON (`@answers_with`), and their 304 when they are
+  revalidated by ETag.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from quart_schema import DataSource
 from quart_schema.openapi import OpenAPIProvider
 from werkzeug.routing.rules import Rule
 
-from hotline.api.roles import access_of
+from hotline.api.roles import Access, access_of, scrape_open
 from hotline.api.schemas import ErrorOut
+from hotline.api.services import current_services
 
 __all__ = ["HotlineOpenAPI", "answers_with", "idempotency_key", "may_answer"]
 
@@ -78,11 +81,14 @@ def idempotency_key(func: F) -> F:
     return func
 
 
-def answers_with(*content_types: str, description: str) -> Callable[[F], F]:
-    """Document a 200 whose body is not a JSON model (an audio file, an event stream)."""
+def answers_with(
+    *content_types: str, description: str, revalidated: bool = False
+) -> Callable[[F], F]:
+    """Document a 200 whose body is not a JSON model (an audio file, an event stream, a page);
+    `revalidated`: it carries an ETag, and a request whose `If-None-Match` names it gets a 304."""
 
     def decorator(func: F) -> F:
-        setattr(func, _BODIES_ATTRIBUTE, (content_types, description))
+        setattr(func, _BODIES_ATTRIBUTE, (content_types, description, revalidated))
         return func
 
     return decorator
@@ -96,10 +102,16 @@ class HotlineOpenAPI(OpenAPIProvider):
         for path_item in paths.values():
             for method, operation in path_item.items():
                 operation["operationId"] = _operation_id(rule.endpoint, method, path_item)
+                access = access_of(rule.endpoint)
+                if access is not None and self._by_address(access):
+                    operation["security"] = []  # no token: the caller's address decides
                 responses = dict(operation["responses"])
                 bodies = getattr(func, _BODIES_ATTRIBUTE, None)
                 if bodies is not None:
-                    responses[200] = _raw_body(*bodies)
+                    content_types, description, revalidated = bodies
+                    responses[200] = _raw_body(content_types, description)
+                    if revalidated:
+                        responses[304] = _NOT_MODIFIED
                 for status in sorted(self._error_statuses(rule, func, method, operation)):
                     responses[status] = _error_response(error_object, status)
                 operation["responses"] = responses
@@ -113,7 +125,9 @@ class HotlineOpenAPI(OpenAPIProvider):
     ) -> set[int]:
         statuses: set[int] = set(getattr(func, _ERRORS_ATTRIBUTE, set()))
         access = access_of(rule.endpoint)
-        if access is not None and not access.public:
+        if access is not None and self._by_address(access):
+            statuses.add(403)  # not from this host
+        elif access is not None and not access.public:
             statuses.add(401)
             if not access.everyone:
                 statuses.add(403)
@@ -126,6 +140,10 @@ class HotlineOpenAPI(OpenAPIProvider):
         if method in _WRITES:
             statuses.add(503)
         return statuses
+
+    def _by_address(self, access: Access) -> bool:
+        """A scrape route let in by address, not by token, in this app's configuration."""
+        return access.scrape and scrape_open(current_services().settings)
 
     def build_querystring_parameters(
         self, model: Any
@@ -177,5 +195,17 @@ def _error_response(error_object: dict[str, Any], status: int) -> dict[str, Any]
 
 
 def _raw_body(content_types: tuple[str, ...], description: str) -> dict[str, Any]:
-    content = {ct: {"schema": {"type": "string", "format": "binary"}} for ct in content_types}
+    content = {ct: {"schema": _raw_schema(ct)} for ct in content_types}
     return {"description": description, "content": content}
+
+
+def _raw_schema(content_type: str) -> dict[str, str]:
+    if content_type.startswith("text/"):
+        return {"type": "string"}
+    return {"type": "string", "format": "binary"}
+
+
+_NOT_MODIFIED: dict[str, Any] = {
+    "description": "Not modified: `If-None-Match` names the ETag of the body served now.",
+    "headers": {"ETag": {"required": True, "schema": {"type": "string"}}},
+}

@@ -2,6 +2,8 @@
 
 `ROUTES` maps every endpoint (`blueprint.function`) to its `Access`: the roles that may call it
 (admin may call everything; no role at all: public) and, for an operator, how far it reaches.
+A scrape route (`/metrics`) is let in by the caller's address instead while `[metrics] access`
+is "loopback" (the default), and by these roles when it is "token".
 `install(app)` authenticates every request by it in the first `before_request` hook after the
 access log's, so 401 and 403 come before the body is read or judged and before any other hook
 decides anything; `check_table(app)` refuses to build an app with a route missing from the table
@@ -13,16 +15,27 @@ table and the behaviour cannot part; `hotline.api.openapi` documents each route'
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 
 from quart import Quart, request
 
-from hotline.api.services import caller
+from hotline.api.services import caller, current_services
+from hotline.config import Settings
 from hotline.domain.errors import Forbidden
 from hotline.services.auth import Role
 
-__all__ = ["ROUTES", "Access", "Reach", "access_of", "check_table", "install"]
+__all__ = [
+    "ROUTES",
+    "Access",
+    "Reach",
+    "access_of",
+    "check_table",
+    "from_loopback",
+    "install",
+    "scrape_open",
+]
 
 
 class Reach(StrEnum):
@@ -38,6 +51,9 @@ class Reach(StrEnum):
 class Access:
     roles: frozenset[Role]  # empty: public, no token needed
     reach: Reach = Reach.ALL
+    # A scrape (`GET /metrics`): `roles` apply under `[metrics] access = "token"`; under
+    # "loopback" (the default) no token is asked, and only this host may call (`scrape_open`).
+    scrape: bool = False
 
     @property
     def public(self) -> bool:
@@ -93,6 +109,14 @@ ROUTES: dict[str, Access] = {
     "voicemails.audio": _allow(_S, _O, reach=Reach.HELD),
     "voicemails.report_attempt": _allow(_S, _O, reach=Reach.HELD),
     "audit.reads": _allow(_S),
+    "stats.period": _allow(_S),
+    "stats.live": _allow(_S),
+    "stats.live_stream": _allow(_S),
+    "metrics.scrape": Access(frozenset({_S}), scrape=True),
+    # The page and its files hold no data: it sends a supervisor's token to the live stream.
+    "wallboard.page": PUBLIC,
+    "wallboard.style": PUBLIC,
+    "wallboard.script": PUBLIC,
 }
 
 _PATH_OPERATOR = "operator_id"
@@ -100,6 +124,25 @@ _PATH_OPERATOR = "operator_id"
 
 def access_of(endpoint: str) -> Access | None:
     return ROUTES.get(endpoint)
+
+
+def scrape_open(settings: Settings) -> bool:
+    """Scrapes need no token (`[metrics] access = "loopback"`): they are let in by address."""
+    return settings.metrics.access == "loopback"
+
+
+def from_loopback() -> bool:
+    """The request came from this host (the peer's address, never a header)."""
+    client = request.scope.get("client")
+    if not client:
+        return False
+    try:
+        address = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def install(app: Quart) -> None:
@@ -127,6 +170,10 @@ async def _authorize() -> None:
         return
     access = ROUTES.get(rule.endpoint)
     if access is None or access.public:
+        return
+    if access.scrape and scrape_open(current_services().settings):
+        if not from_loopback():
+            raise Forbidden("metrics are served to this host only ([metrics] access)")
         return
     principal = await caller()  # 401 before anything else is looked at
     principal.require(*access.roles)

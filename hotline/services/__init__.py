@@ -20,6 +20,7 @@ from hotline.schedule.calendar import WorkingCalendar
 from hotline.services.auth import TokenBook
 from hotline.services.durable import CommittingStore, DurableRouter
 from hotline.services.keylocks import KeyLocks
+from hotline.services.live import LiveFigures
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
 from hotline.voicemail.wakeup import Wakeup
@@ -38,6 +39,7 @@ class Services:
     open_tickets: OpenTickets
     notifier: Notifier  # woken by the store's post-commit hook for each outbox message
     templates: MessageTemplates  # the SMS and e-mail texts, checked and built once at start
+    live: LiveFigures  # the live KPIs, fed by the journal after each commit
     key_locks: KeyLocks = field(default_factory=KeyLocks)  # one per idempotency key in use
     voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled
 

@@ -148,7 +148,11 @@ def _project(events: Iterable[Event], *, log: bool = True) -> _Projection:
         elif isinstance(event, Offered):
             patch.update(state=ContactState.OFFERED.value, operator_id=event.operator_id)
         elif isinstance(event, Accepted):
-            patch.update(state=ContactState.ASSIGNED.value, operator_id=event.operator_id)
+            patch.update(
+                state=ContactState.ASSIGNED.value,
+                operator_id=event.operator_id,
+                answered_at=event.at,  # the KPI tracker's, given back at a restart
+            )
             p.callback_facts.append(event)
         elif isinstance(event, OfferWithdrawn):
             patch.update(state=ContactState.WAITING.value, operator_id=None)

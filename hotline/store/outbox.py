@@ -176,6 +176,24 @@ async def next_due_at(tx: Tx, kind: MessageKind) -> float | None:
     return None if row is None or row["due"] is None else float(row["due"])
 
 
+async def count_unsent(tx: Tx) -> dict[tuple[MessageKind, MessageState], int]:
+    """Messages not delivered by kind: `pending` (due, or being sent now) and `failed` (given
+    up on), every pair present, zeros too (`GET /metrics`)."""
+    rows = await tx.fetchall(
+        "SELECT kind, CASE state WHEN 'failed' THEN 'failed' ELSE 'pending' END AS unsent,"
+        " count(*) AS n FROM messages WHERE state IN ('pending', 'sending', 'failed')"
+        " GROUP BY kind, unsent"
+    )
+    counts = {
+        (kind, state): 0
+        for kind in MessageKind
+        for state in (MessageState.PENDING, MessageState.FAILED)
+    }
+    for r in rows:
+        counts[MessageKind(r["kind"]), MessageState(r["unsent"])] = r["n"]
+    return counts
+
+
 async def claim_due(
     tx: Tx, kind: MessageKind, now: float, limit: int, lease_s: float
 ) -> list[MessageRow]:

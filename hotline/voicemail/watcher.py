@@ -16,7 +16,8 @@ live is ended. Then it loops:
   by an upload that crashed before its row was committed, or a `.part` file of an interrupted
   write (untouched for `STRAY_GRACE_S`, so that an upload in flight is never taken for one);
   then rows finished more than `[retention] personal_data_days` ago lose their personal data
-  (`hotline.store.retention`), in small batches.
+  (`hotline.store.retention`), in small batches, and the KPI rollups per minute older than
+  `[retention] kpi_minutes_days` are deleted (`hotline.store.rollups.purge_minutes`).
 
 A round that fails with an OSError (EMFILE when the process is out of file descriptors, ENOSPC)
 or a store error is logged and tried again after a pause that doubles up to the sweep interval:
@@ -45,6 +46,7 @@ from hotline.services.voicemails.callbacks import (
 )
 from hotline.store import StoreError, Tx, retention
 from hotline.store.identity import database_id
+from hotline.store.rollups import purge_minutes
 from hotline.store.voicemails import (
     due_retries,
     mark_audio_deleted,
@@ -62,6 +64,7 @@ BATCH = 100  # rows taken per query; the loop comes back for more at once
 STRAY_GRACE_S = 600.0  # an upload commits its row within seconds of writing its file
 SCRUB_BATCH = 200  # rows of one kind per transaction: a short hold of the write lock
 SCRUB_BATCHES = 50  # transactions of one kind per sweep, at most
+PURGE_HOURS = 48  # hours of minute rollups purged per sweep, at most (a transaction each)
 FAILED_ROUND_PAUSE_S = 1.0  # after a round that failed; doubled each time, up to the interval
 
 
@@ -138,6 +141,19 @@ class VoicemailWatcher:
         await self.delete_old_recordings(now)
         await self.delete_stray_files()
         await self.scrub_personal_data(now)
+        await self.purge_minute_rollups(now)
+
+    async def purge_minute_rollups(self, now: float) -> None:
+        """Delete the KPI rollups per minute older than `[retention] kpi_minutes_days`, an hour
+        of them per transaction and at most `PURGE_HOURS` per sweep (the next goes on)."""
+        before = now - self._sv.settings.retention.kpi_minutes_s
+
+        async def work(tx: Tx) -> bool:
+            return await purge_minutes(tx, before=before, span_s=3600)
+
+        for _ in range(PURGE_HOURS):
+            if await self._sv.store.transact(work):
+                return
 
     async def scrub_personal_data(self, now: float) -> dict[str, int]:
         """Scrub the personal data of rows finished more than `[retention] personal_data_days`

@@ -28,8 +28,9 @@ from tests.voicemail import samples
 CALL = {"channel": "voice", "topic": "payments", "phone": "+79123456789"}
 JSON = {"Content-Type": "application/json"}
 SQLITE_MAX = 2**63 - 1
-# Routes anyone may call: the probe and the API's own description.
-PUBLIC = {"health.healthz", "openapi"}
+# Routes anyone may call: the probe, the API's own description, the wallboard's page and files.
+PUBLIC = {"health.healthz", "openapi", "wallboard.page", "wallboard.style", "wallboard.script"}
+BY_ADDRESS = {"metrics.scrape"}  # `[metrics] access = "loopback"`: 403 to a test client
 
 
 @pytest.fixture
@@ -212,6 +213,9 @@ async def test_every_route_but_the_public_ones_is_401_without_a_token_whatever_t
             body = await response.get_json()
             if endpoint in PUBLIC:
                 assert response.status_code == 200, (method, path, body)
+                continue
+            if endpoint in BY_ADDRESS:
+                assert response.status_code == 403, (method, path, body)
                 continue
             assert response.status_code == 401, (method, path, body)
             assert body["error"]["code"] == "unauthorized"

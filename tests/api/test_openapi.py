@@ -8,10 +8,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import trio
 from openapi_spec_validator import validate
 from quart import Quart
 
+from hotline.api import create_app
 from hotline.api.roles import ROUTES
+from hotline.app import start_services
+from hotline.config import Settings
 from tests.api.conftest import Clients
 
 Operation = tuple[str, str, dict[str, Any]]
@@ -74,6 +78,10 @@ async def test_401_and_403_follow_the_route_role_table(document: dict[str, Any])
     for method, path, operation in _operations(document):
         access = by_id[operation["operationId"]]
         statuses = set(operation["responses"])
+        if access.scrape:  # `[metrics] access = "loopback"`: no token, 403 from elsewhere
+            assert ("401" in statuses, "403" in statuses) == (False, True), (method, path)
+            assert operation["security"] == []
+            continue
         assert ("401" in statuses) == (not access.public), (method, path)
         if access.public:
             assert "403" not in statuses, (method, path)
@@ -84,6 +92,23 @@ async def test_401_and_403_follow_the_route_role_table(document: dict[str, Any])
         else:
             header = operation["responses"]["401"]["headers"]["WWW-Authenticate"]
             assert header["required"] is True
+
+
+async def test_a_scrape_behind_a_token_documents_401_and_403(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    metrics = settings.metrics.model_copy(update={"access": "token"})
+    app = create_app(
+        await start_services(nursery, settings.model_copy(update={"metrics": metrics}))
+    )
+    document = await (await app.test_client().get("/openapi.json")).get_json()
+    operation = _operation(document, "get", "/metrics")
+    assert {"401", "403"} <= set(operation["responses"])
+    assert "security" not in operation  # the document's bearer scheme
+    assert set(operation["responses"]["200"]["content"]) == {
+        "text/plain",
+        "application/openmetrics-text",
+    }
 
 
 async def test_bodies_queries_and_paths_document_their_own_errors(

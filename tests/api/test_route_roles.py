@@ -58,6 +58,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
 }
 QUERIES = {"voicemails.compliance": "?from=2026-01-01&to=2026-01-31"}
+# Streams are called with HEAD: the gate is the same, and no stream is left open.
+STREAMS = {"operators.offer_stream", "stats.live_stream"}
 ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION)
 
 
@@ -94,10 +96,10 @@ async def _call(
     **path_values: str,
 ) -> int:
     rule = _rule(app, endpoint)
-    method = _method(rule)
+    method = "HEAD" if endpoint in STREAMS else _method(rule)
     headers = auth(token) if token is not None else {}
     kwargs: dict[str, Any] = {}
-    if method != "GET":
+    if method not in ("GET", "HEAD"):
         if garbage:
             kwargs["data"] = GARBAGE
             headers["Content-Type"] = "application/json"
@@ -147,6 +149,12 @@ async def test_every_route_answers_each_caller_as_its_row_says(
     access = ROUTES[endpoint]
     if access.public:
         assert await _call(app, endpoint, None) == 200
+        return
+    if access.scrape:
+        # `[metrics] access = "loopback"`: a test client has no address on this host, so every
+        # caller is refused, whatever its token (tests/api/test_metrics.py scrapes from it).
+        for token in (None, *(_token(tokens, role) for role in ROLES)):
+            assert await _call(app, endpoint, token) == 403
         return
     assert await _call(app, endpoint, None, garbage=True) == 401
     assert await _call(app, endpoint, "hl_not-a-token", garbage=True) == 401

@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
-# The synchronous launcher itself, re-exported for a test that runs no trio loop (the fuzz).
+# The synchronous launcher itself, re-exported for a test that runs no trio loop (the fuzz), and
+# the headless browser of the wallboard's test.
+import browser as browser  # noqa: E402
 import launch as launch  # noqa: E402
 from launch import CONFIG, START_TIMEOUT_S, hotline_command, serving_url  # noqa: E402
 

@@ -311,6 +311,12 @@ async def test_sigterm_ends_idle_connections_and_live_streams_at_once_and_lets_r
             )
             while b"retry:" not in await desk.stream.receive_some():
                 pass
+            wall = Http1(await connect(base))  # a wallboard's live figures
+            await wall.send_request(
+                "GET", "/v1/stats/live/stream", {"Authorization": f"Bearer {supervisor}"}
+            )
+            while b"event: live" not in await wall.stream.receive_some():
+                pass
             nursery.start_soon(call_slow, base)
             await entered.wait()
 
@@ -320,6 +326,7 @@ async def test_sigterm_ends_idle_connections_and_live_streams_at_once_and_lets_r
                 await idle.wait_closed_by_server()
                 await silent.wait_closed_by_server()
                 await desk.wait_closed_by_server()
+                await wall.wait_closed_by_server()
             assert "hotline.stopping" in caplog.messages
             release.set()
         # serve() returned on its own once the slow request was answered.

@@ -39,9 +39,9 @@ REQUEST_TIMEOUT_S = 10.0
 MAX_EXAMPLES = 15
 SEED = 11
 OPERATOR_ID = "op-fuzz"
-# Never ends while the desk listens: schemathesis reads a body to its end. Covered by
-# tests/api/test_offer_stream.py instead.
-STREAMS = ("operators_offer_stream",)
+# Never end while the client listens: schemathesis reads a body to its end. Covered by
+# tests/api/test_offer_stream.py and tests/api/test_stats_live.py instead.
+STREAMS = ("operators_offer_stream", "stats_live_stream")
 SNIFFED = ("forms_feedback", "voicemails_create")  # uploads whose type is told by their bytes
 ACCEPTED = ["2xx", "401", "403", "404", "409"]  # schemathesis' own list for valid data, less 5xx
 

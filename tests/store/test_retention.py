@@ -16,9 +16,11 @@ from typing import Any, cast
 import pytest
 
 from hotline.config import RetentionSettings
+from hotline.kpi import Tally
 from hotline.services import Services
 from hotline.store import StoreHandle, Tx, open_store
 from hotline.store import retention as retention_store
+from hotline.store.rollups import RollupRows, counters_of, write_rows
 from hotline.voicemail import watcher as watcher_module
 from hotline.voicemail.watcher import VoicemailWatcher
 
@@ -237,3 +239,23 @@ async def test_each_sweep_query_reads_only_rows_still_to_scrub(store: StoreHandl
         )
         details = " ".join(str(r[-1]) for r in plan)
         assert f"USING INDEX {kind.index} (" in details, (kind.name, details)
+
+
+async def test_the_sweep_purges_minute_rollups_past_two_days_and_keeps_the_others(
+    store: StoreHandle,
+) -> None:
+    answered = Tally(3)
+    answered.offered = answered.answered = 1
+
+    def row(grain: str, start: float) -> tuple[object, ...]:
+        return (grain, int(start), "payments", "urgent", "voice", *counters_of(answered), 1, 1)
+
+    starts = {"old": NOW - 3 * DAY, "young": NOW - DAY}
+    written = [row(g, s) for g in ("minute", "interval", "day") for s in starts.values()]
+    await store.transact(lambda tx: write_rows(tx, RollupRows(queue=written)))
+
+    await watcher(store).purge_minute_rollups(NOW)
+
+    left = await rows(store, "SELECT grain, start FROM kpi_queue ORDER BY grain, start")
+    kept = {(g, int(s)) for g in ("interval", "day") for s in starts.values()}
+    assert set(left) == kept | {("minute", int(starts["young"]))}

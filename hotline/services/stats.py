@@ -1,0 +1,170 @@
+"""Period reports (`GET /v1/stats`): the line's FIGURES per interval of any period, from the KPI
+rollups, with the same definitions as the live figures (`hotline.kpi.tally.figures`).
+
+`period_report` checks the caller (supervisor, admin) and the query (`hotline.services.periods`),
+reads the rollups of the report's ranges in one snapshot (`hotline.store.kpi.read_period`) and
+adds each operator's current state from its last change up to `to` or now, whichever is first
+(not a fact until the state changes), so a report that reaches now shows what the live view
+shows. The tallies are then put together as `Buckets.total` does:
+- without `by`, each row is the whole line: the queue side's contacts with the operator side's
+  time (wrap-up, busy, open), so occupancy is the line's;
+- `by=topic|priority|channel`: the queue side of each group; its wrap-up is that of the
+  contacts of the group, and occupancy is null (time belongs to operators, not to topics);
+- `by=operator`: the operator side: what each operator answered and handled (its offered is
+  its answered) and its time;
+- `total` is always the whole line over the rows' ranges.
+With `by`, each group present anywhere in the period has a row in every interval (zeros and
+null ratios where it had nothing).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.domain.errors import Invalid
+from hotline.kpi import Buckets, KpiRules, OperatorTime, Tally, figures
+from hotline.routing.model import OperatorState
+from hotline.services import Services
+from hotline.services.auth import Principal, Role
+from hotline.services.periods import MAX_ROWS, PeriodQuery, Plan, plan_period
+from hotline.store import StoreHandle
+from hotline.store.kpi import Key, PeriodTallies, QueueGroup, read_period
+from hotline.store.rollups import LocalDays
+
+_QUEUE_GROUPS: dict[str, QueueGroup] = {
+    "topic": "topic",
+    "priority": "priority",
+    "channel": "channel",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    start: float
+    end: float
+    group: str | None  # None without `by`
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodReport:
+    rows: list[ReportRow]
+    total: dict[str, Any]
+
+
+async def period_report(sv: Services, caller: Principal, query: PeriodQuery) -> PeriodReport:
+    caller.require(Role.SUPERVISOR)
+    return await period(sv.store.handle, sv.settings.kpi_rules(), query, now=sv.clock.now())
+
+
+async def period(
+    store: StoreHandle, rules: KpiRules, query: PeriodQuery, *, now: float
+) -> PeriodReport:
+    """The report of `query` as of `now` (see the module's docstring)."""
+    plan = plan_period(rules, query)
+    queue_group = _QUEUE_GROUPS.get(query.by or "")
+    found = await store.read(
+        lambda tx: read_period(
+            tx,
+            grain=plan.grain,
+            ranges=plan.ranges,
+            queue_group=queue_group,
+            by_operator=query.by == "operator",
+            thresholds=len(rules.thresholds),
+            classes=rules.classes,
+        )
+    )
+    _add_open_time(found, plan, rules, query.by, now=now)
+    return _report(found, plan, rules, query.by)
+
+
+def _add_open_time(
+    found: PeriodTallies, plan: Plan, rules: KpiRules, by: str | None, *, now: float
+) -> None:
+    """Each operator's time in its current state, from its last change (or `from`) up to `to`
+    or now, added where the rollups would have it once the state changes."""
+    end = min(now, plan.end)
+    days = LocalDays(rules.tz)
+    for o in found.open_operators:
+        start = max(o.since, plan.start)
+        if start >= end:
+            continue
+        wrap = o.state is OperatorState.WRAP_UP
+        piece = OperatorTime(
+            o.id,
+            start,
+            end,
+            o.state,
+            o.last_topic if wrap else None,
+            o.last_priority if wrap else None,
+            o.last_channel if wrap else None,
+        )
+        # A day's rollup holds the share of a piece in that local day: cut at local midnights.
+        spans = days.split(start, end) if plan.grain == "day" else [(start, end)]
+        for lo, hi in spans:
+            part = Buckets(rules)
+            part.add(dataclasses.replace(piece, start=lo, end=hi))
+            for (interval, operator_id), t in part.operators.items():
+                at = plan.interval_at(lo if plan.grain == "day" else interval)
+                if at is not None:
+                    _add(found.operators, (at, operator_id if by == "operator" else None), t)
+            for (interval, topic, priority, channel), t in part.queues.items():
+                at = plan.interval_at(lo if plan.grain == "day" else interval)
+                if at is not None:
+                    group = {"topic": topic, "priority": priority, "channel": channel}.get(by or "")
+                    _add(found.queues, (at, group), t)
+
+
+def _report(found: PeriodTallies, plan: Plan, rules: KpiRules, by: str | None) -> PeriodReport:
+    n = len(rules.thresholds)
+    total = _line(_merged(found.queues.values(), n), _merged(found.operators.values(), n), n)
+    rows: list[ReportRow] = []
+    if by is None:
+        for i, (s, e) in enumerate(plan.intervals):
+            t = _line(found.queues.get((i, None)), found.operators.get((i, None)), n)
+            rows.append(ReportRow(s, e, None, figures(t, rules)))
+        return PeriodReport(rows, figures(total, rules))
+    side = found.operators if by == "operator" else found.queues
+    groups = sorted({g for _, g in side if g is not None})
+    if len(plan.intervals) * len(groups) > MAX_ROWS:
+        raise Invalid(
+            f"{len(plan.intervals)} intervals of {len(groups)} groups are more than {MAX_ROWS}"
+            " rows: a shorter period, a longer interval, or no `by`",
+            field="by",
+        )
+    empty = figures(Tally(n), rules)
+    for i, (s, e) in enumerate(plan.intervals):
+        for g in groups:
+            counted = side.get((i, g))
+            rows.append(ReportRow(s, e, g, empty if counted is None else figures(counted, rules)))
+    return PeriodReport(rows, figures(total, rules))
+
+
+def _line(queues: Tally | None, operators: Tally | None, n: int) -> Tally:
+    """The whole line, as `Buckets.total` adds it up: every contact figure from the queue side,
+    the operators' time (wrap-up included) from the operator side."""
+    whole = queues.copy() if queues is not None else Tally(n)
+    whole.wrap_sum = 0.0
+    if operators is not None:
+        whole.wrap_sum = operators.wrap_sum
+        whole.busy_s += operators.busy_s
+        whole.open_s += operators.open_s
+    return whole
+
+
+def _merged(tallies: Iterable[Tally], n: int) -> Tally:
+    whole = Tally(n)
+    for t in tallies:
+        whole.merge(t)
+    return whole
+
+
+def _add(tallies: dict[Key, Tally], key: Key, t: Tally) -> None:
+    had = tallies.get(key)
+    if had is None:
+        tallies[key] = t
+    else:
+        had.merge(t)
