@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotline.domain.errors import Invalid
-from hotline.kpi import Buckets, KpiRules, OperatorTime, Tally, figures
+from hotline.kpi import Buckets, KpiRules, Tally, figures
 from hotline.routing.model import OperatorState
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
@@ -85,25 +85,16 @@ def _add_open_time(
     found: PeriodTallies, plan: Plan, rules: KpiRules, by: str | None, *, now: float
 ) -> None:
     """Each operator's time in its current state, from its last change (or `from`) up to `to`
-    or now, added where the rollups would have it once the state changes."""
+    or now, added where the rollups will have it once the state changes (the tracker's own
+    `open_time`: a break with a call in hand is busy, a wrap-up is its contact's)."""
     end = min(now, plan.end)
     days = LocalDays(rules.tz)
-    for o in found.open_operators:
-        start = max(o.since, plan.start)
-        if start >= end:
-            continue
-        wrap = o.state is OperatorState.WRAP_UP
-        piece = OperatorTime(
-            o.id,
-            start,
-            end,
-            o.state,
-            o.last_topic if wrap else None,
-            o.last_priority if wrap else None,
-            o.last_channel if wrap else None,
-        )
+    for piece in found.tracker.open_time(end):
+        start = max(piece.start, plan.start)
+        if start >= piece.end or piece.state is OperatorState.OFFLINE:
+            continue  # before the period, or counted in no figure
         # A day's rollup holds the share of a piece in that local day: cut at local midnights.
-        spans = days.split(start, end) if plan.grain == "day" else [(start, end)]
+        spans = days.split(start, piece.end) if plan.grain == "day" else [(start, piece.end)]
         for lo, hi in spans:
             part = Buckets(rules)
             part.add(dataclasses.replace(piece, start=lo, end=hi))

@@ -2,7 +2,7 @@
 
 `read_period` serves the period reports (`hotline.services.stats`): the rollups of one grain whose
 start falls in given ranges, added up per range's report interval and group in SQL, in one read
-snapshot with the operators' open states (what is not a fact yet). `load_buckets` gives a
+snapshot with the tracker's state (operators' time that is not a fact yet). `load_buckets` gives a
 stretch of one grain back as the core's `Buckets` (the live view's start, tests).
 """
 
@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from hotline.kpi import Buckets, KpiRules, OpenOperator, Tally
-from hotline.routing.model import OperatorState
-from hotline.store.rollups import COUNTERS, Grain, minute_rules
+from hotline.kpi import Buckets, KpiRules, KpiTracker, Tally
+from hotline.store.rollups import COUNTERS, Grain, load_tracker, minute_rules
 from hotline.store.tx import Tx
 
 QueueGroup = Literal["topic", "priority", "channel"]
@@ -73,11 +72,12 @@ Key = tuple[int, str | None]  # (report interval, group; None: all groups)
 class PeriodTallies:
     """Tallies per (report interval, group): the queue side's grouped by `by` (a queue column
     or None), the operator side's by operator (or, with None, only their time: wrap-up, busy,
-    open); the operators not offline with their state since, as of the same commit."""
+    open); and the tracker as the same commit left it, for the operators' time that is no fact
+    yet (`KpiTracker.open_time`)."""
 
     queues: dict[Key, Tally]
     operators: dict[Key, Tally]
-    open_operators: list[OpenOperator]
+    tracker: KpiTracker
 
 
 async def read_period(
@@ -115,27 +115,7 @@ async def read_period(
         for r in await tx.fetchall(_DEADLINE_SQL, params):
             t = operators.setdefault((r["i"], r["grp"]), Tally(thresholds))
             _set_deadline(t, r["cls"], r["met"], r["due"])
-    return PeriodTallies(queues, operators, await open_operators(tx))
-
-
-async def open_operators(tx: Tx) -> list[OpenOperator]:
-    """The operators not offline, with their state since its last change and the group of the
-    contact they ended last: the pieces of their time that are not facts yet."""
-    rows = await tx.fetchall(
-        "SELECT id, state, coalesce(state_since, updated_at) AS since, last_topic, last_priority,"
-        " last_channel FROM operators WHERE state != 'offline'"
-    )
-    return [
-        OpenOperator(
-            r["id"],
-            OperatorState(r["state"]),
-            r["since"],
-            r["last_topic"],
-            r["last_priority"],
-            r["last_channel"],
-        )
-        for r in rows
-    ]
+    return PeriodTallies(queues, operators, await load_tracker(tx))
 
 
 async def load_buckets(tx: Tx, rules: KpiRules, grain: Grain, start: float, end: float) -> Buckets:

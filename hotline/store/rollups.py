@@ -25,7 +25,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from hotline.kpi import Buckets, KpiRules, KpiTracker, OpenContact, OpenOperator, Tally
-from hotline.kpi.facts import Fact, HandleEnded, OperatorTime
+from hotline.kpi.facts import Fact, OperatorTime
 from hotline.routing.model import Event, OperatorChanged, OperatorState
 from hotline.store.tx import Tx
 
@@ -274,8 +274,10 @@ class KpiRecorder:
         what to write for them."""
         facts: list[Fact] = []
         self.tracker.feed_all(events, facts.append)
+        # Whose state since or last group may have moved: those the events changed, and those
+        # of the facts (an answer, an end, a piece: holding a call on break, a chat's wrap-up).
         touched = {e.operator_id for e in events if isinstance(e, OperatorChanged)}
-        touched.update(f.operator_id for f in facts if isinstance(f, HandleEnded))
+        touched.update(f.operator_id for f in facts if f.operator_id is not None)
         if not facts and not touched:
             return _NOTHING
         rows = rows_of(count_facts(self._minutes, facts), self.rules.interval_s, self._days)

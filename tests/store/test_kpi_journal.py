@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
+import pytest
 import trio
 
 from hotline.journal import Journal
 from hotline.kpi import Buckets, KpiRules, KpiTracker, Tally, figures
 from hotline.kpi.facts import Fact
 from hotline.kpi.rules import MOSCOW
+from hotline.routing import Channel, NewContact, Presence
 from hotline.routing.model import Event
 from hotline.services.periods import PeriodQuery
 from hotline.services.stats import period
@@ -188,3 +190,32 @@ async def test_a_driven_days_report_equals_the_core_figures_of_its_events(
                 mine.merge(t)
         assert row.figures == figures(mine, RULES)
     assert by_topic.total == by_operator.total == whole
+
+
+async def test_a_break_with_a_call_in_hand_reaching_now_is_busy_as_the_live_view_counts_it(
+    store: StoreHandle,
+) -> None:
+    line = DrivenLine(seed=2, operators=1)
+    await with_desks(store, line)
+    state, op, start = line.state, "op-0", DAY_START + 3600
+    events = [*line.events]
+    events += state.set_presence(op, Presence.READY, start)
+    events += state.enqueue(NewContact("c1", Channel.VOICE, "payments"), start + 10)
+    events += state.accept("c1", op, start + 12)
+    events += state.set_presence(op, Presence.BREAK, start + 60)  # the call goes on
+    heard: list[tuple[Sequence[Event], Sequence[Fact]]] = []
+    async with running_journal(store, heard, events) as (journal, _):
+        await journal.sync()
+    now = start + 600
+    tracker = KpiTracker()
+    facts: list[Fact] = []
+    tracker.feed_all(events, facts.append)
+    core = Buckets(RULES)
+    core.add_all([*facts, *tracker.open_time(now)])
+    hour = PeriodQuery(local(start), local(start + 3600), "1h")
+
+    report = await period(store, RULES, hour, now=now)
+
+    assert report.total == figures(core.total(), RULES)
+    # Busy from the offer on (start + 10), the break included: only the first ten seconds idle.
+    assert report.total["occupancy"] == pytest.approx((now - start - 10) / (now - start))
