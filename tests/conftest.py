@@ -63,3 +63,22 @@ def db_path(tmp_path: Path) -> Path:
 async def store(db_path: Path) -> AsyncIterator[StoreHandle]:
     async with open_store(db_path) as handle:
         yield handle
+
+
+FIGURE = "figure"  # the `record_property` name of a measured figure a test reports
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests measured (`record_property("figure", "...")`), e.g. the theme
+    classifier's accuracy, at the end of the run. Properties travel with each test's report,
+    so this works under `pytest -n` too, where a worker's own output is not shown."""
+    lines = [
+        f"{report.nodeid.split('::')[-1]}: {value}"
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in report.user_properties
+        if name == FIGURE
+    ]
+    if lines:
+        terminalreporter.section("measured figures")
+        for line in lines:
+            terminalreporter.write_line(line)
