@@ -1,0 +1,221 @@
+"""`hotline staff --scenario`: Erlang per stream, the simulator's check and the searched plan, on
+a small two-group line (two simulated hours), as a planner runs it; and its refusals."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotline.cli import main
+from hotline.config import load_settings
+from hotline.sim.plan import Plan, Planner, goals_of
+from hotline.sim.scenario import load_scenario
+
+from .conftest import CONFIG
+
+SMALL = f"""\
+hours = 2
+warmup_min = 20
+config = "{CONFIG.as_posix()}"
+[[arrivals]]
+topic = "documents"
+per_hour = 50
+[[arrivals]]
+topic = "payments"                 # urgent in the shipped config
+per_hour = 25
+[handle_time."*"]
+dist = "exp"
+mean_s = 200
+[patience]
+dist = "exp"
+mean_s = 180
+[[operators]]
+name = "general"
+count = 5
+skills = {{ documents = 4, payments = 2 }}
+[[operators]]
+name = "payments"
+count = 3
+skills = {{ payments = 5 }}
+"""
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("staff") / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("out")
+
+
+@pytest.fixture(scope="module")
+def answer(small: Path, out_dir: Path) -> dict[str, Any]:
+    argv = ["--scenario", str(small), "--json", "--seed", "3", "--out", str(out_dir)]
+    code, out, err = _run("staff", *argv)
+    assert code == 0, err
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+@pytest.fixture(scope="module")
+def planner(small: Path) -> Planner:
+    settings = load_settings(CONFIG)
+    return Planner(load_scenario(small), settings, goals_of(settings.kpi_rules()), seed=3)
+
+
+def _plan(answer: dict[str, Any]) -> Plan:
+    return {group: tuple(counts) for group, counts in answer["plan"]["operators"].items()}
+
+
+def _holds(goal: str, value: float, row: dict[str, Any]) -> bool:
+    if goal.startswith("sl_"):
+        return bool(row["service_level"][goal[3:]] >= value)
+    if goal.startswith("deadline_"):
+        met = row["deadline_met"][goal[9:]]
+        return met is None or bool(met >= value)
+    return bool(row[goal] <= value)
+
+
+def test_the_searched_plan_meets_every_goal_in_every_hour(
+    answer: dict[str, Any], planner: Planner
+) -> None:
+    assert answer["search"]["met"] and answer["search"]["minimal"]
+    assert answer["hours"] == [0, 1]
+    goals = answer["goals"]
+    assert set(goals) >= {"sl_20", "asa_s", "abandon_rate", "deadline_urgent"}
+    for row in answer["plan"]["rows"]:
+        assert row["offered"] > 30
+        for goal, value in goals.items():
+            assert _holds(goal, value, row), (row["hour"], goal, value)
+    # The same plan simulated again with the same seed: the same verdict, the same figures.
+    again = planner.check(_plan(answer))
+    assert again.meets
+    assert [again.hours[h]["service_level"] for h in (0, 1)] == [
+        row["service_level"] for row in answer["plan"]["rows"]
+    ]
+
+
+def test_removing_any_one_operator_from_the_plan_breaks_a_goal(
+    answer: dict[str, Any], planner: Planner
+) -> None:
+    plan = _plan(answer)
+    tried = 0
+    for group, counts in plan.items():
+        for hour in answer["hours"]:
+            if counts[hour] == 0:
+                continue
+            fewer = dict(plan)
+            fewer[group] = tuple(n - (h == hour) for h, n in enumerate(counts))
+            assert not planner.check(fewer).meets, (group, hour)
+            tried += 1
+    assert tried >= 3
+
+
+def test_the_search_starts_from_erlang_and_counts_its_simulations(
+    answer: dict[str, Any],
+) -> None:
+    erlang = answer["erlang_plan"]
+    # Erlang's plan: each stream alone, in its home group.
+    assert erlang["operators"]["general"][:2] == [
+        row["agents"] for row in answer["erlang"][0]["rows"][:2]
+    ]
+    assert erlang["operators"]["payments"][:2] == [
+        row["agents"] for row in answer["erlang"][1]["rows"][:2]
+    ]
+    assert answer["plan"]["operator_hours"] != erlang["operator_hours"]
+    search = answer["search"]
+    assert search["simulations"] == sum(search["by_phase"].values()) >= 2
+    assert search["by_phase"]["erlang"] == 1
+
+
+def test_erlang_per_stream_is_what_hotline_staff_rate_says(answer: dict[str, Any]) -> None:
+    sl_goals = {k[3:]: v for k, v in answer["goals"].items() if k.startswith("sl_")}
+    for stream in answer["erlang"]:
+        row = stream["rows"][0]
+        base = [
+            "staff",
+            "--rate",
+            str(row["rate_per_hour"]),
+            "--aht",
+            str(stream["aht_s"]),
+            "--patience",
+            str(stream["patience_s"]),
+            "--json",
+        ]
+        code, out, _ = _run(*base, "--target", row["target"])
+        assert code == 0
+        alone = json.loads(out)
+        assert alone["agents_on_line"] == row["agents"]
+        for key in ("asa_s", "abandon_rate", "occupancy", "wait_probability"):
+            assert alone[key] == row[key]
+        threshold = row["target"].split("/")[1]
+        assert alone["service_level"] == row["service_level"][threshold]
+        # Every other service-level goal needs no more agents than the binding one.
+        for t, level in sl_goals.items():
+            code, out, _ = _run(*base, "--target", f"{level}/{t}")
+            assert json.loads(out)["agents_on_line"] <= row["agents"]
+
+
+def test_the_table_says_when_the_search_ran_out_of_simulations(small: Path) -> None:
+    # Two runs: the Erlang plan (it meets the goals here) and one batch; no proof of minimality.
+    code, out, _ = _run("staff", "--scenario", str(small), "--seed", "3", "--max-simulations", "2")
+    assert code == 0
+    assert "Erlang, each stream alone" in out
+    assert "documents/voice" in out and "payments/voice" in out
+    assert "The searched plan" in out
+    assert "every goal met, not proven minimal (out of simulations); 2 simulations" in out
+
+
+def test_out_writes_the_plan_and_its_simulation(answer: dict[str, Any], out_dir: Path) -> None:
+    assert json.loads((out_dir / "staff.json").read_text()) == answer
+    simulation = json.loads((out_dir / "simulation.json").read_text())
+    assert simulation["total"]["offered"] == sum(r["offered"] for r in answer["plan"]["rows"])
+
+
+def test_a_scenario_nobody_can_answer_is_refused_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SMALL.replace('topic = "payments"  ', 'topic = "signature" '))
+    code, _, err = _run("staff", "--scenario", str(bad))
+    assert code == 2
+    assert "arrivals[1].topic" in err and "signature" in err
+    code, _, err = _run("staff", "--scenario", str(tmp_path / "missing.toml"))
+    assert code == 2 and "no such file" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "x.toml", "--rate", "100"], "--rate: not with --scenario"),
+        (["--scenario", "x.toml", "--plot"], "--plot: needs --out"),
+        (["--aht", "180", "--target", "0.85/20"], "--rate: required (or --scenario"),
+        (["--rate", "100", "--target", "0.85/20"], "--aht: required"),
+        (["--rate", "100", "--aht", "180"], "--target: required"),
+        (["--rate", "100", "--aht", "1", "--target", "0.8/20", "--days", "1"], "only with"),
+    ],
+)
+def test_flags_that_do_not_go_together_are_refused(argv: list[str], message: str) -> None:
+    code, out, err = _run("staff", *argv)
+    assert code == 2
+    assert message in err and out == ""
+
+
+def test_an_unknown_goal_to_ignore_is_refused(small: Path) -> None:
+    code, _, err = _run("staff", "--scenario", str(small), "--ignore-goal", "sl_99")
+    assert code == 2
+    assert "--ignore-goal: 'sl_99' is not a goal" in err
