@@ -26,7 +26,7 @@ and says whether the goals were met and whether the plan was proven minimal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from hotline.sim.plan import Check, Goal, Plan, PlanError, Planner, Stream
@@ -54,8 +54,10 @@ def search(
     start: Plan,
     streams: tuple[Stream, ...],
     budget: int = DEFAULT_BUDGET,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Search:
-    runs = _Runs(planner, budget)
+    """`progress` is told each simulation's phase and how many have run, before it runs."""
+    runs = _Runs(planner, budget, progress)
     first = runs.check(start, "erlang")
     found = Search(first, first, simulations=runs.counts)
     try:
@@ -70,14 +72,19 @@ def search(
 
 
 class _Runs:
-    def __init__(self, planner: Planner, budget: int) -> None:
+    def __init__(
+        self, planner: Planner, budget: int, progress: Callable[[str, int], None] | None
+    ) -> None:
         self.planner = planner
         self.budget = budget
+        self.progress = progress
         self.counts: dict[str, int] = {}
 
     def check(self, plan: Plan, phase: str) -> Check:
         if self.planner.simulations >= self.budget:
             raise _OutOfBudget
+        if self.progress is not None:
+            self.progress(phase, self.planner.simulations)
         before = self.planner.simulations
         c = self.planner.check(plan)
         self.counts[phase] = self.counts.get(phase, 0) + self.planner.simulations - before

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +60,8 @@ def staff_scenario(args: argparse.Namespace) -> int:
     start = erlang_plan(scenario, cells)
     budget = args.max_simulations or DEFAULT_BUDGET
     try:
-        found = search(planner, start, streams, budget)
+        with _status() as progress:
+            found = search(planner, start, streams, budget, progress)
     except PlanError as e:
         print(f"hotline: staff: {e.field}: {e.what}", file=sys.stderr)
         return EXIT_CONFIG
@@ -81,6 +84,30 @@ def staff_scenario(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     return EXIT_OK
+
+
+_PHASES = {
+    "erlang": "the Erlang plan",
+    "add": "adding operators where goals miss",
+    "batch": "removing operators, a batch of hours at a time",
+    "one_by_one": "removing operators one at a time",
+}
+
+
+@contextmanager
+def _status() -> Iterator[Callable[[str, int], None] | None]:
+    """A status line on stderr (phase, simulations so far), if stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("simulating") as status:
+
+        def show(phase: str, done: int) -> None:
+            status.update(f"simulation {done + 1}: {_PHASES.get(phase, phase)}")
+
+        yield show
 
 
 def _problems(kind: str, e: ConfigError) -> int:
@@ -132,8 +159,8 @@ def staff_answer(
             }
             for s, stream_cells in cells.items()
         ],
-        "erlang_plan": _plan_json(found.start, planner),
-        "plan": _plan_json(found.best, planner),
+        "erlang_plan": _plan_json(found.start, planner, goals),
+        "plan": _plan_json(found.best, planner, goals),
         "search": {
             "met": found.met,
             "minimal": found.minimal,
@@ -159,7 +186,7 @@ def _erlang_row(c: ErlangCell) -> dict[str, Any]:
     }
 
 
-def _plan_json(check: Check, planner: Planner) -> dict[str, Any]:
+def _plan_json(check: Check, planner: Planner, goals: tuple[Goal, ...]) -> dict[str, Any]:
     return {
         "operators": {group: list(counts) for group, counts in check.plan.items()},
         "operator_hours": operator_hours(check.plan, planner.hours),
@@ -171,10 +198,24 @@ def _plan_json(check: Check, planner: Planner) -> dict[str, Any]:
                 "operators": sum(counts[h] for counts in check.plan.values()),
                 **check.hours.get(h, {}),
                 "missed": check.misses.get(h, {}),
+                "tightest": _tightest(goals, check.hours.get(h)),
             }
             for h in planner.hours
         ],
     }
+
+
+def _tightest(goals: tuple[Goal, ...], f: dict[str, Any] | None) -> str | None:
+    """The goal nearest to missing (or missed most) in an hour, relative to its value. A goal of
+    all contacts (a deadline) has no margin to compare: named only when missed."""
+    misses = [
+        (m, g.name)
+        for g in goals
+        if f is not None
+        and (m := g.miss(f)) is not None
+        and (m > 0 or not (g.at_least and g.value >= 1))
+    ]
+    return max(misses)[1] if misses else None
 
 
 def operator_hours(plan: Plan, hours: tuple[int, ...]) -> int:
@@ -190,7 +231,12 @@ def print_tables(answer: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
-    hours = answer["hours"]
+    # Hours without contacts nor operators (the night of a day line) are left out.
+    hours = [
+        row["hour"]
+        for row, first in zip(answer["plan"]["rows"], answer["erlang_plan"]["rows"], strict=True)
+        if row.get("offered") or row["operators"] or first["operators"]
+    ]
     sl_goals = [name[3:] for name in answer["goals"] if name.startswith("sl_")]
 
     erlang = Table(title="Erlang, each stream alone: contacts at once on the line (agents)")
@@ -213,15 +259,20 @@ def print_tables(answer: dict[str, Any]) -> None:
         check.add_column("ASA", justify="right")
         check.add_column("aband", justify="right")
         check.add_column("max wait", justify="right")
-        check.add_column("missed", justify="left")
+        check.add_column("missed" if who == "Erlang" else "missed / tightest", justify="left")
     rows = zip(answer["erlang_plan"]["rows"], answer["plan"]["rows"], strict=True)
     for erlang_row, plan_row in rows:
+        if erlang_row["hour"] not in hours:
+            continue
         cells = [f"{erlang_row['hour']:02d}", str(plan_row.get("offered", 0))]
         for row in (erlang_row, plan_row):
             cells += [str(row["operators"])]
             cells += [_pct(row.get("service_level", {}).get(t)) for t in sl_goals]
             cells += [_num(row.get("asa_s")), _pct(row.get("abandon_rate"))]
-            cells += [_num(row.get("max_wait_s"), 0), ", ".join(row["missed"]) or "-"]
+            missed = ", ".join(row["missed"]) or (
+                "-" if row is erlang_row else f"- / {row['tightest'] or '-'}"
+            )
+            cells += [_num(row.get("max_wait_s"), 0), missed]
         check.add_row(*cells)
     console.print(check)
 
