@@ -395,6 +395,13 @@ def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="with --scenario: stop the search after N simulations (default 2000)",
     )
     staff.add_argument(
+        "--check-seeds",
+        type=int,
+        metavar="K",
+        help="with --scenario: simulate the plan found again with the next K seeds, to see how "
+        "much it owes to one seed's contacts",
+    )
+    staff.add_argument(
         "--out",
         type=Path,
         metavar="DIR",
@@ -405,7 +412,7 @@ def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
-_SCENARIO_ONLY = ("config", "days", "ignore_goal", "max_simulations", "out")
+_SCENARIO_ONLY = ("config", "days", "ignore_goal", "max_simulations", "check_seeds", "out")
 _RATE_ONLY = ("rate", "aht", "target", "patience", "max_occupancy", "shrinkage")
 
 

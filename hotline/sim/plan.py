@@ -306,9 +306,12 @@ class Planner:
     def hour_of(self, at: float) -> int:
         return int((at - self._midnight) // _HOUR_S) % HOURS
 
-    def check(self, plan: Plan) -> Check:
+    def check(self, plan: Plan, seed: int | None = None) -> Check:
+        """`plan` simulated with the planner's seed, or `seed` (to see how much a verdict
+        owes to one seed's contacts)."""
+        seed = self.seed if seed is None else seed
         try:
-            sim = Simulation(staffed(self.scenario, plan), self._settings, seed=self.seed)
+            sim = Simulation(staffed(self.scenario, plan), self._settings, seed=seed)
         except ScenarioError as e:
             problem = "; ".join(f"{path}: {what}" for path, what in e.problems)
             return Check(plan, {}, {}, {}, {}, None, problem)

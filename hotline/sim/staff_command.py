@@ -66,6 +66,10 @@ def staff_scenario(args: argparse.Namespace) -> int:
         print(f"hotline: staff: {e.field}: {e.what}", file=sys.stderr)
         return EXIT_CONFIG
     answer = staff_answer(goals, cells, found, planner, seed=args.seed, config=str(config))
+    answer["other_seeds"] = [
+        _seed_json(planner.check(found.best.plan, seed), seed)
+        for seed in range(args.seed + 1, args.seed + 1 + (args.check_seeds or 0))
+    ]
     if args.out is not None:
         try:
             _write(answer, found, args.out, plot=args.plot, seed=args.seed, config=str(config))
@@ -205,6 +209,14 @@ def _plan_json(check: Check, planner: Planner, goals: tuple[Goal, ...]) -> dict[
     }
 
 
+def _seed_json(check: Check, seed: int) -> dict[str, Any]:
+    return {
+        "seed": seed,
+        "meets": check.meets,
+        "missed": {str(h): m for h, m in check.misses.items()},
+    }
+
+
 def _tightest(goals: tuple[Goal, ...], f: dict[str, Any] | None) -> str | None:
     """The goal nearest to missing (or missed most) in an hour, relative to its value. A goal of
     all contacts (a deadline) has no margin to compare: named only when missed."""
@@ -298,6 +310,14 @@ def print_tables(answer: dict[str, Any]) -> None:
         if search_["met"]
         else "NOT every goal met (out of simulations)"
     )
+    for other in answer.get("other_seeds", ()):
+        missed = "; ".join(
+            f"{int(h):02d}:00 {', '.join(goals)}" for h, goals in other["missed"].items()
+        )
+        console.print(
+            f"the plan with seed {other['seed']}: "
+            + ("every goal met" if other["meets"] else f"missed {missed or '(cannot run)'}")
+        )
     console.print(
         f"operator-hours: Erlang {answer['erlang_plan']['operator_hours']}, searched plan "
         f"{answer['plan']['operator_hours']}; {verdict}; "

@@ -67,6 +67,7 @@ def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def answer(small: Path, out_dir: Path) -> dict[str, Any]:
     argv = ["--scenario", str(small), "--json", "--seed", "3", "--out", str(out_dir)]
+    argv += ["--check-seeds", "2"]
     code, out, err = _run("staff", *argv)
     assert code == 0, err
     result: dict[str, Any] = json.loads(out)
@@ -142,6 +143,17 @@ def test_the_search_starts_from_erlang_and_counts_its_simulations(
     search = answer["search"]
     assert search["simulations"] == sum(search["by_phase"].values()) >= 2
     assert search["by_phase"]["erlang"] == 1
+
+
+def test_the_plan_is_simulated_again_with_other_seeds_on_request(
+    answer: dict[str, Any], planner: Planner
+) -> None:
+    others = answer["other_seeds"]
+    assert [o["seed"] for o in others] == [4, 5]
+    for other in others:
+        again = planner.check(_plan(answer), seed=other["seed"])
+        assert other["meets"] == again.meets == (not other["missed"])
+        assert other["missed"] == {str(h): m for h, m in again.misses.items()}
 
 
 def test_erlang_per_stream_is_what_hotline_staff_rate_says(answer: dict[str, Any]) -> None:
