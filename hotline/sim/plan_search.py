@@ -7,7 +7,9 @@ meet the same contacts and differ only by their operators. Three phases:
    most (relative to its value) points at the queue (topic, class, channel) whose figure misses
    it most that hour, and one operator is added to the home group of that queue's stream in
    that hour. All failing hours get theirs in one round: adding an operator never makes
-   another hour worse enough to matter, and phase 3 takes back any extra one.
+   another hour worse enough to matter, and phase 3 takes back any extra one. When
+   `STALLED_ROUNDS` rounds in a row bring the sum of the misses no lower, no number of
+   operators is going to meet them (an ASA goal under a fixed ring time): the search stops.
 2. Remove in batches, while the goals hold. A round takes one operator out of every other
    hour of the day (the even hours, then the odd ones), each from the group least occupied in
    that hour, and simulates once. A removal is kept when its hour and the next (where a
@@ -32,6 +34,9 @@ from dataclasses import dataclass, field
 from hotline.sim.plan import Check, Goal, Plan, PlanError, Planner, Stream
 
 DEFAULT_BUDGET = 2000
+# Rounds of adding in a row that bring the misses no closer before the search gives up: a goal
+# no number of operators meets (an ASA goal under the ring time of every offer, say).
+STALLED_ROUNDS = 5
 
 
 @dataclass(slots=True)
@@ -39,13 +44,18 @@ class Search:
     """What the search found and what it cost: `simulations` per phase."""
 
     start: Check  # the Erlang plan simulated
-    best: Check  # the smallest plan found that meets every goal (or the last tried)
+    best: Check  # the smallest plan found that meets every goal (unmet: the last one added to)
     met: bool = False
     minimal: bool = False  # phase 3 finished: removing any one operator breaks a goal
+    stalled: bool = False  # adding operators stopped bringing the missed goals closer
     simulations: dict[str, int] = field(default_factory=dict)
 
 
 class _OutOfBudget(Exception):
+    pass
+
+
+class _Stalled(Exception):
     pass
 
 
@@ -61,13 +71,15 @@ def search(
     first = runs.check(start, "erlang")
     found = Search(first, first, simulations=runs.counts)
     try:
-        found.best = _add(runs, first, streams)
+        _add(runs, found, streams)
         found.met = True
-        found.best = _remove_in_batches(runs, found.best)
-        found.best = _remove_one_at_a_time(runs, found.best, found)
+        _remove_in_batches(runs, found)
+        _remove_one_at_a_time(runs, found)
         found.minimal = True
     except _OutOfBudget:
         pass
+    except _Stalled:
+        found.stalled = True
     return found
 
 
@@ -98,8 +110,12 @@ def _changed(plan: Plan, deltas: Mapping[tuple[str, int], int]) -> Plan:
     return {group: tuple(counts) for group, counts in new.items()}
 
 
-def _add(runs: _Runs, check: Check, streams: tuple[Stream, ...]) -> Check:
+def _add(runs: _Runs, found: Search, streams: tuple[Stream, ...]) -> None:
+    check = found.best
+    closest, stalled = _total_miss(check), 0
     while not check.meets:
+        if stalled >= STALLED_ROUNDS:
+            raise _Stalled
         if check.result is None:
             raise PlanError("scenario", f"the Erlang plan cannot be simulated: {check.problem}")
         goals = {g.name: g for g in runs.planner.goals}
@@ -107,8 +123,13 @@ def _add(runs: _Runs, check: Check, streams: tuple[Stream, ...]) -> Check:
         for hour, missed in check.misses.items():
             worst = goals[max(missed, key=missed.__getitem__)]
             adds[(_group_to_add(check, hour, worst, streams), hour)] = 1
-        check = runs.check(_changed(check.plan, adds), "add")
-    return check
+        check = found.best = runs.check(_changed(check.plan, adds), "add")
+        total = _total_miss(check)
+        closest, stalled = (total, 0) if total < closest else (closest, stalled + 1)
+
+
+def _total_miss(check: Check) -> float:
+    return sum(m for missed in check.misses.values() for m in missed.values())
 
 
 def _group_to_add(check: Check, hour: int, goal: Goal, streams: tuple[Stream, ...]) -> str:
@@ -129,7 +150,8 @@ def _cells(plan: Plan, hour: int) -> Iterator[str]:
     return (group for group, counts in plan.items() if counts[hour] > 0)
 
 
-def _remove_in_batches(runs: _Runs, check: Check) -> Check:
+def _remove_in_batches(runs: _Runs, found: Search) -> None:
+    check = found.best
     hours = runs.planner.hours
     failed: set[tuple[str, int]] = set()
     idle_rounds = 0
@@ -148,8 +170,8 @@ def _remove_in_batches(runs: _Runs, check: Check) -> Check:
         if kept is None:
             idle_rounds += 1
         else:
-            check, idle_rounds = kept, 0
-    return check
+            check = found.best = kept
+            idle_rounds = 0
 
 
 def _try_batch(
@@ -173,7 +195,8 @@ def _try_batch(
     return None
 
 
-def _remove_one_at_a_time(runs: _Runs, check: Check, found: Search) -> Check:
+def _remove_one_at_a_time(runs: _Runs, found: Search) -> None:
+    check = found.best
     hours = runs.planner.hours
     while True:
         kept_any = False
@@ -183,7 +206,7 @@ def _remove_one_at_a_time(runs: _Runs, check: Check, found: Search) -> Check:
                     trial = runs.check(_changed(check.plan, {(group, hour): -1}), "one_by_one")
                     if not trial.meets:
                         break
-                    check, kept_any = trial, True
-                    found.best = check
+                    check = found.best = trial
+                    kept_any = True
         if not kept_any:
-            return check
+            return

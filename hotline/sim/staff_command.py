@@ -81,11 +81,15 @@ def staff_scenario(args: argparse.Namespace) -> int:
     else:
         print_tables(answer)
     if not found.met:
-        print(
-            f"hotline: staff: no plan met every goal within {budget} simulations "
-            "(--max-simulations); the last one tried is shown",
-            file=sys.stderr,
+        why = (
+            "adding operators stopped bringing the missed goals closer"
+            if found.stalled
+            else f"out of simulations (--max-simulations {budget})"
         )
+        print(f"hotline: staff: no plan met every goal: {why}", file=sys.stderr)
+        for hour, missed in sorted(found.best.misses.items()):
+            goals_missed = ", ".join(f"{name} by {m:.0%}" for name, m in missed.items())
+            print(f"hotline: staff: {hour:02d}:00 misses {goals_missed}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -168,6 +172,7 @@ def staff_answer(
         "search": {
             "met": found.met,
             "minimal": found.minimal,
+            "stalled": found.stalled,
             "simulations": sum(found.simulations.values()),
             "by_phase": dict(found.simulations),
         },
@@ -308,6 +313,8 @@ def print_tables(answer: dict[str, Any]) -> None:
         if search_["minimal"]
         else "every goal met, not proven minimal (out of simulations)"
         if search_["met"]
+        else "NOT every goal met: adding operators stopped helping"
+        if search_["stalled"]
         else "NOT every goal met (out of simulations)"
     )
     for other in answer.get("other_seeds", ()):

@@ -200,6 +200,28 @@ def test_out_writes_the_plan_and_its_simulation(answer: dict[str, Any], out_dir:
     assert simulation["total"]["offered"] == sum(r["offered"] for r in answer["plan"]["rows"])
 
 
+def test_goals_no_number_of_operators_meets_stop_the_search_with_the_misses(
+    tmp_path: Path,
+) -> None:
+    # Every offer rings 12 s: the citizens who give up within it (patience 180 s on average:
+    # 6.5 %) abandon whatever the plan, so abandon_rate <= 5 % cannot hold.
+    ringing = tmp_path / "ringing.toml"
+    ringing.write_text(
+        SMALL.replace(
+            "warmup_min = 20", 'warmup_min = 20\noffer_delay = { dist = "fixed", mean_s = 12 }'
+        )
+    )
+    code, out, err = _run("staff", "--scenario", str(ringing), "--seed", "3", "--json")
+    assert code == 1
+    answer = json.loads(out)
+    assert answer["search"]["stalled"] and not answer["search"]["met"]
+    assert answer["search"]["simulations"] < 20
+    assert (
+        "no plan met every goal: adding operators stopped bringing the missed goals closer" in err
+    )
+    assert "00:00 misses" in err and "abandon_rate by" in err
+
+
 def test_a_scenario_nobody_can_answer_is_refused_naming_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.replace('topic = "payments"  ', 'topic = "signature" '))
