@@ -13,7 +13,8 @@ import pytest
 
 from hotline.cli import main
 from hotline.config import load_settings
-from hotline.sim.plan import Plan, Planner, goals_of
+from hotline.sim.plan import Plan, Planner, goals_of, streams_of
+from hotline.sim.plan_search import search
 from hotline.sim.scenario import load_scenario
 
 from .conftest import CONFIG
@@ -154,6 +155,19 @@ def test_the_plan_is_simulated_again_with_other_seeds_on_request(
         again = planner.check(_plan(answer), seed=other["seed"])
         assert other["meets"] == again.meets == (not other["missed"])
         assert other["missed"] == {str(h): m for h, m in again.misses.items()}
+
+
+def test_from_a_short_plan_the_search_adds_until_every_goal_holds(
+    answer: dict[str, Any], planner: Planner
+) -> None:
+    # Erlang's plan with the measured hours cut short (the warm-up's hour 23 keeps its own).
+    erlang = answer["erlang_plan"]["operators"]
+    short = {"general": (3, 3, *erlang["general"][2:]), "payments": (1, 1, *erlang["payments"][2:])}
+    streams = streams_of(planner.scenario, load_settings(CONFIG))
+    found = search(planner, short, streams)
+    assert not found.start.meets and found.simulations["add"] >= 2
+    assert found.met and found.minimal and found.best.meets
+    assert sum(map(sum, found.best.plan.values())) > 8
 
 
 def test_erlang_per_stream_is_what_hotline_staff_rate_says(answer: dict[str, Any]) -> None:
