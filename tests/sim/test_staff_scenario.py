@@ -13,7 +13,7 @@ import pytest
 
 from hotline.cli import main
 from hotline.config import load_settings
-from hotline.sim.plan import Plan, Planner, goals_of, streams_of
+from hotline.sim.plan import Plan, Planner, erlang_cells, goals_of, streams_of
 from hotline.sim.plan_search import search
 from hotline.sim.scenario import load_scenario
 
@@ -267,3 +267,18 @@ def test_an_unknown_goal_to_ignore_is_refused(small: Path) -> None:
     code, _, err = _run("staff", "--scenario", str(small), "--ignore-goal", "sl_99")
     assert code == 2
     assert "--ignore-goal: 'sl_99' is not a goal" in err
+
+
+def test_the_readme_example_loads_and_erlang_staffs_it_as_shown() -> None:
+    # docs/readme/staff.md's worked example: the first row of its Erlang table.
+    scenario = load_scenario(CONFIG.parent / "staff.example.toml")
+    settings = load_settings(CONFIG)
+    goals = goals_of(settings.kpi_rules())
+    streams = streams_of(scenario, settings)
+    first = {s.label: erlang_cells(s, goals)[0] for s in streams}
+    assert {label: (c.hour, c.agents) for label, c in first.items()} == {
+        "documents/voice": (8, 13),
+        "payments/voice": (8, 6),
+        "applications/chat": (8, 7),
+    }
+    assert [s.home for s in streams] == ["general", "payments", "chat"]
