@@ -395,6 +395,12 @@ def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="with --scenario: stop the search after N simulations (default 2000)",
     )
     staff.add_argument(
+        "--each-day",
+        action="store_true",
+        help="with --scenario: every goal in each simulated day's hour, not only in the days' "
+        "hours pooled (with --days)",
+    )
+    staff.add_argument(
         "--check-seeds",
         type=int,
         metavar="K",
@@ -412,7 +418,15 @@ def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
-_SCENARIO_ONLY = ("config", "days", "ignore_goal", "max_simulations", "check_seeds", "out")
+_SCENARIO_ONLY = (
+    "config",
+    "days",
+    "ignore_goal",
+    "max_simulations",
+    "each_day",
+    "check_seeds",
+    "out",
+)
 _RATE_ONLY = ("rate", "aht", "target", "patience", "max_occupancy", "shrinkage")
 
 

@@ -56,7 +56,7 @@ def staff_scenario(args: argparse.Namespace) -> int:
         print(f"hotline: staff: --{e.field}: {e.what}", file=sys.stderr)
         return EXIT_CONFIG
     cells = {s: erlang_cells(s, goals) for s in streams}
-    planner = Planner(scenario, settings, goals, seed=args.seed)
+    planner = Planner(scenario, settings, goals, seed=args.seed, each_day=args.each_day)
     start = erlang_plan(scenario, cells)
     budget = args.max_simulations or DEFAULT_BUDGET
     try:
@@ -65,7 +65,8 @@ def staff_scenario(args: argparse.Namespace) -> int:
     except PlanError as e:
         print(f"hotline: staff: {e.field}: {e.what}", file=sys.stderr)
         return EXIT_CONFIG
-    answer = staff_answer(goals, cells, found, planner, seed=args.seed, config=str(config))
+    run = {"seed": args.seed, "config": str(config), "each_day": args.each_day}
+    answer = staff_answer(goals, cells, found, planner, **run)
     answer["other_seeds"] = [
         _seed_json(planner.check(found.best.plan, seed), seed)
         for seed in range(args.seed + 1, args.seed + 1 + (args.check_seeds or 0))

@@ -13,6 +13,7 @@ import pytest
 
 from hotline.cli import main
 from hotline.config import load_settings
+from hotline.kpi import Tally, figures
 from hotline.sim.plan import Plan, Planner, erlang_cells, goals_of, streams_of
 from hotline.sim.plan_search import search
 from hotline.sim.scenario import load_scenario
@@ -282,3 +283,31 @@ def test_the_readme_example_loads_and_erlang_staffs_it_as_shown() -> None:
         "applications/chat": (8, 7),
     }
     assert [s.home for s in streams] == ["general", "payments", "chat"]
+
+
+def test_each_day_plans_for_every_simulated_day_not_their_pool(tmp_path: Path) -> None:
+    night = [50, 50] + [0] * 22
+    two = tmp_path / "two_nights.toml"
+    two.write_text(
+        SMALL.replace("hours = 2", "days = 2")
+        .replace("per_hour = 50", f"per_hour = {night}")
+        .replace("per_hour = 25", f"per_hour = {[n // 2 for n in night]}")
+    )
+    code, out, err = _run("staff", "--scenario", str(two), "--seed", "3", "--each-day", "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["run"]["each_day"] and answer["search"]["minimal"]
+    settings = load_settings(CONFIG)
+    planner = Planner(load_scenario(two), settings, goals_of(settings.kpi_rules()), seed=3)
+    check = planner.check(_plan(answer))
+    assert check.result is not None
+    rules = check.result.rules
+    days: dict[tuple[int, int], Tally] = {}
+    for (start, *_), t in check.result.buckets.queues.items():
+        hour = int((start - check.result.start) // 3600)
+        days.setdefault((hour // 24, hour % 24), Tally(len(rules.thresholds))).merge(t)
+    assert {key for key, t in days.items() if t.offered} == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    for key, t in days.items():
+        for goal, value in answer["goals"].items():
+            if t.offered:
+                assert _holds(goal, value, figures(t, rules)), (key, goal)
