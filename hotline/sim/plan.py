@@ -41,7 +41,6 @@ from hotline.sim.scenario import HOURS, Scenario, ScenarioError, Shift
 from hotline.sim.staffing import StaffRequest, Target, plan_staff
 
 _HOUR_S = 3600.0
-_RATE_GOALS = ("asa_s", "max_wait_s", "abandon_rate")
 Plan = dict[str, tuple[int, ...]]  # group name -> operators on the line in each hour 00..23
 
 
@@ -189,6 +188,7 @@ def erlang_cells(stream: Stream, goals: tuple[Goal, ...]) -> list[ErlangCell]:
         def request(target: Target) -> StaffRequest:
             return StaffRequest(rate, stream.aht_s, target, stream.patience_s)  # noqa: B023
 
+        # Without a service-level goal the figures shown are at a 20 s threshold, the usual one.
         agents, binding = 0, sl_goals[0] if sl_goals else Target(0.8, 20.0)
         for target in sl_goals:
             n = plan_staff(request(target)).agents_on_line
