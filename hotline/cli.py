@@ -347,10 +347,14 @@ def _positive(value: str) -> float:
 def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     staff = commands.add_parser(
         "staff",
-        help="agents needed for a service-level target, by Erlang C (or A with --patience)",
+        help="agents needed for a service-level target, by Erlang C (or A with --patience); "
+        "with --scenario, a whole line's plan per hour checked in the simulator",
         description="The fewest agents on one queue that answer LEVEL of the contacts within "
         "SECONDS (and keep occupancy under the cap), by Erlang C, or by Erlang A when a mean "
-        "patience is given; then grossed up for shrinkage. Needs no config and no database.",
+        "patience is given; then grossed up for shrinkage. Needs no config and no database. "
+        "With --scenario instead: per hour of the day, Erlang for each arrival stream alone, the "
+        "simulator's check of that plan on the whole line, and the smallest plan that meets "
+        "every [kpi.goals] goal and class deadline in the simulation (README).",
     )
     staff.add_argument("--rate", metavar="PER_HOUR", help="arrivals per hour")
     staff.add_argument("--aht", metavar="SECONDS", help="mean handle time")
