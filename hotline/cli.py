@@ -447,6 +447,10 @@ def _staff(args: argparse.Namespace) -> int:
                 return refuse(name, "not with --scenario (the scenario gives the rates)")
         if args.plot and args.out is None:
             return refuse("plot", "needs --out DIR")
+        if args.max_simulations is not None and args.max_simulations < 1:
+            return refuse("max_simulations", "must be at least 1")
+        if args.check_seeds is not None and args.check_seeds < 0:
+            return refuse("check_seeds", "must be 0 or more")
         from hotline.sim.staff_command import staff_scenario
 
         return staff_scenario(args)

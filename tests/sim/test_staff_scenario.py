@@ -252,6 +252,8 @@ def test_a_scenario_nobody_can_answer_is_refused_naming_the_key(tmp_path: Path) 
     [
         (["--scenario", "x.toml", "--rate", "100"], "--rate: not with --scenario"),
         (["--scenario", "x.toml", "--plot"], "--plot: needs --out"),
+        (["--scenario", "x.toml", "--max-simulations", "0"], "--max-simulations: must be"),
+        (["--scenario", "x.toml", "--check-seeds", "-1"], "--check-seeds: must be"),
         (["--aht", "180", "--target", "0.85/20"], "--rate: required (or --scenario"),
         (["--rate", "100", "--target", "0.85/20"], "--aht: required"),
         (["--rate", "100", "--aht", "180"], "--target: required"),
