@@ -9,6 +9,7 @@ before one did, or `--out` cannot be written; 2 a scenario, config or flag that 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ from hotline.sim.plan import (
     streams_of,
 )
 from hotline.sim.plan_search import DEFAULT_BUDGET, Search, search
-from hotline.sim.scenario import ScenarioError, load_scenario
+from hotline.sim.scenario import HOURS, ScenarioError, load_scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = Path("config/hotline.toml")
@@ -134,7 +135,11 @@ def _write(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "staff.json").write_text(json.dumps(answer, indent=1) + "\n")
     if found.best.result is not None:
-        simulation = report(found.best.result, seed=seed, config=config)
+        # The report's `required` (and the staffing chart's line): the Erlang plan's operators.
+        erlang = found.start.plan
+        required = [float(sum(counts[h] for counts in erlang.values())) for h in range(HOURS)]
+        result = dataclasses.replace(found.best.result, required_hourly=required)
+        simulation = report(result, seed=seed, config=config)
         (folder / "simulation.json").write_text(json.dumps(simulation, indent=1) + "\n")
         if plot:
             write_charts(simulation, folder)

@@ -213,6 +213,11 @@ def test_out_writes_the_plan_and_its_simulation(answer: dict[str, Any], out_dir:
     assert json.loads((out_dir / "staff.json").read_text()) == answer
     simulation = json.loads((out_dir / "simulation.json").read_text())
     assert simulation["total"]["offered"] == sum(r["offered"] for r in answer["plan"]["rows"])
+    # Each interval's `required` is the Erlang plan's operators in its hour.
+    erlang = answer["erlang_plan"]["rows"]
+    assert [row["required"] for row in simulation["rows"]] == [
+        float(erlang[i // 4]["operators"]) for i in range(8)
+    ]
 
 
 def test_goals_no_number_of_operators_meets_stop_the_search_with_the_misses(
