@@ -468,6 +468,11 @@ class FeedbackSettings(_Section):
     # Theme -> words and phrases in any form, matched after stemming (`hotline.quality.themes`).
     # None here: every comment is `other` until config/hotline.toml gives them.
     themes: dict[str, Names] = Field(default_factory=dict)
+    # GET /v1/quality/trends: how many rising terms it lists (per group and in all), the fewest
+    # comments a term must be in to be listed, and the longest period it compares.
+    trend_terms: int = Field(default=10, ge=1, le=100)
+    trend_min_count: int = Field(default=2, ge=1)
+    trend_max_days: int = Field(default=366, ge=1)
 
     @model_validator(mode="after")
     def _usable(self) -> Self:
