@@ -79,10 +79,11 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """The distinct stems of a text's words of three letters and more, in order of first use:
-    what the trends count (shorter words are particles and prepositions)."""
+    what the trends count (shorter words are particles and prepositions). Words with digits are
+    left out: they are numbers, and a phone, an INN or a SNILS must not be kept as a term."""
     seen: dict[str, None] = {}
     for word in words(text):
-        if len(word) >= 3:
+        if len(word) >= 3 and word.isalpha():
             seen.setdefault(stem(word), None)
     return list(seen)
 

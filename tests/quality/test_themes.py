@@ -117,3 +117,4 @@ def test_one_typo_apart() -> None:
 
 def test_terms_are_distinct_stems_of_words_of_three_letters_and_more() -> None:
     assert terms("Ждал, ждал и ЖДАЛ на линии") == ["ждал", "лин"]
+    assert terms("ИНН 500100732259, тел. +7 912 345-67-89, код 4a5") == ["ин", "тел", "код"]
