@@ -191,6 +191,8 @@ async def trends(
     if end - start > settings.trend_max_days * _DAY_S:
         raise Invalid(f"a period of at most {settings.trend_max_days} days", field="to")
     previous_start = start - (end - start)
+    if previous_start < 0:  # nothing was written before 1970, and no instant is shown before
+        raise Invalid("a period whose period before starts after 1970-01-01", field="from")
 
     async def work(tx: Tx) -> tuple[list[Comment], list[Comment]]:
         rows = await trend_rows(tx, since=previous_start, until=end)

@@ -254,6 +254,7 @@ async def test_bad_trend_queries_are_422_naming_the_field(api: Clients) -> None:
         ({"from": iso(T0), "to": iso(T0 - DAY)}, "to"),
         ({"from": iso(T0), "to": iso(T0 + 400 * DAY)}, "to"),
         ({"from": iso(T0), "to": iso(T0 + DAY), "by": "operator"}, "by"),
+        ({"from": "0001-01-01T00:00:00Z", "to": "0001-06-01T00:00:00Z"}, "from"),
     ):
         status, body = await api.supervisor.get("/v1/quality/trends", query_string=query)
         assert (status, body["error"]["field"]) == (422, field), query
