@@ -3,7 +3,7 @@
 The rules (`[feedback.themes]` in config) give, per theme, words and phrases in any grammatical
 form. A rule and a comment go through the same steps: lower case, `ё` folded to `е`, split into
 words, each word reduced by the Snowball Russian stemmer (PyStemmer). A phrase matches where its
-stems follow one another in the comment. Three refinements, each for something citizens write:
+stems follow one another in the comment. Refinements, each for something citizens write:
 
 - a word ending in `*` is a prefix of the folded word, not stemmed (`благодар*` is every form of
   благодарить and благодарность, which the stemmer leaves with different endings); a word
@@ -11,13 +11,12 @@ stems follow one another in the comment. Three refinements, each for something c
 - words of politeness that carry no theme (`FILLERS`: пожалуйста …) are skipped, so "добавьте,
   пожалуйста, услугу" is the phrase "добавьте услугу";
 - a long stem (`FUZZY_MIN` letters and more) also matches a comment's stem one typo away (one
-  letter left out, added, changed or two swapped: `ожидане`, `атвет`), so a slip of the finger
-  does not hide a complaint;
+  letter left out, added, changed or two swapped: `ожидане`, `неправельно`), so a slip of the
+  finger does not hide a complaint;
 - a rule that does not begin with a negation does not match right after one (`не`, `ни`, `нет`):
   `помогли` is thanks, `не помогли` is not (a rule `не помог` says what that is);
-- a match that lies within a longer match of another theme does not count: in "добавьте услугу
-  записи к нотариусу" the new-service phrase `добавьте услугу` holds the suggestion word
-  `добавьте`, and the comment is a request for a new service, not also a suggestion;
+- a match that lies within a longer match of another theme does not count: with a thanks rule
+  `спасибо за ожидание`, "спасибо за ожидание" is thanks, not also a complaint about the wait;
 - a request for a new service is itself a wish: `new_service` absorbs `suggestion` ("хотелось бы
   оформлять полис через портал" is `new_service` alone), so the two never appear together.
 
@@ -99,7 +98,7 @@ class _Part:
 @dataclass(frozen=True, slots=True)
 class _Rule:
     theme: Theme
-    source: str  # as written in config, to explain a match
+    source: str  # as written in config: what a repr of the rule shows
     parts: tuple[_Part, ...]
     negated: bool  # begins with a negation itself: may follow one
 
@@ -164,10 +163,6 @@ class ThemeClassifier:
                 if self._matches_at(rule, folded, stems, i):
                     found.append((rule, i))
         return found
-
-    def explain(self, text: str) -> list[str]:
-        """`theme: rule` for each match, for a supervisor wondering why."""
-        return [f"{rule.theme}: {rule.source}" for rule, _ in self.matches(text)]
 
     def _candidates(self, word: str, word_stem: str) -> Iterable[_Rule]:
         for part, rules in self._by_first.items():

@@ -4,6 +4,8 @@ in one comment, a phrase over its own words, and rules refused for what they say
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline.quality.themes import RulesError, Theme, ThemeClassifier, one_typo_apart, terms
 
@@ -118,3 +120,13 @@ def test_one_typo_apart() -> None:
 def test_terms_are_distinct_stems_of_words_of_three_letters_and_more() -> None:
     assert terms("Ждал, ждал и ЖДАЛ на линии") == ["ждал", "лин"]
     assert terms("ИНН 500100732259, тел. +7 912 345-67-89, код 4a5") == ["ин", "тел", "код"]
+
+
+@settings(max_examples=100)
+@given(st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВЁ не*=!,.0123", max_size=60))
+def test_any_text_gets_a_label_in_order_with_other_only_alone(text: str) -> None:
+    label = ThemeClassifier(RULES).classify(text)
+    assert label
+    assert list(label) == sorted(label, key=list(Theme).index)
+    assert Theme.OTHER not in label or label == (Theme.OTHER,)
+    assert not {Theme.NEW_SERVICE, Theme.SUGGESTION} <= set(label)
