@@ -110,7 +110,7 @@ class RulesError(ValueError):
 class ThemeClassifier:
     """Compiled rules; `classify(text)` gives a comment's themes."""
 
-    __slots__ = ("_by_first", "_fuzzy_stems", "_rules")
+    __slots__ = ("_by_exact", "_by_prefix", "_by_stem", "_fuzzy_firsts", "_fuzzy_stems", "_rules")
 
     def __init__(self, rules: Mapping[str, Sequence[str]]) -> None:
         compiled: list[_Rule] = []
@@ -124,15 +124,25 @@ class ThemeClassifier:
             for phrase in phrases:
                 compiled.append(_compile(theme, phrase))
         self._rules = tuple(compiled)
-        # Rules by their first part, so a comment looks only at the rules its words can start.
-        self._by_first: dict[_Part, list[_Rule]] = {}
-        for rule in compiled:
-            self._by_first.setdefault(rule.parts[0], []).append(rule)
         self._fuzzy_stems = frozenset(
             p.text
             for r in compiled
             for p in r.parts
             if p.how == "stem" and len(p.text) >= FUZZY_MIN
+        )
+        # Rules by their first part, so that a word looks up the rules it can start instead of
+        # trying them all: by stem and exact word (a dictionary), by prefix and by a stem one
+        # typo away (short lists).
+        self._by_stem: dict[str, list[_Rule]] = {}
+        self._by_exact: dict[str, list[_Rule]] = {}
+        prefixed: dict[str, list[_Rule]] = {}
+        for rule in compiled:
+            first = rule.parts[0]
+            index = {"stem": self._by_stem, "exact": self._by_exact, "prefix": prefixed}[first.how]
+            index.setdefault(first.text, []).append(rule)
+        self._by_prefix = tuple(prefixed.items())
+        self._fuzzy_firsts = tuple(
+            (first, rules) for first, rules in self._by_stem.items() if first in self._fuzzy_stems
         )
 
     def classify(self, text: str) -> tuple[Theme, ...]:
@@ -165,9 +175,15 @@ class ThemeClassifier:
         return found
 
     def _candidates(self, word: str, word_stem: str) -> Iterable[_Rule]:
-        for part, rules in self._by_first.items():
-            if self._part_matches(part, word, word_stem):
+        yield from self._by_stem.get(word_stem, ())
+        yield from self._by_exact.get(word, ())
+        for prefix, rules in self._by_prefix:
+            if word.startswith(prefix):
                 yield from rules
+        if len(word_stem) >= FUZZY_MIN - 1:
+            for first, rules in self._fuzzy_firsts:
+                if first != word_stem and one_typo_apart(first, word_stem):
+                    yield from rules
 
     def _matches_at(self, rule: _Rule, folded: list[str], stems: list[str], i: int) -> bool:
         if i + len(rule.parts) > len(folded):
