@@ -65,20 +65,26 @@ async def store(db_path: Path) -> AsyncIterator[StoreHandle]:
         yield handle
 
 
-FIGURE = "figure"  # the `record_property` name of a measured figure a test reports
+# -- figures a test reports in the run's summary ---------------------------------------------------
+# A test that measures something (the feedback themes' accuracy) records each line with
+# `record_property(SUMMARY, (section, line))`; the lines travel in its report (so also from an
+# xdist worker to the controller, which runs this root conftest) and are written at the end of the
+# run whatever the output capture.
+SUMMARY = "summary_line"
+_summary: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name == SUMMARY:
+            section, line = value
+            _summary.setdefault(str(section), []).append(str(line))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the figures tests measured (`record_property("figure", "...")`), e.g. the theme
-    classifier's accuracy, at the end of the run. Properties travel with each test's report,
-    so this works under `pytest -n` too, where a worker's own output is not shown."""
-    lines = [
-        f"{report.nodeid.split('::')[-1]}: {value}"
-        for report in terminalreporter.stats.get("passed", [])
-        for name, value in report.user_properties
-        if name == FIGURE
-    ]
-    if lines:
-        terminalreporter.section("measured figures")
+    for section, lines in _summary.items():
+        terminalreporter.section(section)
         for line in lines:
             terminalreporter.write_line(line)

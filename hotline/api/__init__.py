@@ -16,6 +16,7 @@ from hotline.api import (
     access_log,
     audit,
     contacts,
+    feedback,
     forms,
     health,
     identity,
@@ -74,5 +75,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
     roles.check_table(app)  # every route in the role table
     return app

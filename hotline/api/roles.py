@@ -117,6 +117,12 @@ ROUTES: dict[str, Access] = {
     "wallboard.page": PUBLIC,
     "wallboard.style": PUBLIC,
     "wallboard.script": PUBLIC,
+    # Feedback sorted by theme (issue 14): complaints operators record, supervisors read.
+    "feedback.complain": _allow(_S, _O, reach=Reach.HELD),
+    "feedback.index": _allow(_S),
+    "feedback.show": _allow(_S),
+    "feedback.correct": _allow(_S),
+    "feedback.trends": _allow(_S),
 }
 
 _PATH_OPERATOR = "operator_id"
