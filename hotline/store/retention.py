@@ -15,7 +15,8 @@ Only what is finished is scrubbed, counted from when it finished:
 - messages once `sent`, `delivered` or `failed`, from their last change;
 - voicemails once `completed` or `closed`, from their last change, with their attempts'
   comments and their history's; the recording itself goes by `[voicemail] retention_days`;
-- identity checks (the phone they were made for), from when they were made.
+- identity checks (the phone they were made for), from when they were made;
+- feedback (the comment's text and its stems), from when it was given; its themes stay.
 
 Each batch is idempotent (a scrubbed row no longer matches) and found through a partial index of
 the rows still to scrub (migration 0007), so a sweep costs what it scrubs, not the table's size.
@@ -86,6 +87,13 @@ KINDS: tuple[Kind, ...] = (
             " WHERE voicemail_id IN (SELECT value FROM json_each(:keys))"
             " AND json_type(data, '$.comment') IS NOT NULL",
         ),
+    ),
+    Kind(
+        "feedback",
+        "feedback",
+        "id",
+        "text != '' AND at < :before",
+        "text = '', terms = ''",
     ),
     Kind(
         "identity_checks",
