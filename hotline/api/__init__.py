@@ -18,6 +18,7 @@ from hotline.api import (
     contacts,
     forms,
     health,
+    history,
     identity,
     messages,
     metrics,
@@ -74,5 +75,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
     roles.check_table(app)  # every route in the role table
     return app

@@ -117,6 +117,12 @@ ROUTES: dict[str, Access] = {
     "wallboard.page": PUBLIC,
     "wallboard.style": PUBLIC,
     "wallboard.script": PUBLIC,
+    # A citizen's history (issue 14): notes, the history of a phone, a chat switched to a call.
+    # Reach: an operator notes and switches only what it handles, and reads the history of the
+    # phone it is handling only (the service checks all three).
+    "history.add_note": _allow(_S, _O, reach=Reach.HELD),
+    "history.citizen_history": _allow(_I, _S, _O, reach=Reach.HELD),
+    "history.switch_channel": _allow(_S, _O, reach=Reach.OWN_ID),
 }
 
 _PATH_OPERATOR = "operator_id"
