@@ -7,6 +7,7 @@ from typing import Any
 
 from hotline.services import Services
 from hotline.store import Tx
+from hotline.store.retention import KINDS, scrub_batch
 from tests.api.conftest import PAYMENTS_DESK, Clients
 from tests.api.test_voicemails import post_voicemail
 from tests.voicemail import samples
@@ -287,3 +288,22 @@ async def test_a_switch_is_refused_unless_its_operator_handles_the_chat(api: Cli
     assert (await api.operator.post(f"/v1/contacts/{call['id']}/switch", voice))[0] == 409
     assert (await api.supervisor.post(path, {**voice, "operator_id": "op-1"}))[0] == 201
     assert (await api.operator.post(path, voice))[0] == 409  # it has ended
+
+
+async def test_retention_scrubs_a_finished_contacts_notes_with_its_phone(
+    api: Clients, services: Services
+) -> None:
+    await ready(api)
+    cid = (await taken(api, CHAT))["id"]
+    await api.operator.post(f"/v1/contacts/{cid}/notes", {"text": "паспорт 4510 123456"})
+    await api.operator.post(f"/v1/contacts/{cid}/complete", {"outcome": "done"})
+    [contacts] = [k for k in KINDS if k.name == "contacts"]
+
+    async def sweep(tx: Tx) -> list[tuple[Any, ...]]:
+        await scrub_batch(tx, contacts, before=services.clock.now() + 1, limit=10)
+        rows = await tx.fetchall("SELECT contact_id, text FROM contact_notes")
+        return [tuple(r) for r in rows]
+
+    assert await services.store.transact(sweep) == [(cid, "")]
+    entries = (await history(api.supervisor))[1]["entries"]
+    assert [e for e in entries if e["kind"] == "contact"] == []  # its phone is gone too
