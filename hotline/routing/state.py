@@ -330,7 +330,9 @@ class RoutingState:
         if not stays:
             self._release(c, op, now, ContactState.TRANSFERRED, new_id, out)
             self._admit(call, now, out)
-            out.extend(self.tick(now))  # only the call's own timers can be due
+            # Its target and limit, past already, take effect now. (The actor ticks before
+            # every command, so the call's are the only timers due.)
+            out.extend(self.tick(now))
             return out
         if op.parked:  # its room on chats changes
             self._matcher.unpark_operator(op)
