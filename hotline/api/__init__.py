@@ -16,6 +16,7 @@ from hotline.api import (
     access_log,
     audit,
     contacts,
+    feedback,
     forms,
     health,
     history,
@@ -75,6 +76,7 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
     app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
     roles.check_table(app)  # every route in the role table
     return app

@@ -117,6 +117,12 @@ ROUTES: dict[str, Access] = {
     "wallboard.page": PUBLIC,
     "wallboard.style": PUBLIC,
     "wallboard.script": PUBLIC,
+    # Feedback sorted by theme (issue 14): complaints operators record, supervisors read.
+    "feedback.complain": _allow(_S, _O, reach=Reach.HELD),
+    "feedback.index": _allow(_S),
+    "feedback.show": _allow(_S),
+    "feedback.correct": _allow(_S),
+    "feedback.trends": _allow(_S),
     # A citizen's history (issue 14): notes, the history of a phone, a chat switched to a call.
     # Reach: an operator notes and switches only what it handles, and reads the history of the
     # phone it is handling only (the service checks all three).

@@ -34,6 +34,7 @@ PATH_VALUES = {
     "number": "HL-7K3-M9Q-X2C",
     "message_id": "1",
     "voicemail_id": "vm_0000000000000000",
+    "feedback_id": "1",
 }
 # A body that gets past validation, where the handler needs one to reach its own role checks
 # (a supervisor names the operator it acts for).
@@ -58,8 +59,13 @@ BODIES: dict[str, dict[str, Any]] = {
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
     "history.add_note": {"text": "перезвонить"},
     "history.switch_channel": {"channel": "voice", "operator_id": "op-1"},
+    "feedback.complain": {"text": "Долго ждал"},
+    "feedback.correct": {"categories": ["other"]},
 }
-QUERIES = {"voicemails.compliance": "?from=2026-01-01&to=2026-01-31"}
+QUERIES = {
+    "voicemails.compliance": "?from=2026-01-01&to=2026-01-31",
+    "feedback.trends": "?from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z",
+}
 # Streams are called with HEAD: the gate is the same, and no stream is left open.
 STREAMS = {"operators.offer_stream", "stats.live_stream"}
 ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION)
@@ -204,17 +210,21 @@ async def test_an_operator_is_refused_what_another_operator_holds(
         "voicemails.show",
         "voicemails.audio",
         "voicemails.report_attempt",
+        "feedback.complain",
         "history.add_note",
         "history.citizen_history",
     }
     ids = {"voicemail_id": vm["id"], "contact_id": vm["contact_id"]}
     body = {"outcome": "reached"}
-    for endpoint in sorted(held - {"contacts.show", "history.add_note", "history.citizen_history"}):
+    mine = {"contacts.show", "feedback.complain", "history.add_note", "history.citizen_history"}
+    for endpoint in sorted(held - mine):
         assert await _call(app, endpoint, tokens.operator, body=body, **ids) == 403, endpoint
         assert await _call(app, endpoint, tokens.other_operator, body=body, **ids) != 403
     # A contact another operator holds is not shown, nor said to exist.
     assert await _call(app, "contacts.show", tokens.operator, **ids) == 404
     assert await _call(app, "contacts.show", tokens.other_operator, **ids) == 200
+    complaint = {"text": "Долго ждал ответа"}
+    assert await _call(app, "feedback.complain", tokens.operator, body=complaint, **ids) == 404
     # A contact's notes and its citizen's history: not for an operator that does not hold it.
     status, _ = await api.other_operator.post(f"/v1/contacts/{vm['contact_id']}/accept")
     assert status == 200
