@@ -540,14 +540,17 @@ class RoutingMachine(RuleBasedStateMachine):
     def a_switched_call_keeps_its_chats_place(self) -> None:
         """A call made from a chat keeps the chat's arrival and deadlines, so that while it
         waits, no contact of its class that came after the chat is ahead of it."""
+        live = self.router._contacts
+        queued: list[ContactRecord] | None = None
         for cid, (arrived, target, deadline) in self.switched.items():
-            c = self.router._contacts.get(cid)
+            c = live.get(cid)
             if c is None:
                 continue
             assert c.channel is Channel.VOICE
             assert (c.arrived_at, c.target_at, c.deadline_at) == (arrived, target, deadline)
             if c.state is ContactState.WAITING:
-                for other in waiting(self.router):
+                queued = waiting(self.router) if queued is None else queued
+                for other in queued:
                     if other.rank == c.rank and other.arrived_at > arrived:
                         assert c.key < other.key, f"{other.id} came later and is ahead of {cid}"
 
