@@ -19,6 +19,7 @@ from hotline.api import (
     feedback,
     forms,
     health,
+    history,
     identity,
     messages,
     metrics,
@@ -76,5 +77,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
+    app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
     roles.check_table(app)  # every route in the role table
     return app

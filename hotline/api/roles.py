@@ -123,6 +123,12 @@ ROUTES: dict[str, Access] = {
     "feedback.show": _allow(_S),
     "feedback.correct": _allow(_S),
     "feedback.trends": _allow(_S),
+    # A citizen's history (issue 14): notes, the history of a phone, a chat switched to a call.
+    # Reach: an operator notes and switches only what it handles, and reads the history of the
+    # phone it is handling only (the service checks all three).
+    "history.add_note": _allow(_S, _O, reach=Reach.HELD),
+    "history.citizen_history": _allow(_I, _S, _O, reach=Reach.HELD),
+    "history.switch_channel": _allow(_S, _O, reach=Reach.OWN_ID),
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -22,6 +22,7 @@ from hotline.routing.matchers import IndexedMatcher, Matcher, ScanMatcher
 from hotline.routing.model import (
     Accepted,
     Breached,
+    Channel,
     ContactState,
     Ended,
     Enqueued,
@@ -292,6 +293,87 @@ class RoutingState:
             self._release(c, self._ops[c.operator], now, ContactState.TRANSFERRED, new.id, out)
         self._admit(successor, now, out)
         return out
+
+    # -- a chat switched to a call (issue 14) -------------------------------------------------
+
+    def switch_to_voice(self, contact_id: str, op_id: str, new_id: str, now: float) -> list[Event]:
+        """The operator handling chat `contact_id` moves the conversation to a call: the chat
+        ends as transferred to `new_id`, a voice contact with the chat's topic, language,
+        skills, class, arrival and deadlines. The call stays with the same operator when it
+        has room for a call and still fits the contact (certified, the language, a route);
+        otherwise the chat is released like any finished contact and the call is routed like
+        any contact, where its kept deadlines put it ahead of every contact of its class that
+        came after the chat (rule 4), and its target and limit, already past, take effect at
+        once (it overflows, and a breach is recorded if its limit has passed)."""
+        c, op = self._assignment_of(contact_id, op_id)
+        if c.channel is not Channel.CHAT:
+            raise Conflict(f"contact {contact_id} is a {c.channel} contact, not a chat")
+        spec = NewContact(
+            new_id,
+            Channel.VOICE,
+            c.topic,
+            c.language,
+            c.skills,
+            c.priority,
+            c.arrived_at,
+            c.target_at,
+            c.deadline_at,
+        )
+        call = self._new_record(spec, now)  # refuses a taken id before anything changes
+        out: list[Event] = []
+        stays = (
+            op.has_room(Channel.VOICE)
+            and op.certified(now)
+            and c.language in op.languages
+            and any(route <= op.skills.keys() for route in c.routes)
+        )
+        if not stays:
+            self._release(c, op, now, ContactState.TRANSFERRED, new_id, out)
+            self._admit(call, now, out)
+            # Its target and limit, past already, take effect now. (The actor ticks before
+            # every command, so the call's are the only timers due.)
+            out.extend(self.tick(now))
+            return out
+        if op.parked:  # its room on chats changes
+            self._matcher.unpark_operator(op)
+        op.load[c.channel] -= 1
+        self._end(c, ContactState.TRANSFERRED, now, out, op.id, new_id)
+        self._hand_over(call, op, now, out)
+        self._show(op, now, "switched", out)
+        self._route_operator(op, now, out)  # room for another chat now
+        return out
+
+    def _hand_over(
+        self, c: ContactRecord, op: OperatorRecord, now: float, out: list[Event]
+    ) -> None:
+        """Admit `c` straight into `op`'s hands, as accepted now: no offer, no queue, and no
+        timers (a contact taken has no target or limit left to watch)."""
+        self._seq = c.seq
+        if c.skills not in self._skill_names:
+            self._skills.register_route(c.skills)
+            self._skill_names[c.skills] = tuple(sorted(c.skills))
+        self._contacts[c.id] = c
+        self._by_state[ASSIGNED] += 1
+        self.created += 1
+        c.state = ASSIGNED
+        c.operator = op.id
+        c.offered_at = now
+        op.load[c.channel] = op.load.get(c.channel, 0) + 1
+        out.append(
+            Enqueued(
+                c.id,
+                now,
+                c.channel,
+                c.topic,
+                c.language,
+                c.priority,
+                c.arrived_at,
+                c.target_at,
+                c.deadline_at,
+                self._skill_names[c.skills],
+            )
+        )
+        out.append(Accepted(c.id, op.id, now, now - c.arrived_at))
 
     # -- time -------------------------------------------------------------------------------
 

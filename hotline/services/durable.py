@@ -82,6 +82,12 @@ class DurableRouter:
         """`note` (the outcome recorded) is written with the contact's end."""
         return self._durable(self._router.complete(contact_id, op_id, note=note))
 
+    def switch_to_voice(
+        self, contact_id: str, op_id: str, new_id: str, *, note: ContactNote | None = None
+    ) -> Reply[list[Event]]:
+        """A chat moved to a call; `note` (the phone) is written with the call's row."""
+        return self._durable(self._router.switch_to_voice(contact_id, op_id, new_id, note=note))
+
     async def _durable(self, change: Reply[T]) -> T:
         try:
             answer = await change

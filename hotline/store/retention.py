@@ -5,8 +5,8 @@ one short transaction per batch, with the instant before which rows lose their p
 (`[retention] personal_data_days` ago). A scrubbed row keeps its figures: ids, times, topic,
 channel, states, operator, breach and overflow flags, revision, counts, the outbox's attempts
 and provider ids; what the KPIs and the histories read. It loses the citizen's phone, name,
-e-mail and every free text (the description, outcomes and comments, the SMS and e-mail text, the
-voicemail's transcript): NULL where the column allows it, '' where it is NOT NULL.
+e-mail and every free text (the description, outcomes, notes and comments, the SMS and e-mail
+text, the voicemail's transcript): NULL where the column allows it, '' where it is NOT NULL.
 
 Only what is finished is scrubbed, counted from when it finished:
 - contacts once ended (`ended_at`); a live contact never;
@@ -55,6 +55,10 @@ KINDS: tuple[Kind, ...] = (
         "id",
         "(phone IS NOT NULL OR outcome IS NOT NULL) AND ended_at < :before",
         "phone = NULL, outcome = NULL",
+        (  # the notes kept with them (migration 0015)
+            "UPDATE contact_notes SET text = ''"
+            " WHERE contact_id IN (SELECT value FROM json_each(:keys)) AND text != ''",
+        ),
     ),
     Kind(
         "tickets",

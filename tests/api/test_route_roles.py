@@ -57,6 +57,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "tickets.link": {"contact_id": "c_0000000000000000"},
     "messages.receipt": {"provider_id": "p-1", "status": "delivered"},
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
+    "history.add_note": {"text": "перезвонить"},
+    "history.switch_channel": {"channel": "voice", "operator_id": "op-1"},
     "feedback.complain": {"text": "Долго ждал"},
     "feedback.correct": {"categories": ["other"]},
 }
@@ -209,10 +211,13 @@ async def test_an_operator_is_refused_what_another_operator_holds(
         "voicemails.audio",
         "voicemails.report_attempt",
         "feedback.complain",
+        "history.add_note",
+        "history.citizen_history",
     }
     ids = {"voicemail_id": vm["id"], "contact_id": vm["contact_id"]}
     body = {"outcome": "reached"}
-    for endpoint in sorted(held - {"contacts.show", "feedback.complain"}):
+    mine = {"contacts.show", "feedback.complain", "history.add_note", "history.citizen_history"}
+    for endpoint in sorted(held - mine):
         assert await _call(app, endpoint, tokens.operator, body=body, **ids) == 403, endpoint
         assert await _call(app, endpoint, tokens.other_operator, body=body, **ids) != 403
     # A contact another operator holds is not shown, nor said to exist.
@@ -220,6 +225,18 @@ async def test_an_operator_is_refused_what_another_operator_holds(
     assert await _call(app, "contacts.show", tokens.other_operator, **ids) == 200
     complaint = {"text": "Долго ждал ответа"}
     assert await _call(app, "feedback.complain", tokens.operator, body=complaint, **ids) == 404
+    # A contact's notes and its citizen's history: not for an operator that does not hold it.
+    status, _ = await api.other_operator.post(f"/v1/contacts/{vm['contact_id']}/accept")
+    assert status == 200
+    assert await _call(app, "history.add_note", tokens.operator, body={"text": "x"}, **ids) == 404
+    assert (
+        await _call(app, "history.add_note", tokens.other_operator, body={"text": "x"}, **ids)
+        == 201
+    )
+    history = "/v1/citizens/history?phone=%2B79123456789&reason=call"
+    for token, status in ((tokens.operator, 403), (tokens.other_operator, 200)):
+        client = app.test_client()
+        assert (await client.get(history, headers=auth(token))).status_code == status
 
 
 async def test_who_is_calling_is_known_before_the_read_only_gate(

@@ -148,6 +148,8 @@ class RoutingMachine(RuleBasedStateMachine):
         self.breached: set[str] = set()
         self.ended_before_restart: set[str] = set()
         self.serial = 0
+        # Calls made from chats: the arrival, target and limit of the chat each one continues.
+        self.switched: dict[str, tuple[float, float, float]] = {}
 
     @staticmethod
     def new_routers(offer_timeout: float) -> tuple[RoutingState, RoutingState]:
@@ -351,6 +353,80 @@ class RoutingMachine(RuleBasedStateMachine):
         self.both(lambda r: r.accept(cid, op_id, self.now))
         self.both(lambda r: r.complete(cid, op_id, self.now))
 
+    # -- a chat switched to a call (issue 14) ---------------------------------------------------
+
+    def in_hand(self, channel: Channel) -> list[str]:
+        return sorted(
+            c.id
+            for c in self.router._contacts.values()
+            if c.state is ContactState.ASSIGNED and c.channel is channel
+        )
+
+    @rule(
+        data=st.data(),
+        topic=st.sampled_from(TOPICS),
+        language=st.sampled_from(LANGUAGES),
+        later=st.sampled_from([0.0, 1.0, 301.0, 1000.0]),
+    )
+    def switch_a_chat_to_a_call(
+        self, data: st.DataObject, topic: str, language: str, later: float
+    ) -> None:
+        """The operator of a chat moves it to a call, `later` seconds after taking it (past its
+        target or its limit, too): the chat ends transferred, and the call stays with that
+        operator exactly when it has room for a call and fits the contact. A new chat is
+        taken for it if one is offered (chats in hand are rare otherwise)."""
+        cid = self.new_contact_id()
+        spec = NewContact(cid, Channel.CHAT, topic, language)
+        if self.both(lambda r: r.enqueue(spec, self.now)) is None:
+            return
+        self.created.add(cid)
+        op_id = self.router.holder_of(cid)
+        if self.router.contact_state(cid) is ContactState.OFFERED and op_id is not None:
+            self.both(lambda r: r.accept(cid, op_id, self.now))
+        chats = self.in_hand(Channel.CHAT)
+        if not chats:
+            return
+        self.now += later
+        self.both(lambda r: r.tick(self.now))
+        chats = self.in_hand(Channel.CHAT)
+        if not chats:
+            return
+        cid = data.draw(st.sampled_from(chats))
+        chat = self.router._contacts[cid]
+        assert chat.operator is not None
+        op = self.router._ops[chat.operator]
+        stays = (
+            op.has_room(Channel.VOICE)
+            and op.certified(self.now)
+            and chat.language in op.languages
+            and any(route <= op.skills.keys() for route in chat.routes)
+        )
+        kept = (chat.arrived_at, chat.target_at, chat.deadline_at)
+        new_id = self.new_contact_id()
+        assert self.both(lambda r: r.switch_to_voice(cid, op.id, new_id, self.now)) is not None
+        self.created.add(new_id)
+        self.switched[new_id] = kept
+        assert self.ended[cid] is ContactState.TRANSFERRED
+        call = self.router._contacts[new_id]
+        note(f"{cid} switched to {new_id}: {call.state} with {call.operator}, stays={stays}")
+        if stays:
+            assert (call.state, call.operator) == (ContactState.ASSIGNED, op.id)
+        else:
+            assert call.state is not ContactState.ASSIGNED
+
+    @precondition(lambda self: self.in_hand(Channel.VOICE))
+    @rule(data=st.data(), other_operator=st.booleans())
+    def a_call_or_someone_elses_chat_is_not_switched(
+        self, data: st.DataObject, other_operator: bool
+    ) -> None:
+        cid = data.draw(st.sampled_from(self.in_hand(Channel.VOICE) + self.in_hand(Channel.CHAT)))
+        c = self.router._contacts[cid]
+        op_id = "ghost" if other_operator else c.operator
+        if c.channel is Channel.CHAT and not other_operator:
+            return  # that one is switched by the rule above
+        assert op_id is not None
+        assert self.both(lambda r: r.switch_to_voice(cid, op_id, "never", self.now)) is None
+
     # -- a restart ----------------------------------------------------------------------------
 
     @rule()
@@ -459,6 +535,24 @@ class RoutingMachine(RuleBasedStateMachine):
         for c in self.router._contacts.values():
             if c.state is ContactState.WAITING:
                 assert c.overflowed or c.target_at > self.now, f"{c.id} missed its overflow"
+
+    @invariant()
+    def a_switched_call_keeps_its_chats_place(self) -> None:
+        """A call made from a chat keeps the chat's arrival and deadlines, so that while it
+        waits, no contact of its class that came after the chat is ahead of it."""
+        live = self.router._contacts
+        queued: list[ContactRecord] | None = None
+        for cid, (arrived, target, deadline) in self.switched.items():
+            c = live.get(cid)
+            if c is None:
+                continue
+            assert c.channel is Channel.VOICE
+            assert (c.arrived_at, c.target_at, c.deadline_at) == (arrived, target, deadline)
+            if c.state is ContactState.WAITING:
+                queued = waiting(self.router) if queued is None else queued
+                for other in queued:
+                    if other.rank == c.rank and other.arrived_at > arrived:
+                        assert c.key < other.key, f"{other.id} came later and is ahead of {cid}"
 
     @invariant()
     def nothing_waits_unmonitored(self) -> None:
