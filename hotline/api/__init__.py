@@ -12,10 +12,12 @@ from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
 
 import hotline
-from hotline.api import (
+from hotline.api import (  # issue 15: journal, evaluations
     access_log,
     audit,
+    certifications,
     contacts,
+    evaluations,
     forms,
     health,
     identity,
@@ -74,5 +76,7 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(certifications.blueprint)  # the operators' certification journal
+    app.register_blueprint(evaluations.blueprint)  # quality evaluations of handled contacts
     roles.check_table(app)  # every route in the role table
     return app

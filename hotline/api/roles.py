@@ -117,6 +117,12 @@ ROUTES: dict[str, Access] = {
     "wallboard.page": PUBLIC,
     "wallboard.style": PUBLIC,
     "wallboard.script": PUBLIC,
+    # The certification journal and the quality evaluations (issue 15, CERT).
+    "certifications.record": _allow(_S),
+    "certifications.journal": _allow(_S, _O, reach=Reach.OWN_ID),
+    "certifications.expiring": _allow(_S),
+    "evaluations.create": _allow(_S),
+    "evaluations.index": _allow(_S),
 }
 
 _PATH_OPERATOR = "operator_id"
