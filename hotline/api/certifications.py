@@ -20,19 +20,19 @@ from hotline.store.certifications import JournalRow
 
 blueprint = Blueprint("certifications", __name__, url_prefix="/v1")
 
-Score = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+Score = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False, strict=True)]
 
 
 class ExamBody(Request):
     kind: Literal["theory", "practical"]
     score: Score
-    max_score: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
+    max_score: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False, strict=True)]
     examiner: Annotated[
         Text, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)
     ]
     taken_at: InstantIn = Field(description="when the test or exam was taken; not in the future")
     recommendations: Annotated[Text, StringConstraints(max_length=4000)] | None = None
-    corrects: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+    corrects: Annotated[int, Field(ge=1, le=2**62, strict=True)] | None = Field(
         default=None, description="the id of the entry this one corrects (entries are never edited)"
     )
 

@@ -192,6 +192,8 @@ def _check_result(result: ExamResult, now: float) -> None:
         raise Invalid("from 0 to max_score", field="score")
     if result.taken_at > now + CLOCK_SKEW_S:
         raise Invalid("a test cannot be taken in the future", field="taken_at")
+    if result.taken_at < 0:
+        raise Invalid("a test taken after 1970", field="taken_at")
 
 
 async def _check_correction(tx: Tx, operator_id: str, corrected: int) -> None:

@@ -202,6 +202,8 @@ async def test_bad_entries_are_422_naming_the_field(api: Clients) -> None:
         (exam("theory", 50, max_score=0), "max_score"),
         ({**exam("theory", 50), "taken_at": future}, "taken_at"),
         ({**exam("theory", 50), "taken_at": "yesterday"}, "taken_at"),
+        ({**exam("theory", 50), "taken_at": "0001-01-01T00:00:00+14:00"}, "taken_at"),
+        ({**exam("theory", True)}, "score"),
         ({**exam("theory", 50), "examiner": ""}, "examiner"),
         (exam("theory", 50, corrects=999), "corrects"),
         ({**exam("theory", 50), "passed": True}, "passed"),
