@@ -71,6 +71,15 @@ async def test_a_passed_theory_test_and_practical_exam_certify_for_six_months(
     status, body = await api.operator.post("/v1/operators/op-1/state", {"state": "ready"})
     assert (status, body["state"]) == (200, "ready")
 
+    # Exams older than six months leave an operator uncertified.
+    await api.supervisor.put("/v1/operators/op-2", UNCERTIFIED)
+    body = await certify(api, "op-2", days_ago=200)
+    assert body["certification"]["certified"] is False
+    assert body["certification"]["certified_until"] == (
+        add_months(local_date(services, 200), 6).isoformat()
+    )
+    assert (await api.other_operator.post("/v1/operators/op-2/state", {"state": "ready"}))[0] == 409
+
 
 async def test_the_earlier_of_the_latest_passed_test_and_exam_counts(
     api: Clients, services: Services
@@ -88,12 +97,11 @@ async def test_the_earlier_of_the_latest_passed_test_and_exam_counts(
     expected = add_months(local_date(services, 40), 6).isoformat()
     assert body["certification"]["certified_until"] == expected
 
-
-async def test_a_score_under_the_pass_share_certifies_nothing(api: Clients) -> None:
-    await api.supervisor.put("/v1/operators/op-1", UNCERTIFIED)
-    await api.supervisor.post("/v1/operators/op-1/certifications", exam("theory", 90))
+    # A score under the pass share certifies nothing.
+    await api.supervisor.put("/v1/operators/op-2", UNCERTIFIED)
+    await api.supervisor.post("/v1/operators/op-2/certifications", exam("theory", 90))
     status, body = await api.supervisor.post(
-        "/v1/operators/op-1/certifications", exam("practical", 79.9)
+        "/v1/operators/op-2/certifications", exam("practical", 79.9)
     )
     assert (status, body["entry"]["passed"], body["certification"]["certified"]) == (
         201,
@@ -159,18 +167,6 @@ async def test_a_lapse_takes_the_operator_off_the_line_and_leaves_its_contact(
     assert status == 200
     offers = (await api.operator.get("/v1/operators/op-1/offers"))[1]["offers"]
     assert [o["contact_id"] for o in offers] == [waiting["id"]]
-
-
-async def test_exams_older_than_six_months_leave_the_operator_uncertified(
-    api: Clients, services: Services
-) -> None:
-    await api.supervisor.put("/v1/operators/op-1", UNCERTIFIED)
-    body = await certify(api, days_ago=200)
-    assert body["certification"]["certified"] is False
-    assert body["certification"]["certified_until"] == (
-        add_months(local_date(services, 200), 6).isoformat()
-    )
-    assert (await api.operator.post("/v1/operators/op-1/state", {"state": "ready"}))[0] == 409
 
 
 async def test_a_typed_date_is_imported_once_into_the_journal(api: Clients) -> None:
