@@ -9,6 +9,9 @@ from typing import Any
 from hotline.services import Services
 from tests.api.conftest import PAYMENTS_DESK, Clients
 from tests.api.test_stats import a_handled_call, window
+from tests.figures import FIGURES
+
+QUALITY = {"evaluations", "evaluation_score", "evaluations_failed", "failed_criticals"}
 
 ALL_MET = {
     "greeting": True,
@@ -50,12 +53,18 @@ async def test_a_supervisor_scores_a_handled_contact(api: Clients, services: Ser
         "/v1/stats", query_string=window(services, interval="1d", by="operator")
     )
     assert status == 200, report
+    keys = {*FIGURES, "start", "end", "group", *QUALITY, "certified_until"}
+    assert all(set(r) == keys for r in report["rows"])  # every row, evaluated or not
     row = next(r for r in report["rows"] if r["evaluations"])
     assert (row["group"], row["evaluations"], row["evaluations_failed"]) == ("op-1", 3, 1)
     assert row["failed_criticals"] == 1
     assert round(row["evaluation_score"], 4) == round((1 + 0.8 + 13 / 15) / 3, 4)
     assert row["certified_until"] == PAYMENTS_DESK["certified_until"]
-    assert "evaluations" not in report["total"]  # the line's FIGURES are unchanged
+    assert set(report["total"]) == set(FIGURES)  # the line's FIGURES are unchanged
+    _, by_topic = await api.supervisor.get(
+        "/v1/stats", query_string=window(services, interval="1d", by="topic")
+    )
+    assert not QUALITY & set(by_topic["rows"][0])
 
 
 async def test_bad_evaluations_are_refused_naming_the_field(api: Clients) -> None:
