@@ -131,7 +131,7 @@ async def period(query_args: PeriodQueryIn) -> PeriodOut:
         return PeriodOut(rows=plain, total=total)
     row_model = OperatorRow if q.by == "operator" else GroupRow
     grouped = [
-        row_model(start=_at(r.start), end=_at(r.end), group=r.group, **r.figures)
+        row_model(start=_at(r.start), end=_at(r.end), group=r.group, **r.figures, **r.beside)
         for r in report.rows
     ]
     return PeriodOut(rows=grouped, total=total)

@@ -48,6 +48,8 @@ class ReportRow:
     end: float
     group: str | None  # None without `by`
     figures: dict[str, Any]
+    # Beside FIGURES, by operator: its quality evaluations and certification (`_with_quality`).
+    beside: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +95,10 @@ async def _with_quality(store: StoreHandle, plan: Plan, report: PeriodReport) ->
     rows = [
         dataclasses.replace(
             r,
-            figures={
-                **r.figures,
-                **quality_keys(
-                    quality.by_interval.get((starts[r.start], r.group or "")),
-                    quality.certified_until.get(r.group or ""),
-                ),
-            },
+            beside=quality_keys(
+                quality.by_interval.get((starts[r.start], r.group or "")),
+                quality.certified_until.get(r.group or ""),
+            ),
         )
         for r in report.rows
     ]
