@@ -34,6 +34,7 @@ from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
 from hotline.services import Services
 from hotline.services.auth import TokenBook
+from hotline.services.certification_notices import CertificationNotices
 from hotline.services.durable import CommittingStore, DurableRouter, after_commit
 from hotline.services.forms import remove_stray_attachments
 from hotline.services.live import load_live_figures
@@ -163,6 +164,7 @@ async def start_services(
     )
     # After the router and the journal: it repairs what a crash left half done before serving.
     await nursery.start(VoicemailWatcher(services).run)
+    await nursery.start(CertificationNotices(services).run)  # lapse e-mails, once each
     await remove_stray_attachments(services)  # nothing is being uploaded yet
     return services
 

@@ -24,6 +24,7 @@ from hotline.notify.template_settings import TemplateSettings
 from hotline.quality.themes import RulesError, ThemeClassifier
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
 from hotline.schedule.settings import ScheduleSettings
+from hotline.training.settings import CertificationSettings, ScorecardSettings
 from hotline.voicemail.settings import VoicemailSettings
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
@@ -287,6 +288,11 @@ class Settings(_Section):
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     feedback: FeedbackSettings = Field(default_factory=lambda: FeedbackSettings())
+    # The certification journal and the quality scorecards (hotline.training.settings).
+    certification: CertificationSettings = Field(default_factory=CertificationSettings)
+    scorecards: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ScorecardSettings] = (
+        Field(default_factory=dict)
+    )
 
     @model_validator(mode="before")
     @classmethod

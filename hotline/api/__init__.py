@@ -15,7 +15,9 @@ import hotline
 from hotline.api import (
     access_log,
     audit,
+    certifications,
     contacts,
+    evaluations,
     feedback,
     forms,
     health,
@@ -78,5 +80,7 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
     app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
+    app.register_blueprint(certifications.blueprint)  # the operators' certification journal
+    app.register_blueprint(evaluations.blueprint)  # quality evaluations of handled contacts
     roles.check_table(app)  # every route in the role table
     return app

@@ -129,6 +129,12 @@ ROUTES: dict[str, Access] = {
     "history.add_note": _allow(_S, _O, reach=Reach.HELD),
     "history.citizen_history": _allow(_I, _S, _O, reach=Reach.HELD),
     "history.switch_channel": _allow(_S, _O, reach=Reach.OWN_ID),
+    # The certification journal and the quality evaluations (issue 15, CERT).
+    "certifications.record": _allow(_S),
+    "certifications.journal": _allow(_S, _O, reach=Reach.OWN_ID),
+    "certifications.expiring": _allow(_S),
+    "evaluations.create": _allow(_S),
+    "evaluations.index": _allow(_S),
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -177,6 +177,10 @@ class RouterHandle:
     def accept(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.accept(contact_id, op_id, now), True)
 
+    def certify(self, op_id: str, certified_until: float | None) -> Reply[list[Event]]:
+        """How long the operator stays certified, from its journal (None: not certified)."""
+        return self._call(lambda s, now: s.certify(op_id, certified_until, now), True)
+
     def reject(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.reject(contact_id, op_id, now), True)
 

@@ -52,9 +52,10 @@ from hotline.routing.records import (
     RouteKey,
 )
 from hotline.routing.skills import SkillIndex
-from hotline.routing.timers import LIMIT, OFFER, TARGET, WRAP_UP, Timers
+from hotline.routing.timers import LAPSE, LIMIT, OFFER, TARGET, WRAP_UP, Timers
 
 _REASON = {s: s.value for s in ContactState}  # `ContactState.value` is slow to read on 3.11
+_FOREVER = float("inf")  # the simulator's operators never lapse: no timer for them
 
 
 class RoutingState:
@@ -79,6 +80,7 @@ class RoutingState:
         self._wrap_timers = self._timers.wrap_ups
         self._target_timers = self._timers.targets
         self._limit_timers = self._timers.limits
+        self._lapse_timers = self._timers.lapses
         self._by_state: dict[ContactState, int] = dict.fromkeys(ContactState, 0)
         # Caches of what policy and specs say again and again: one routes tuple per topic or
         # skill set (so that routes compare by identity and a contact allocates none), a class
@@ -110,6 +112,7 @@ class RoutingState:
                 now,
             )
             self._ops[op.id] = op
+            self._watch_certification(op)
             self._skills.set_skills(op, dict(spec.skills))
             out.append(OperatorChanged(op.id, now, op.state(), "added"))
             return out
@@ -119,6 +122,7 @@ class RoutingState:
         self._matcher.unpark_operator(op)
         op.languages = spec.languages
         op.certified_until = spec.certified_until
+        self._watch_certification(op)
         op.capacity = dict(spec.capacity)
         op.load = {ch: op.load.get(ch, 0) for ch in op.capacity}
         self._skills.set_skills(op, dict(spec.skills))
@@ -126,6 +130,7 @@ class RoutingState:
         if offered is not None and not _still_fits(op, offered, now):
             self._withdraw(offered, op, now, "operator_changed", out)
             self._route_contact(offered, now, out)
+        self._lapse_if_uncertified(op, now, out)
         self._route_operator(op, now, out)
         self._show(op, now, "profile", out)
         return out
@@ -156,6 +161,8 @@ class RoutingState:
             return out
         if presence is OFFLINE and op.holds_more_than_its_offer():
             raise Conflict("operator still holds contacts; complete them first", field="state")
+        if presence is READY and not op.certified(now):
+            raise Conflict("operator is not certified: no contact may be offered", field="state")
         self._matcher.unpark_operator(op)
         if op.presence is not READY or op.wrapping:
             op.idle_since = now
@@ -408,6 +415,8 @@ class RoutingState:
                     self._matcher.unpark_contact(c)
                     self._overflow(c, now, out)
                     self._route_contact(c, now, out)
+            elif kind == LAPSE:
+                self._lapse_due(now, out)
             else:
                 assert kind == LIMIT
                 *_, cid = heappop(self._limit_timers)
@@ -417,6 +426,49 @@ class RoutingState:
                     self.breaches += 1
                     out.append(Breached(c.id, now, c.priority, c.deadline_at))
         return out
+
+    # -- certification ----------------------------------------------------------------------
+
+    def certify(self, op_id: str, certified_until: float | None, now: float) -> list[Event]:
+        """Set how long an operator stays certified (its journal changed). Renewed: it may be
+        offered work again once it is ready. Cut short to `now` or before: it lapses at once."""
+        op = self._operator(op_id)
+        out: list[Event] = []
+        op.certified_until = certified_until
+        self._watch_certification(op)
+        self._lapse_if_uncertified(op, now, out)
+        if op.routable:
+            self._route_operator(op, now, out)
+        return out
+
+    def _watch_certification(self, op: OperatorRecord) -> None:
+        """Set the lapse timer of `op`'s certification (none for never, or for ever)."""
+        until = op.certified_until
+        if until is not None and until != _FOREVER:
+            heappush(self._lapse_timers, (until, op.id))
+
+    def _lapse_due(self, now: float, out: list[Event]) -> None:
+        until, op_id = heappop(self._lapse_timers)
+        op = self._ops.get(op_id)
+        if op is not None and op.certified_until == until:  # else renewed or changed since
+            self._lapse_if_uncertified(op, now, out)
+
+    def _lapse_if_uncertified(self, op: OperatorRecord, now: float, out: list[Event]) -> None:
+        """Rule 2 from the instant certification ends: an open offer goes back to its place,
+        a ready operator goes on break (shown at once, so the wallboard and the figures see
+        it); contacts it has accepted stay with it to the end."""
+        if op.certified(now):
+            return
+        if op.parked:
+            self._matcher.unpark_operator(op)
+        if op.presence is READY:
+            op.presence = BREAK
+            op.wrapping = False
+        if op.offer is not None:
+            offered = self._contacts[op.offer]
+            self._withdraw(offered, op, now, "certification_lapsed", out)
+            self._route_contact(offered, now, out)
+        self._show(op, now, "certification_lapsed", out)
 
     # -- reading ----------------------------------------------------------------------------
 

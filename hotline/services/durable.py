@@ -67,6 +67,9 @@ class DurableRouter:
     def accept(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._durable(self._router.accept(contact_id, op_id))
 
+    def certify(self, op_id: str, certified_until: float | None) -> Reply[list[Event]]:
+        return self._durable(self._router.certify(op_id, certified_until))
+
     def reject(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._durable(self._router.reject(contact_id, op_id))
 
