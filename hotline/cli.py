@@ -272,7 +272,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_flag(token)
     _db_flag(token)
     token.add_argument(
-        "--role", required=True, choices=["admin", "supervisor", "operator", "integration"]
+        "--role",
+        required=True,
+        choices=["admin", "supervisor", "operator", "integration", "editor"],
     )
     token.add_argument("--operator", metavar="ID", help="the operator an operator token acts as")
     token.add_argument("--name", metavar="NAME", help="who holds it (shown in logs)")

@@ -19,6 +19,7 @@ from hotline.api import (
     forms,
     health,
     identity,
+    kb,
     messages,
     metrics,
     operators,
@@ -74,5 +75,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(kb.blueprint)  # the knowledge base: /v1/kb, /v1/contacts/{id}/articles
     roles.check_table(app)  # every route in the role table
     return app
