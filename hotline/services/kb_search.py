@@ -56,18 +56,17 @@ class SearchAnswer:
 
 
 async def _corrections(tx: Tx, terms: QueryTerms) -> dict[str, list[str]]:
-    """For each word whose stem no index term begins with: the index's nearest stems."""
+    """For each word whose stem no index term begins with (nor, for the word being typed, the
+    word itself): the index's nearest stems."""
     found: dict[str, list[str]] = {}
     for word in terms.words:
         stemmed = stem(word)
         edits = allowed_edits(stemmed)
-        if edits == 0 or word == terms.typed:
+        if edits == 0:
             continue
-        known = await tx.fetchone(
-            "SELECT 1 FROM kb_terms WHERE term >= ? AND term < ? LIMIT 1",
-            (stemmed, stemmed + "\U0010ffff"),
-        )
-        if known is not None:
+        if await _begins_a_term(tx, stemmed) or (
+            word == terms.typed and await _begins_a_term(tx, word)
+        ):
             continue
         candidates = await kb_store.terms_like(
             tx, stemmed[0], len(stemmed) - edits, len(stemmed) + edits
@@ -80,6 +79,14 @@ async def _corrections(tx: Tx, terms: QueryTerms) -> dict[str, list[str]]:
         if close:
             found[word] = close
     return found
+
+
+async def _begins_a_term(tx: Tx, prefix: str) -> bool:
+    row = await tx.fetchone(
+        "SELECT 1 FROM kb_terms WHERE term >= ? AND term < ? LIMIT 1",
+        (prefix, prefix + "\U0010ffff"),
+    )
+    return row is not None
 
 
 async def find_articles(

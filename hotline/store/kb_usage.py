@@ -2,8 +2,9 @@
 the report queries over them (`GET /v1/kb/reports`), for `hotline.services.kb`.
 
 A search is recorded with its caller; a use marks that caller's searches of the gap window
-before it as used (for the same contact, or with no contact named). A search that found nothing,
-or that nothing was used after within the window, is a gap.
+before it that found something as used (for the same contact, or with no contact named). A
+search that found nothing, or that nothing was used after within the window, is a gap: the
+knowledge base did not answer that question as it was asked.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ async def record_use(
     )
     return await tx.execute(
         "UPDATE kb_searches SET used_at = ? WHERE token_id = ? AND at >= ? AND at <= ?"
-        " AND used_at IS NULL AND (contact_id IS NULL OR contact_id = ?)",
+        " AND used_at IS NULL AND hits > 0 AND (contact_id IS NULL OR contact_id = ?)",
         (at, token_id, at - window_s, at, contact_id),
     )
 
@@ -132,9 +133,9 @@ async def gaps(tx: Tx, *, since: float, settled_before: float, limit: int) -> li
     """Queries that found nothing, or after which nothing was used (judged only once the
     window has passed: `settled_before`), grouped by their normalised words, most asked first."""
     rows = await tx.fetchall(
-        "SELECT normalised, count(*) AS n, sum(hits = 0) AS nothing, max(at) AS last_at,"
+        "SELECT normalised, count(*) AS n, sum(hits = 0) AS found_nothing, max(at) AS last_at,"
         " max(query) AS example FROM kb_searches"
-        " WHERE at >= ? AND used_at IS NULL AND (hits = 0 OR at < ?) AND normalised != ''"
+        " WHERE at >= ? AND (hits = 0 OR (used_at IS NULL AND at < ?)) AND normalised != ''"
         " GROUP BY normalised ORDER BY n DESC, last_at DESC LIMIT ?",
         (since, settled_before, limit),
     )

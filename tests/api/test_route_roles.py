@@ -34,6 +34,9 @@ PATH_VALUES = {
     "number": "HL-7K3-M9Q-X2C",
     "message_id": "1",
     "voicemail_id": "vm_0000000000000000",
+    "article_id": "1",  # the starter base's first article
+    "version": "1",
+    "template_id": "1",
 }
 # A body that gets past validation, where the handler needs one to reach its own role checks
 # (a supervisor names the operator it acts for).
@@ -56,11 +59,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "tickets.link": {"contact_id": "c_0000000000000000"},
     "messages.receipt": {"provider_id": "p-1", "status": "delivered"},
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
+    "kb.use_article": {"article_id": 1, "helpful": True},
 }
-QUERIES = {"voicemails.compliance": "?from=2026-01-01&to=2026-01-31"}
+QUERIES = {"voicemails.compliance": "?from=2026-01-01&to=2026-01-31", "kb.search": "?q=password"}
 # Streams are called with HEAD: the gate is the same, and no stream is left open.
 STREAMS = {"operators.offer_stream", "stats.live_stream"}
-ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION)
+ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION, Role.EDITOR)
 
 
 @pytest.fixture
