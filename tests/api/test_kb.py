@@ -1,6 +1,8 @@
 """The knowledge base through the API: articles and their versions, who may write and read,
 search with Russian morphology, templates rendered for a ticket or a contact, uses and reports."""
 
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 from typing import Any
@@ -190,6 +192,7 @@ async def test_articles_past_their_review_date_are_reported(api: Clients) -> Non
     old = await create(api.supervisor, review_by="2020-01-01")
     await create(api.supervisor, review_by="2020-01-01", status="draft")
     status, reports = await api.supervisor.get("/v1/kb/reports")
+    assert status == 200
     assert [d["article_id"] for d in reports["past_review"]] == [old["id"]]
 
 
