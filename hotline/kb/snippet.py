@@ -22,7 +22,7 @@ __all__ = ["MARK_CLOSE", "MARK_OPEN", "snippet"]
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 WINDOW_WORDS = 24
 _TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
-_MARKDOWN = re.compile(r"[#*_`>|]+")
+_MARKDOWN = re.compile(r"[#*_`|]+|^\s*>", re.MULTILINE)  # emphasis, headings, tables, quotes
 
 
 class _Matcher:

@@ -101,7 +101,7 @@ def query_terms(query: str) -> QueryTerms:
     found = words(query)
     meaningful = [w for w in found if w not in STOP_WORDS] or found
     meaningful = meaningful[:MAX_QUERY_WORDS]
-    still_typing = bool(found) and bool(_WORD.fullmatch(normalise(query.rstrip())[-1:] or " "))
+    still_typing = bool(found) and _WORD.fullmatch(normalise(query[-1:]) or " ") is not None
     typed = found[-1] if still_typing and found[-1] in meaningful else None
     return QueryTerms(tuple(dict.fromkeys(meaningful)), typed)
 

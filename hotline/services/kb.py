@@ -235,7 +235,12 @@ async def import_articles(
 
 
 async def _import(
-    tx: Tx, articles: Sequence[ImportedArticle], *, editor: Editor, at: float
+    tx: Tx,
+    articles: Sequence[ImportedArticle],
+    *,
+    editor: Editor,
+    at: float,
+    update_existing: bool = True,
 ) -> ImportCounts:
     known = await kb_store.articles_by_slug(tx, [a.slug for a in articles])
     new = [
@@ -248,6 +253,9 @@ async def _import(
     for article in articles:
         row = known.get(article.slug)
         if row is None:
+            continue
+        if not update_existing:
+            unchanged += 1
             continue
         changed = changed_fields(row.draft, article.draft)
         if not changed:
@@ -288,7 +296,8 @@ async def install_starter(
     async def work(tx: Tx) -> int:
         if await tx.fetchone("SELECT 1 FROM kb_pending WHERE what = 'starter'") is None:
             return 0
-        counts = await _import(tx, articles, editor=editor, at=when)
+        # An article the deployer imported under a starter's slug first is theirs: kept.
+        counts = await _import(tx, articles, editor=editor, at=when, update_existing=False)
         await tx.execute("DELETE FROM kb_pending WHERE what = 'starter'")
         return counts.created + counts.updated
 
