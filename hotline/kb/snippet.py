@@ -1,10 +1,12 @@
 """The highlighted snippet of a search answer: the stretch of an article's body where the
 query's words are thickest, with each matching word marked.
 
-FTS5's own `snippet()` would mark the stem columns, which nobody wants to read; this works on the
-original text instead and decides what matches the way the index does (by stem, a stem as a
-prefix, the typed word as a prefix, a spelling correction). The text is HTML-escaped and the
-marks are `<mark>…</mark>`, so a client may show it as HTML as it is.
+FTS5's own `snippet()` would cut the stem columns, which nobody wants to read. But the body's
+stem column holds one stem per word of the body, in order (`hotline.kb.text.stems`), so FTS5's
+`highlight()` of that column says which words of the original matched, exactly as the index
+decided (stem, prefix, the typed word, a spelling correction). `marked_words` reads that answer;
+`snippet` cuts the original text around the best run of marked words. The text is HTML-escaped
+and the marks are `<mark>…</mark>`, so a client may show it as HTML as it is.
 """
 
 # ruff: noqa: RUF001
@@ -13,43 +15,48 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Collection
+from collections.abc import Sequence
 
-from hotline.kb.text import MIN_PREFIX_STEM, MIN_TYPED_PREFIX, QueryTerms, normalise, stem
-
-__all__ = ["MARK_CLOSE", "MARK_OPEN", "snippet"]
+__all__ = [
+    "HIGHLIGHT_CLOSE",
+    "HIGHLIGHT_OPEN",
+    "MARK_CLOSE",
+    "MARK_OPEN",
+    "marked_words",
+    "snippet",
+]
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
+# What the store asks `highlight()` to put around matched stems: characters no text holds.
+HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "\x01", "\x02"
 WINDOW_WORDS = 24
+# The words of the original text, as `hotline.kb.text.words` finds them once lower-cased.
 _TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
 _MARKDOWN = re.compile(r"[#*_`|]+|^\s*>", re.MULTILINE)  # emphasis, headings, tables, quotes
 
 
-class _Matcher:
-    def __init__(self, terms: QueryTerms, corrections: Collection[str]) -> None:
-        self._stems = {stem(w) for w in terms.words}
-        self._typed = terms.typed if terms.typed and len(terms.typed) >= MIN_TYPED_PREFIX else None
-        self._corrections = set(corrections)
-
-    def __call__(self, word: str) -> bool:
-        plain = normalise(word)
-        stemmed = stem(plain)
-        if stemmed in self._corrections or (self._typed and plain.startswith(self._typed)):
-            return True
-        return any(
-            stemmed == s or (len(s) >= MIN_PREFIX_STEM and stemmed.startswith(s))
-            for s in self._stems
-        )
+def marked_words(highlighted: str) -> list[bool]:
+    """For each stem of a `highlight()`ed stem column, whether it matched."""
+    marks: list[bool] = []
+    inside = False
+    for token in highlighted.split():
+        opened = HIGHLIGHT_OPEN in token
+        marks.append(inside or opened)
+        if opened:
+            inside = True
+        if HIGHLIGHT_CLOSE in token:
+            inside = False
+    return marks
 
 
-def snippet(body: str, terms: QueryTerms, corrections: Collection[str] = ()) -> str:
-    """About `WINDOW_WORDS` words of `body` around its best run of matches, marked."""
+def snippet(body: str, marks: Sequence[bool]) -> str:
+    """About `WINDOW_WORDS` words of `body` around its best run of matches, marked; `marks[i]`
+    says whether the i-th word matched."""
     text = " ".join(_MARKDOWN.sub(" ", body).split())
     spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
     if not spans:
         return ""
-    matches = _Matcher(terms, corrections)
-    hit = [matches(text[a:b]) for a, b in spans]
+    hit = [i < len(marks) and marks[i] for i in range(len(spans))]
     best, best_count = 0, -1
     running = sum(hit[:WINDOW_WORDS])
     for start in range(max(1, len(spans) - WINDOW_WORDS + 1)):
@@ -67,9 +74,8 @@ def snippet(body: str, terms: QueryTerms, corrections: Collection[str] = ()) -> 
         word = html.escape(text[a:b])
         pieces.append(f"{MARK_OPEN}{word}{MARK_CLOSE}" if hit[index] else word)
         cursor = b
-    end = spans[last - 1][1]
     if last < len(spans):
-        pieces.append(html.escape(text[cursor:end]) + "…")
+        pieces.append(html.escape(text[cursor : spans[last - 1][1]]) + "…")
     else:
         pieces.append(html.escape(text[cursor:]))
     return "".join(pieces).strip()

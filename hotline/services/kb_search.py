@@ -59,14 +59,12 @@ async def _corrections(tx: Tx, terms: QueryTerms) -> dict[str, list[str]]:
     """For each word whose stem no index term begins with (nor, for the word being typed, the
     word itself): the index's nearest stems."""
     found: dict[str, list[str]] = {}
+    prefixes = {w: {stem(w), w} if w == terms.typed else {stem(w)} for w in terms.words}
+    known = await kb_store.beginning_terms(tx, sorted(set().union(*prefixes.values())))
     for word in terms.words:
         stemmed = stem(word)
         edits = allowed_edits(stemmed)
-        if edits == 0:
-            continue
-        if await _begins_a_term(tx, stemmed) or (
-            word == terms.typed and await _begins_a_term(tx, word)
-        ):
+        if edits == 0 or prefixes[word] & known:
             continue
         candidates = await kb_store.terms_like(
             tx, stemmed[0], len(stemmed) - edits, len(stemmed) + edits
@@ -81,14 +79,6 @@ async def _corrections(tx: Tx, terms: QueryTerms) -> dict[str, list[str]]:
     return found
 
 
-async def _begins_a_term(tx: Tx, prefix: str) -> bool:
-    row = await tx.fetchone(
-        "SELECT 1 FROM kb_terms WHERE term >= ? AND term < ? LIMIT 1",
-        (prefix, prefix + "\U0010ffff"),
-    )
-    return row is not None
-
-
 async def find_articles(
     tx: Tx, query: str, *, topic: str | None, language: str | None, limit: int
 ) -> SearchAnswer:
@@ -100,13 +90,12 @@ async def find_articles(
     hits = await kb_store.search(
         tx, match_expression(terms, dict(corrections)), topic=topic, language=language, limit=limit
     )
-    corrected = {c for options in corrections.values() for c in options}
     return SearchAnswer(
         [
             Found(
                 h.id,
                 h.title,
-                snippet(h.body, terms, corrected),
+                snippet(h.body, h.body_marks),
                 h.score,
                 h.topics,
                 h.language,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from hotline.kb.articles import ArticleDraft, Kind, Status
+from hotline.kb.snippet import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, marked_words
 from hotline.kb.text import stems
 from hotline.store.tx import Tx
 
@@ -68,6 +69,7 @@ class Hit:
     topics: list[str]
     language: str
     version: int
+    body_marks: list[bool]  # which words of the body matched
 
 
 def _draft(row: sqlite3.Row) -> ArticleDraft:
@@ -332,9 +334,10 @@ async def search(
         params.append(topic)
     rows = await tx.fetchall(
         "SELECT a.id, bm25(kb_index, ?, ?, ?) AS score, a.title, a.body, a.topics, a.language,"
-        " a.version FROM kb_index JOIN kb_articles AS a ON a.id = kb_index.rowid"
+        " a.version, highlight(kb_index, 1, ?, ?) AS marked"
+        " FROM kb_index JOIN kb_articles AS a ON a.id = kb_index.rowid"
         f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?",
-        (TITLE_WEIGHT, BODY_WEIGHT, TAGS_WEIGHT, *params, limit),
+        (TITLE_WEIGHT, BODY_WEIGHT, TAGS_WEIGHT, HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE, *params, limit),
     )
     return [
         Hit(
@@ -345,18 +348,23 @@ async def search(
             json.loads(r["topics"]),
             r["language"],
             r["version"],
+            marked_words(r["marked"]),
         )
         for r in rows
     ]
 
 
-async def known_terms(tx: Tx, words: Sequence[str]) -> set[str]:
-    """Which of `words` are terms of the index."""
-    if not words:
+async def beginning_terms(tx: Tx, prefixes: Sequence[str]) -> set[str]:
+    """Which of `prefixes` some index term begins with (a term itself included); one statement
+    whatever their number, each a range seek in the index's term list."""
+    if not prefixes:
         return set()
-    marks = ", ".join("?" for _ in words)
-    rows = await tx.fetchall(f"SELECT term FROM kb_terms WHERE term IN ({marks})", tuple(words))
-    return {r[0] for r in rows}
+    probe = " UNION ALL ".join(
+        "SELECT ? WHERE EXISTS (SELECT 1 FROM kb_terms WHERE term >= ? AND term < ?)"
+        for _ in prefixes
+    )
+    params = [v for p in prefixes for v in (p, p, p + "\U0010ffff")]
+    return {r[0] for r in await tx.fetchall(probe, params)}
 
 
 async def terms_like(tx: Tx, first: str, shortest: int, longest: int) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 
 from hotline.domain.errors import Conflict, Invalid
 from hotline.kb.articles import ArticleDraft, Kind, Status, changed_fields, check_draft, check_step
-from hotline.kb.snippet import snippet
+from hotline.kb.snippet import marked_words, snippet
 from hotline.kb.spelling import close_spellings, edit_distance
 from hotline.kb.templates import render
 from hotline.kb.text import match_expression, query_terms, stem, stems
@@ -42,12 +42,19 @@ def test_a_misspelling_is_read_as_the_nearest_indexed_spelling() -> None:
     assert close_spellings("парол", ["парол", "порол"]) == []  # it is a word already
 
 
-def test_the_snippet_marks_the_matching_words_and_escapes_the_rest() -> None:
+def test_the_snippet_marks_the_words_the_index_matched_and_escapes_the_rest() -> None:
     body = "## Сброс\nЕсли <b>забыли</b> пароль, нажмите «Восстановить пароль».\n" + "слово " * 50
-    text = snippet(body, query_terms("восстановить пароли"))
+    # What FTS5's highlight() gives for the body's stems when «пароль» and «восстанов*» match.
+    highlighted = (
+        stems(body).replace("парол", "\x01парол\x02").replace("восстанов", "\x01восстанов\x02")
+    )
+    marks = marked_words(highlighted)
+    assert marks[:9] == [False, False, False, False, False, True, False, True, True]
+    text = snippet(body, marks)
     assert "<mark>Восстановить</mark> <mark>пароль</mark>" in text
     assert "&lt;b&gt;забыли&lt;/b&gt;" in text and "##" not in text
     assert text.endswith("…")
+    assert marked_words("\x01a b\x02 c") == [True, True, False]  # a phrase marked whole
 
 
 def draft(**changes: object) -> ArticleDraft:
