@@ -2,11 +2,11 @@
 query's words are thickest, with each matching word marked.
 
 FTS5's own `snippet()` would cut the stem columns, which nobody wants to read. But the body's
-stem column holds one stem per word of the body, in order (`hotline.kb.text.stems`), so FTS5's
-`highlight()` of that column says which words of the original matched, exactly as the index
-decided (stem, prefix, the typed word, a spelling correction). `marked_words` reads that answer;
-`snippet` cuts the original text around the best run of marked words. The text is HTML-escaped
-and the marks are `<mark>…</mark>`, so a client may show it as HTML as it is.
+stem column holds one stem per word of the body, in order (`hotline.kb.text.stems`), so which
+words of the original matched is read off that column with the query's own options (stem,
+prefix, the typed word, a spelling correction: `hotline.kb.text.Option`), as the index decided;
+`snippet` cuts the original text around the best run of them. The text is HTML-escaped and the
+marks are `<mark>…</mark>`, so a client may show it as HTML as it is.
 """
 
 # ruff: noqa: RUF001
@@ -15,37 +15,29 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-__all__ = [
-    "HIGHLIGHT_CLOSE",
-    "HIGHLIGHT_OPEN",
-    "MARK_CLOSE",
-    "MARK_OPEN",
-    "marked_words",
-    "snippet",
-]
+from hotline.kb.text import Option
+
+__all__ = ["MARK_CLOSE", "MARK_OPEN", "marked_words", "snippet"]
 
 MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
-# What the store asks `highlight()` to put around matched stems: characters no text holds.
-HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "\x01", "\x02"
 WINDOW_WORDS = 24
 # The words of the original text, as `hotline.kb.text.words` finds them once lower-cased.
 _TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
 _MARKDOWN = re.compile(r"[#*_`|]+|^\s*>", re.MULTILINE)  # emphasis, headings, tables, quotes
 
 
-def marked_words(highlighted: str) -> list[bool]:
-    """For each stem of a `highlight()`ed stem column, whether it matched."""
-    marks: list[bool] = []
-    inside = False
-    for token in highlighted.split():
-        opened = HIGHLIGHT_OPEN in token
-        marks.append(inside or opened)
-        if opened:
-            inside = True
-        if HIGHLIGHT_CLOSE in token:
-            inside = False
+def marked_words(body_stems: str, options: Iterable[Option]) -> list[bool]:
+    """For each stem of a body's stem column, whether one of `options` matches it."""
+    choices = tuple(options)
+    seen: dict[str, bool] = {}  # an article repeats its words: judge each once
+    marks = []
+    for token in body_stems.split():
+        hit = seen.get(token)
+        if hit is None:
+            hit = seen[token] = any(o.matches(token) for o in choices)
+        marks.append(hit)
     return marks
 
 

@@ -26,12 +26,15 @@ import Stemmer
 
 __all__ = [
     "STOP_WORDS",
+    "Option",
     "QueryTerms",
     "match_expression",
     "normalise",
+    "query_options",
     "query_terms",
     "stem",
     "stems",
+    "word_options",
     "words",
 ]
 
@@ -106,29 +109,51 @@ def query_terms(query: str) -> QueryTerms:
     return QueryTerms(tuple(dict.fromkeys(meaningful)), typed)
 
 
-def _quoted(term: str) -> str:
-    # Terms are [0-9a-zа-я]+ already; quoting keeps FTS5 from reading AND/OR/NOT/NEAR as syntax.
-    return f'"{term}"'
+@dataclass(frozen=True, slots=True, order=True)
+class Option:
+    """One way an indexed stem can match a query word: equal to `term`, or beginning with it."""
+
+    term: str
+    prefix: bool
+
+    def matches(self, indexed: str) -> bool:
+        return indexed.startswith(self.term) if self.prefix else indexed == self.term
+
+    def expression(self) -> str:
+        # Terms are [0-9a-zа-я]+; quoted, so FTS5 reads AND/OR/NOT/NEAR as words, not syntax.
+        return f'"{self.term}"' + ("*" if self.prefix else "")
 
 
-def _alternatives(word: str, *, typed: bool, extra: Iterable[str] = ()) -> list[str]:
+def word_options(word: str, *, typed: bool, extra: Iterable[str] = ()) -> tuple[Option, ...]:
+    """How the index may match `word`: its stem (as a prefix unless short), the raw word as a
+    prefix while it is being typed, and `extra` stems (spelling corrections) exactly."""
     stemmed = stem(word)
-    options = {_quoted(stemmed) + ("*" if len(stemmed) >= MIN_PREFIX_STEM else "")}
+    options = {Option(stemmed, len(stemmed) >= MIN_PREFIX_STEM)}
     if typed and len(word) >= MIN_TYPED_PREFIX:
-        options.add(_quoted(word) + "*")
-    options.update(_quoted(e) for e in extra)
-    return sorted(options)
+        options.add(Option(word, True))
+    options.update(Option(e, False) for e in extra)
+    return tuple(sorted(options))
 
 
-def match_expression(
+def query_options(
     terms: QueryTerms, corrections: Mapping[str, Sequence[str]] | None = None
-) -> str:
-    """The FTS5 MATCH expression for `terms` over the stem columns: one group per word, OR-ed.
-    `corrections` maps a word to indexed stems spelt close to it (a misspelling's likely
-    meaning), matched as alternatives of that word."""
+) -> dict[str, tuple[Option, ...]]:
+    """Each query word's options; `corrections` maps a word to indexed stems spelt close to it
+    (a misspelling's likely meaning), matched as alternatives of that word."""
     corrections = corrections or {}
-    groups = []
-    for word in terms.words:
-        options = _alternatives(word, typed=word == terms.typed, extra=corrections.get(word, ()))
-        groups.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
-    return " OR ".join(groups)
+    return {
+        w: word_options(w, typed=w == terms.typed, extra=corrections.get(w, ()))
+        for w in terms.words
+    }
+
+
+def match_expression(groups: Iterable[Sequence[Option]], *, every: bool = False) -> str:
+    """The FTS5 MATCH expression over the stem columns: one group per word, OR-ed (AND-ed
+    with `every`)."""
+    parts = []
+    for options in groups:
+        alternatives = [o.expression() for o in options]
+        parts.append(
+            alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+        )
+    return (" AND " if every else " OR ").join(parts)

@@ -11,13 +11,14 @@ with no answer, and the articles past their review date.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from hotline.domain.errors import Invalid, NotFound
 from hotline.kb.articles import Status
-from hotline.kb.snippet import snippet
+from hotline.kb.snippet import marked_words, snippet
 from hotline.kb.spelling import allowed_edits, close_spellings
-from hotline.kb.text import QueryTerms, match_expression, query_terms, stem
+from hotline.kb.text import QueryTerms, match_expression, query_options, query_terms, stem
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.kb import READERS, WRITERS
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 MAX_QUERY_CHARS = 500
+# A query word held by more articles than this is common (see `_informative`).
+COMMON_DOCS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +58,13 @@ class SearchAnswer:
     corrections: dict[str, list[str]]  # a query word → the indexed stems it was read as
 
 
-async def _corrections(tx: Tx, terms: QueryTerms) -> dict[str, list[str]]:
-    """For each word whose stem no index term begins with (nor, for the word being typed, the
-    word itself): the index's nearest stems."""
+async def _corrections(tx: Tx, terms: QueryTerms, counts: dict[str, int]) -> dict[str, list[str]]:
+    """For each word that no indexed article holds: the index's nearest stems."""
     found: dict[str, list[str]] = {}
-    prefixes = {w: {stem(w), w} if w == terms.typed else {stem(w)} for w in terms.words}
-    known = await kb_store.beginning_terms(tx, sorted(set().union(*prefixes.values())))
     for word in terms.words:
         stemmed = stem(word)
         edits = allowed_edits(stemmed)
-        if edits == 0 or prefixes[word] & known:
+        if edits == 0 or counts[word] > 0:
             continue
         candidates = await kb_store.terms_like(
             tx, stemmed[0], len(stemmed) - edits, len(stemmed) + edits
@@ -79,6 +79,17 @@ async def _corrections(tx: Tx, terms: QueryTerms) -> dict[str, list[str]]:
     return found
 
 
+def _informative(counts: dict[str, int], corrected: Collection[str]) -> tuple[list[str], bool]:
+    """The words to match, and whether all of them must match. A word held by more than
+    `COMMON_DOCS` articles ranks next to nothing under bm25 yet makes FTS5 score every one of
+    them: while the query has a rarer word, it is left out of the match (its matches are still
+    marked in the snippets). A query of common words only must match them all."""
+    rare = [w for w, n in counts.items() if n <= COMMON_DOCS or w in corrected]
+    if any(counts[w] > 0 or w in corrected for w in rare):
+        return rare, False
+    return list(counts), True
+
+
 async def find_articles(
     tx: Tx, query: str, *, topic: str | None, language: str | None, limit: int
 ) -> SearchAnswer:
@@ -86,16 +97,27 @@ async def find_articles(
     terms = query_terms(query)
     if terms.empty:
         return SearchAnswer([], {})
-    corrections = await _corrections(tx, terms)
+    counts = await kb_store.document_counts(tx, query_options(terms))
+    corrections = await _corrections(tx, terms, counts)
+    groups = query_options(terms, corrections)
+    chosen, every = _informative(counts, corrections)
     hits = await kb_store.search(
-        tx, match_expression(terms, dict(corrections)), topic=topic, language=language, limit=limit
+        tx,
+        match_expression([groups[w] for w in chosen], every=every),
+        topic=topic,
+        language=language,
+        limit=limit,
     )
+    if not hits and every and len(chosen) > 1:  # common words that never meet: any of them
+        expression = match_expression([groups[w] for w in chosen])
+        hits = await kb_store.search(tx, expression, topic=topic, language=language, limit=limit)
+    options = [o for group in groups.values() for o in group]
     return SearchAnswer(
         [
             Found(
                 h.id,
                 h.title,
-                snippet(h.body, h.body_marks),
+                snippet(h.body, marked_words(h.body_stems, options)),
                 h.score,
                 h.topics,
                 h.language,

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from hotline.kb.articles import ArticleDraft, Kind, Status
-from hotline.kb.snippet import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, marked_words
-from hotline.kb.text import stems
+from hotline.kb.text import Option, stems
 from hotline.store.tx import Tx
 
 # bm25 weights of kb_index's columns: title_stems, body_stems, tags_stems.
 TITLE_WEIGHT, BODY_WEIGHT, TAGS_WEIGHT = 8.0, 1.0, 4.0
+_RANK = f"bm25({TITLE_WEIGHT}, {BODY_WEIGHT}, {TAGS_WEIGHT})"
 
 _ARTICLE_COLUMNS = (
     "id, slug, kind, title, body, topics, tags, language, status, review_by, author, version,"
@@ -69,7 +70,7 @@ class Hit:
     topics: list[str]
     language: str
     version: int
-    body_marks: list[bool]  # which words of the body matched
+    body_stems: str  # one stem per word of the body, in order: what the snippet marks from
 
 
 def _draft(row: sqlite3.Row) -> ArticleDraft:
@@ -162,10 +163,12 @@ async def insert_new_articles(
             for a in articles
         ],
     )
+    indexed = [(ids[a.slug], *_index_values(a.draft)) for a in articles if _indexed(a.draft)]
     await tx.executemany(
         "INSERT INTO kb_index (rowid, title_stems, body_stems, tags_stems) VALUES (?, ?, ?, ?)",
-        [(ids[a.slug], *_index_values(a.draft)) for a in articles if _indexed(a.draft)],
+        indexed,
     )
+    await _count_stems(tx, [row[1:] for row in indexed], +1)
 
 
 async def slug_ids(tx: Tx, slugs: Sequence[str]) -> dict[str, int]:
@@ -237,12 +240,37 @@ async def _append_version(
 
 async def reindex(tx: Tx, article_id: int, draft: ArticleDraft) -> None:
     """The article's entry in the search index as `draft` says: published articles only."""
-    await tx.execute("DELETE FROM kb_index WHERE rowid = ?", (article_id,))
+    old = await tx.fetchone(
+        "SELECT title_stems, body_stems, tags_stems FROM kb_index WHERE rowid = ?", (article_id,)
+    )
+    if old is not None:
+        await tx.execute("DELETE FROM kb_index WHERE rowid = ?", (article_id,))
+        await _count_stems(tx, [tuple(old)], -1)
     if _indexed(draft):
+        values = _index_values(draft)
         await tx.execute(
             "INSERT INTO kb_index (rowid, title_stems, body_stems, tags_stems) VALUES (?, ?, ?, ?)",
-            (article_id, *_index_values(draft)),
+            (article_id, *values),
         )
+        await _count_stems(tx, [values], +1)
+
+
+async def _count_stems(tx: Tx, documents: Sequence[Sequence[str]], step: int) -> None:
+    """Add `step` to the document count of each stem of each document (its stem columns)."""
+    counts: Counter[str] = Counter()
+    for columns in documents:
+        counts.update({term for text in columns for term in text.split()})
+    if step < 0:  # every stem of an indexed document has its row
+        await tx.executemany(
+            "UPDATE kb_stems SET docs = docs - ? WHERE term = ?",
+            [(-n * step, term) for term, n in sorted(counts.items())],
+        )
+        return
+    await tx.executemany(
+        "INSERT INTO kb_stems (term, docs) VALUES (?, ?)"
+        " ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs",
+        [(term, n * step) for term, n in sorted(counts.items())],
+    )
 
 
 def _indexed(draft: ArticleDraft) -> bool:
@@ -324,54 +352,80 @@ async def get_version(tx: Tx, article_id: int, version: int) -> VersionRow | Non
 async def search(
     tx: Tx, match: str, *, topic: str | None, language: str | None, limit: int
 ) -> list[Hit]:
-    """Published articles matching the FTS5 expression `match` over the stems, best first."""
-    where, params = ["kb_index MATCH ?"], [match]
+    """Published articles matching the FTS5 expression `match` over the stems, best first.
+
+    Two statements: the ranking alone (FTS5 sorts by `rank` itself, computing nothing else per
+    match), then the text of the few rows kept, by id."""
+    where, params = ["kb_index MATCH ?", "rank MATCH ?"], [match, _RANK]
+    joined = ""
+    if language is not None or topic is not None:
+        joined = " JOIN kb_articles AS a ON a.id = kb_index.rowid"
     if language is not None:
         where.append("a.language = ?")
         params.append(language)
     if topic is not None:
         where.append("EXISTS (SELECT 1 FROM json_each(a.topics) WHERE value = ?)")
         params.append(topic)
-    rows = await tx.fetchall(
-        "SELECT a.id, bm25(kb_index, ?, ?, ?) AS score, a.title, a.body, a.topics, a.language,"
-        " a.version, highlight(kb_index, 1, ?, ?) AS marked"
-        " FROM kb_index JOIN kb_articles AS a ON a.id = kb_index.rowid"
-        f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?",
-        (TITLE_WEIGHT, BODY_WEIGHT, TAGS_WEIGHT, HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE, *params, limit),
+    ranked = await tx.fetchall(
+        f"SELECT kb_index.rowid, rank FROM kb_index{joined} WHERE {' AND '.join(where)}"
+        " ORDER BY rank LIMIT ?",
+        (*params, limit),
     )
-    return [
+    if not ranked:
+        return []
+    score = {r[0]: r[1] for r in ranked}
+    marks = ", ".join("?" for _ in ranked)
+    rows = await tx.fetchall(
+        "SELECT a.id, a.title, a.body, a.topics, a.language, a.version, i.body_stems"
+        " FROM kb_articles AS a JOIN kb_index AS i ON i.rowid = a.id"
+        f" WHERE a.id IN ({marks})",
+        tuple(score),
+    )
+    hits = [
         Hit(
             r["id"],
-            r["score"],
+            score[r["id"]],
             r["title"],
             r["body"],
             json.loads(r["topics"]),
             r["language"],
             r["version"],
-            marked_words(r["marked"]),
+            r["body_stems"],
         )
         for r in rows
     ]
+    hits.sort(key=lambda h: (h.score, h.id))
+    return hits
 
 
-async def beginning_terms(tx: Tx, prefixes: Sequence[str]) -> set[str]:
-    """Which of `prefixes` some index term begins with (a term itself included); one statement
-    whatever their number, each a range seek in the index's term list."""
-    if not prefixes:
-        return set()
+async def document_counts(tx: Tx, groups: Mapping[str, Sequence[Option]]) -> dict[str, int]:
+    """For each query word, about how many indexed articles hold a stem its options match (the
+    sum over its options and their stems: an over-count, never an under-count; 0 when none
+    does). One statement whatever the number of words, each option a range seek."""
+    options = [(word, o) for word, group in groups.items() for o in group]
+    if not options:
+        return {}
     probe = " UNION ALL ".join(
-        "SELECT ? WHERE EXISTS (SELECT 1 FROM kb_terms WHERE term >= ? AND term < ?)"
-        for _ in prefixes
+        "SELECT ?, (SELECT coalesce(sum(docs), 0) FROM kb_stems WHERE term >= ? AND term < ?)"
+        for _ in options
     )
-    params = [v for p in prefixes for v in (p, p, p + "\U0010ffff")]
-    return {r[0] for r in await tx.fetchall(probe, params)}
+    params = [
+        v
+        for i, (_, o) in enumerate(options)
+        for v in (i, o.term, o.term + "\U0010ffff" if o.prefix else o.term + "\x00")
+    ]
+    counts = dict.fromkeys(groups, 0)
+    for index, docs in await tx.fetchall(probe, params):
+        counts[options[index][0]] += docs
+    return counts
 
 
 async def terms_like(tx: Tx, first: str, shortest: int, longest: int) -> list[str]:
     """Index terms that begin with the letter `first`, of a length in [shortest, longest]: the
     candidates for a misspelt word's correction."""
     rows = await tx.fetchall(
-        "SELECT term FROM kb_terms WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ?",
+        "SELECT term FROM kb_stems WHERE term >= ? AND term < ? AND docs > 0"
+        " AND length(term) BETWEEN ? AND ?",
         (first, first + "\U0010ffff", shortest, longest),
     )
     return [r[0] for r in rows]

@@ -12,7 +12,7 @@ from hotline.kb.articles import ArticleDraft, Kind, Status, changed_fields, chec
 from hotline.kb.snippet import marked_words, snippet
 from hotline.kb.spelling import close_spellings, edit_distance
 from hotline.kb.templates import render
-from hotline.kb.text import match_expression, query_terms, stem, stems
+from hotline.kb.text import match_expression, query_options, query_terms, stem, stems
 
 
 def test_word_forms_share_a_stem_and_yo_is_e() -> None:
@@ -29,8 +29,9 @@ def test_a_query_drops_function_words_and_keeps_the_last_word_as_typed() -> None
     assert query_terms("как").words == ("как",)  # only function words: searched as they are
     assert query_terms("!!!").empty
     # Quoted, so FTS5 operators typed by a citizen are words ("or" is a stop word).
-    expression = match_expression(query_terms("восстановить пароль OR NEAR"))
-    assert expression == '"восстанов"* OR "парол"* OR "near"*'
+    groups = query_options(query_terms("восстановить пароль OR NEAR"))
+    assert match_expression(groups.values()) == '"восстанов"* OR "парол"* OR "near"*'
+    assert match_expression(groups.values(), every=True) == '"восстанов"* AND "парол"* AND "near"*'
 
 
 def test_a_misspelling_is_read_as_the_nearest_indexed_spelling() -> None:
@@ -44,17 +45,13 @@ def test_a_misspelling_is_read_as_the_nearest_indexed_spelling() -> None:
 
 def test_the_snippet_marks_the_words_the_index_matched_and_escapes_the_rest() -> None:
     body = "## Сброс\nЕсли <b>забыли</b> пароль, нажмите «Восстановить пароль».\n" + "слово " * 50
-    # What FTS5's highlight() gives for the body's stems when «пароль» and «восстанов*» match.
-    highlighted = (
-        stems(body).replace("парол", "\x01парол\x02").replace("восстанов", "\x01восстанов\x02")
-    )
-    marks = marked_words(highlighted)
+    options = query_options(query_terms("восстановить пароли")).values()
+    marks = marked_words(stems(body), [o for group in options for o in group])
     assert marks[:9] == [False, False, False, False, False, True, False, True, True]
     text = snippet(body, marks)
     assert "<mark>Восстановить</mark> <mark>пароль</mark>" in text
     assert "&lt;b&gt;забыли&lt;/b&gt;" in text and "##" not in text
     assert text.endswith("…")
-    assert marked_words("\x01a b\x02 c") == [True, True, False]  # a phrase marked whole
 
 
 def draft(**changes: object) -> ArticleDraft:

@@ -59,8 +59,14 @@ CREATE VIRTUAL TABLE kb_index USING fts5 (
     tokenize = 'unicode61 remove_diacritics 0'
 );
 
--- The index's terms, for spelling corrections of query words it does not know.
-CREATE VIRTUAL TABLE kb_terms USING fts5vocab (kb_index, 'row');
+-- Every stem indexed, with how many indexed articles hold it: tells a query word the index
+-- knows from one to correct, gives the corrections' candidates, and tells a common word from
+-- an informative one (hotline.services.kb_search). A B-tree range seek, where FTS5's own
+-- vocabulary table would read each term's whole list of documents.
+CREATE TABLE kb_stems (
+    term TEXT PRIMARY KEY,
+    docs INTEGER NOT NULL CHECK (docs >= 0)
+) STRICT, WITHOUT ROWID;
 
 -- Every search asked: what, by whom, how many answers, and whether an article was used after it.
 CREATE TABLE kb_searches (
