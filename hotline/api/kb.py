@@ -13,13 +13,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import Code, Day, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
+from hotline.domain.errors import NotFound
 from hotline.kb.articles import ArticleDraft, Kind, Status
 from hotline.services import kb, kb_search, kb_templates
 from hotline.services.paging import MAX_KEY
@@ -28,14 +29,34 @@ from hotline.store.kb import ArticleRow, VersionRow
 blueprint = Blueprint("kb", __name__, url_prefix="/v1")
 
 Title = Annotated[Text, StringConstraints(min_length=1, max_length=300)]
-Body = Annotated[Text, StringConstraints(min_length=1, max_length=100_000)]
+# Within the 64 KiB body limit ([http] max_body_kib) even in Cyrillic: a longer text is a 422.
+Body = Annotated[Text, StringConstraints(min_length=1, max_length=20_000)]
 Tag = Annotated[Text, StringConstraints(min_length=1, max_length=64)]
 Note = Annotated[Text, StringConstraints(max_length=1_000)]
 Topics = Annotated[list[Code], Field(max_length=20)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
 ArticleId = Annotated[int, Field(ge=1, le=MAX_KEY, strict=True)]
 ContactId = Annotated[Text, StringConstraints(min_length=1, max_length=64)]
-_ID = f"<int(max={MAX_KEY}):article_id>"  # larger: 404, not a driver error
+_ID = "<article_id>"
+
+
+def _key(text: str) -> int:
+    """An id from the path: 1 to SQLite's largest integer, else nothing is there (404).
+    Parsed here, not by an `int` converter: werkzeug answers a PUT to an id past a converter's
+    maximum with a 405 naming GET, the method of the rule that shares the path."""
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_KEY:
+        raise NotFound("no such article")
+    return int(text)
+
+
+def _date_text(value: object) -> object:
+    # A date is "YYYY-MM-DD" on the wire: pydantic would otherwise read 0 as 1970-01-01.
+    if not isinstance(value, str | date):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+ReviewBy = Annotated[Day, BeforeValidator(_date_text)]
 
 
 def _when(epoch: float) -> datetime:
@@ -54,7 +75,7 @@ class ArticleIn(Request):
     tags: Tags = Field(default_factory=list)
     language: Code = "ru"
     status: Literal["draft", "published"] = "draft"
-    review_by: Day | None = None
+    review_by: ReviewBy | None = None
     kind: Literal["article", "template"] = "article"
     author: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="default: the token's name"
@@ -71,7 +92,7 @@ class ArticleChange(Request):
     tags: Tags | None = None
     language: Code | None = None
     status: Literal["draft", "published", "archived"] | None = None
-    review_by: Day | None = None
+    review_by: ReviewBy | None = None
     kind: Literal["article", "template"] | None = None
     version: ArticleId | None = Field(
         default=None, description="the version edited: 409 if the article has moved on"
@@ -299,15 +320,15 @@ async def index_articles(query_args: ArticleQuery) -> ArticlePage:
 
 @blueprint.get(f"/kb/articles/{_ID}")
 @validate_response(ArticleOut)
-async def show_article(article_id: int) -> ArticleOut:
-    return ArticleOut.of(await kb.get_article(current_services(), await caller(), article_id))
+async def show_article(article_id: str) -> ArticleOut:
+    return ArticleOut.of(await kb.get_article(current_services(), await caller(), _key(article_id)))
 
 
 @blueprint.put(f"/kb/articles/{_ID}")
 @validate_request(ArticleChange)
 @validate_response(ArticleOut)
 @may_answer(409)
-async def edit_article(article_id: int, data: ArticleChange) -> ArticleOut:
+async def edit_article(article_id: str, data: ArticleChange) -> ArticleOut:
     """Change an article: a new version records who, when, which fields and the note
     (supervisor, editor). Status steps: draft → published → archived → draft."""
     given = data.model_dump(exclude_unset=True, exclude={"version", "note"})
@@ -325,7 +346,7 @@ async def edit_article(article_id: int, data: ArticleChange) -> ArticleOut:
     row = await kb.edit_article(
         current_services(),
         await caller(),
-        article_id,
+        _key(article_id),
         changes,
         expected_version=data.version,
         note=data.note,
@@ -335,16 +356,18 @@ async def edit_article(article_id: int, data: ArticleChange) -> ArticleOut:
 
 @blueprint.get(f"/kb/articles/{_ID}/versions")
 @validate_response(VersionList)
-async def versions(article_id: int) -> VersionList:
+async def versions(article_id: str) -> VersionList:
     """Every version of the article, oldest first."""
-    found = await kb.list_versions(current_services(), await caller(), article_id)
+    found = await kb.list_versions(current_services(), await caller(), _key(article_id))
     return VersionList(versions=[VersionOut.of(v) for v in found])
 
 
-@blueprint.get(f"/kb/articles/{_ID}/versions/<int(max={MAX_KEY}):version>")
+@blueprint.get(f"/kb/articles/{_ID}/versions/<version>")
 @validate_response(VersionOut)
-async def show_version(article_id: int, version: int) -> VersionOut:
-    found = await kb.get_version(current_services(), await caller(), article_id, version)
+async def show_version(article_id: str, version: str) -> VersionOut:
+    found = await kb.get_version(
+        current_services(), await caller(), _key(article_id), _key(version)
+    )
     return VersionOut.of(found)
 
 
@@ -380,16 +403,16 @@ async def search(query_args: SearchQuery) -> SearchOut:
     )
 
 
-@blueprint.post(f"/kb/templates/<int(max={MAX_KEY}):template_id>/render")
+@blueprint.post("/kb/templates/<template_id>/render")
 @validate_request(RenderIn)
 @validate_response(RenderOut)
-async def render(template_id: int, data: RenderIn) -> RenderOut:
+async def render(template_id: str, data: RenderIn) -> RenderOut:
     """A template's text for a contact or a ticket (supervisor, operator); a placeholder with
     no value is a 422 naming it."""
     out = await kb_templates.render_template(
         current_services(),
         await caller(),
-        template_id,
+        _key(template_id),
         contact_id=data.contact_id,
         ticket_number=data.ticket_number,
     )
