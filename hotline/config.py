@@ -269,6 +269,16 @@ class MetricsSettings(_Section):
     access: Literal["loopback", "token"] = "loopback"
 
 
+class KbSettings(_Section):
+    # A search after which the same caller used no article within this many minutes is a gap:
+    # a question the knowledge base could not answer (GET /v1/kb/reports).
+    gap_window_min: int = Field(default=30, ge=1, le=24 * 60)
+    # An article needs this many uses before the "least helpful" report judges it.
+    least_helpful_min_uses: int = Field(default=3, ge=1)
+    # How many rows each list of GET /v1/kb/reports holds.
+    report_rows: int = Field(default=20, ge=1, le=200)
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -293,6 +303,7 @@ class Settings(_Section):
     scorecards: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ScorecardSettings] = (
         Field(default_factory=dict)
     )
+    kb: KbSettings = Field(default_factory=KbSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,7 @@ from hotline.api import (
     health,
     history,
     identity,
+    kb,
     messages,
     metrics,
     operators,
@@ -82,5 +83,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
     app.register_blueprint(certifications.blueprint)  # the operators' certification journal
     app.register_blueprint(evaluations.blueprint)  # quality evaluations of handled contacts
+    app.register_blueprint(kb.blueprint)  # the knowledge base: /v1/kb, /v1/contacts/{id}/articles
     roles.check_table(app)  # every route in the role table
     return app

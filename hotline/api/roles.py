@@ -135,6 +135,17 @@ ROUTES: dict[str, Access] = {
     "certifications.expiring": _allow(_S),
     "evaluations.create": _allow(_S),
     "evaluations.index": _allow(_S),
+    # The knowledge base (issue 15): editors and supervisors write, operators read and use.
+    "kb.create_article": _allow(_S, Role.EDITOR),
+    "kb.edit_article": _allow(_S, Role.EDITOR),
+    "kb.index_articles": _allow(_S, Role.EDITOR, _O),
+    "kb.show_article": _allow(_S, Role.EDITOR, _O),
+    "kb.versions": _allow(_S, Role.EDITOR, _O),
+    "kb.show_version": _allow(_S, Role.EDITOR, _O),
+    "kb.search": _allow(_S, Role.EDITOR, _O),
+    "kb.render": _allow(_S, _O),
+    "kb.use_article": _allow(_S, _O),
+    "kb.reports": _allow(_S, Role.EDITOR),
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -35,6 +35,9 @@ PATH_VALUES = {
     "message_id": "1",
     "voicemail_id": "vm_0000000000000000",
     "feedback_id": "1",
+    "article_id": "1",  # the starter base's first article
+    "version": "1",
+    "template_id": "1",
 }
 # A body that gets past validation, where the handler needs one to reach its own role checks
 # (a supervisor names the operator it acts for).
@@ -61,14 +64,16 @@ BODIES: dict[str, dict[str, Any]] = {
     "history.switch_channel": {"channel": "voice", "operator_id": "op-1"},
     "feedback.complain": {"text": "Долго ждал"},
     "feedback.correct": {"categories": ["other"]},
+    "kb.use_article": {"article_id": 1, "helpful": True},
 }
 QUERIES = {
     "voicemails.compliance": "?from=2026-01-01&to=2026-01-31",
     "feedback.trends": "?from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z",
+    "kb.search": "?q=password",
 }
 # Streams are called with HEAD: the gate is the same, and no stream is left open.
 STREAMS = {"operators.offer_stream", "stats.live_stream"}
-ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION)
+ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION, Role.EDITOR)
 
 
 @pytest.fixture
