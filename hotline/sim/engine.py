@@ -142,6 +142,16 @@ class Simulation:
             kinds, self.roster.specs, policy.default_language, replayed=replay is not None
         )
         self.state = RoutingState(policy)
+        # What the router is told of each operator: its capacity only on the channels that
+        # contacts come by. A channel nobody calls on changes no decision, but every free
+        # operator would stand in its queues, and be taken out of them, for nothing.
+        used = {kind.channel for kind in kinds}
+        self._router_specs = [
+            dataclasses.replace(
+                spec, capacity={ch: n for ch, n in spec.capacity.items() if ch in used}
+            )
+            for spec in self.roster.specs
+        ]
         self._utc_offset_s = offset.total_seconds()
         self._required = (
             None
@@ -215,7 +225,7 @@ class Simulation:
         roster = self.roster
         ids = [spec.id for spec in roster.specs]
         index_of = {op_id: i for i, op_id in enumerate(ids)}
-        for spec, presence in zip(roster.specs, roster.initial, strict=True):
+        for spec, presence in zip(self._router_specs, roster.initial, strict=True):
             apply(state.upsert_operator(spec, begin), begin)
             if presence is not _OFFLINE:
                 apply(state.set_presence(spec.id, presence, begin), begin)
