@@ -21,6 +21,7 @@ from enum import StrEnum
 from hotline.routing.model import (
     Accepted,
     Breached,
+    Channel,
     ContactState,
     Ended,
     Enqueued,
@@ -124,6 +125,12 @@ class OpenOperator:
 # and wrap-up are busy anyway, offline is not counted. In the others (a break asked for during a
 # call) holding one makes the operator busy.
 _COUNTED_AS_SHOWN = (OperatorState.BUSY, OperatorState.WRAP_UP, OperatorState.OFFLINE)
+# Enum members and values as plain constants for the hot path: on Python 3.11 reading a member
+# off its class, or `.value` off a member, costs ~0.2 us, and every event reads one or two.
+_WRAP_UP = OperatorState.WRAP_UP
+_ANSWERED, _ABANDONED, _EXPIRED = Outcome.ANSWERED, Outcome.ABANDONED, Outcome.EXPIRED
+_CONTACT_ABANDONED = ContactState.ABANDONED
+_CHANNEL_VALUE = {channel: channel.value for channel in Channel}
 
 
 class KpiTracker:
@@ -194,7 +201,7 @@ class KpiTracker:
             event.contact_id,
             event.topic,
             event.priority,
-            event.channel.value,
+            _CHANNEL_VALUE.get(event.channel) or event.channel.value,
             event.arrived_at,
             event.deadline_at,
         )
@@ -223,7 +230,7 @@ class KpiTracker:
                 c.priority,
                 c.channel,
                 event.operator_id,
-                Outcome.ANSWERED,
+                _ANSWERED,
                 event.at - c.arrived_at,
                 met,
             )
@@ -236,7 +243,7 @@ class KpiTracker:
             return
         if c.answered_at is None:
             outcome = (
-                Outcome.ABANDONED if event.state is ContactState.ABANDONED else Outcome.EXPIRED
+                _ABANDONED if event.state is _CONTACT_ABANDONED else _EXPIRED
             )
             late = c.breached or event.at > c.deadline_at
             emit(
@@ -261,7 +268,7 @@ class KpiTracker:
         o = self._operators.get(c.operator_id)
         if o is not None:
             self._hold(o, -1, event.at, emit)
-            if o.state is OperatorState.WRAP_UP and event.at > o.since:
+            if o.state is _WRAP_UP and event.at > o.since:
                 # In wrap-up after another contact (chats): that wrap-up ends here, this one's
                 # begins (the router starts the wrap-up again).
                 emit(_piece(o, event.at))
@@ -295,7 +302,7 @@ class KpiTracker:
 
 def _piece(o: OpenOperator, end: float) -> OperatorTime:
     holding = o.holding > 0 and o.state not in _COUNTED_AS_SHOWN
-    if o.state is OperatorState.WRAP_UP:
+    if o.state is _WRAP_UP:
         topic, priority, channel = o.last_topic, o.last_priority, o.last_channel
         return OperatorTime(o.id, o.since, end, o.state, topic, priority, channel, holding)
     return OperatorTime(o.id, o.since, end, o.state, holding=holding)

@@ -29,11 +29,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from hotline.kpi.facts import Fact, HandleEnded, OperatorTime, Outcome, WaitEnded
-from hotline.kpi.rules import KpiRules
+from hotline.kpi.rules import _QUARTER_HOUR, KpiRules
 from hotline.routing.model import OperatorState
 
 CALLBACK = "callback"
 _BUSY = (OperatorState.BUSY, OperatorState.WRAP_UP)
+# Enum members as plain constants: on Python 3.11 reading one off its class costs ~0.2 us (the
+# enum metaclass's `__getattr__`), and every fact reads several.
+_ANSWERED, _EXPIRED = Outcome.ANSWERED, Outcome.EXPIRED
+_WRAP_UP, _OFFLINE = OperatorState.WRAP_UP, OperatorState.OFFLINE
 
 
 class Tally:
@@ -78,27 +82,36 @@ class Tally:
                 self.vm_met += f.deadline_met
             return
         self.offered += 1
-        wait = f.wait_s
-        if f.outcome is Outcome.EXPIRED:
+        outcome = f.outcome
+        if outcome is _EXPIRED:
             self.expired += 1
         else:
+            wait = f.wait_s
             if wait > self.wait_max:
                 self.wait_max = wait
-            within = self.met if f.outcome is Outcome.ANSWERED else self.abandoned_within
-            for i, t in enumerate(rules.thresholds):
-                if wait <= t:
-                    within[i] += 1
-            if f.outcome is Outcome.ANSWERED:
+            if outcome is _ANSWERED:
                 self.answered += 1
                 self.wait_sum += wait
+                within = self.met
             else:
                 self.abandoned += 1
                 if wait <= rules.short_abandon_s:
                     self.short_abandoned += 1
-        if f.deadline_met is not None:
-            self.deadline_due[f.priority] = self.deadline_due.get(f.priority, 0) + 1
-            if f.deadline_met:
-                self.deadline_met[f.priority] = self.deadline_met.get(f.priority, 0) + 1
+                within = self.abandoned_within
+            # Thresholds ascend: a wait within one is within every later one.
+            thresholds = rules.thresholds
+            i = len(thresholds) - 1
+            while i >= 0 and wait <= thresholds[i]:
+                within[i] += 1
+                i -= 1
+        met = f.deadline_met
+        if met is not None:
+            priority = f.priority
+            due = self.deadline_due
+            due[priority] = due.get(priority, 0) + 1
+            if met:
+                done = self.deadline_met
+                done[priority] = done.get(priority, 0) + 1
 
     def count_handle(self, f: HandleEnded) -> None:
         self.handled += 1
@@ -107,9 +120,9 @@ class Tally:
     def count_time(self, state: OperatorState, seconds: float, holding: bool = False) -> None:
         """`seconds` of an operator's time in `state` (one interval's share of a piece), while
         `holding` an answered contact or not."""
-        if state is OperatorState.WRAP_UP:
+        if state is _WRAP_UP:
             self.wrap_sum += seconds
-        if state is not OperatorState.OFFLINE:
+        if state is not _OFFLINE:
             self.open_s += seconds
             if holding or state in _BUSY:
                 self.busy_s += seconds
@@ -206,13 +219,17 @@ class Buckets:
     The whole line's tally is the queue side's with the operator side's time (`total`), so no
     contact counts twice. An operator's time is split at interval boundaries."""
 
-    __slots__ = ("_n", "operators", "queues", "rules")
+    __slots__ = ("_n", "_step", "operators", "queues", "rules")
 
     def __init__(self, rules: KpiRules) -> None:
         self.rules = rules
         self.queues: dict[QueueKey, Tally] = {}
         self.operators: dict[OperatorKey, Tally] = {}
         self._n = len(rules.thresholds)
+        # Every fact asks which interval it falls in: where `rules.interval_of` is plain
+        # arithmetic (intervals dividing a quarter hour), the same arithmetic inline, else 0.
+        step = rules.interval_s
+        self._step = step if _QUARTER_HOUR % step == 0 else 0
 
     def _queue(self, at: float, topic: str, priority: str, channel: str) -> Tally:
         key = (self.rules.interval_of(at), topic, priority, channel)
@@ -229,6 +246,38 @@ class Buckets:
         return t
 
     def add(self, fact: Fact) -> None:
+        # By exact type (a fact is one of three plain classes): this is what every fact costs
+        # here, so `_queue`, `_operator` and `count_handle` are spelt out.
+        if type(fact) is OperatorTime:
+            self._add_time(fact)
+            return
+        if type(fact) is WaitEnded:
+            at, step = fact.at, self._step
+            interval = at - at % step if step else self.rules.interval_of(at)
+            key = (interval, fact.topic, fact.priority, fact.channel)
+            queue = self.queues.get(key)
+            if queue is None:
+                queue = self.queues[key] = Tally(self._n)
+            queue.count_wait(fact, self.rules)
+            if fact.operator_id is not None and fact.channel != CALLBACK:
+                self._operator(interval, fact.operator_id).count_wait(fact, self.rules)
+        elif type(fact) is HandleEnded:
+            at, step = fact.at, self._step
+            interval = at - at % step if step else self.rules.interval_of(at)
+            key = (interval, fact.topic, fact.priority, fact.channel)
+            queue = self.queues.get(key)
+            if queue is None:
+                queue = self.queues[key] = Tally(self._n)
+            talk = fact.talk_s
+            queue.handled += 1
+            queue.talk_sum += talk
+            op = self._operator(interval, fact.operator_id)
+            op.handled += 1
+            op.talk_sum += talk
+        else:  # a subclass of one of them
+            self._add_any(fact)
+
+    def _add_any(self, fact: Fact) -> None:
         if isinstance(fact, WaitEnded):
             self._queue(fact.at, fact.topic, fact.priority, fact.channel).count_wait(
                 fact, self.rules
@@ -243,21 +292,46 @@ class Buckets:
             self._add_time(fact)
 
     def add_all(self, facts: Iterable[Fact]) -> None:
+        add = self.add
         for fact in facts:
-            self.add(fact)
+            add(fact)
 
     def _add_time(self, piece: OperatorTime) -> None:
-        step = self.rules.interval_s
-        start = piece.start
-        while start < piece.end:
-            interval = self.rules.interval_of(start)
-            end = min(piece.end, interval + step)
+        """`piece` split at interval boundaries, each part counted as `Tally.count_time`
+        counts it (spelt out: most pieces fall in one interval, and there are many)."""
+        start, stop = piece.start, piece.end
+        if not start < stop:
+            return
+        state = piece.state
+        wrap = state is _WRAP_UP
+        counted = state is not _OFFLINE
+        busy = piece.holding or state in _BUSY
+        group = None
+        if wrap and piece.topic is not None:
+            assert piece.priority is not None and piece.channel is not None
+            group = (piece.topic, piece.priority, piece.channel)
+        op_id = piece.operator_id
+        operators, step, interval_s = self.operators, self._step, self.rules.interval_s
+        while start < stop:
+            interval = start - start % step if step else self.rules.interval_of(start)
+            bound = interval + interval_s
+            end = stop if stop <= bound else bound
             seconds = end - start
-            operator = self._operator(interval, piece.operator_id)
-            operator.count_time(piece.state, seconds, piece.holding)
-            if piece.state is OperatorState.WRAP_UP and piece.topic is not None:
-                assert piece.priority is not None and piece.channel is not None
-                queue = self._queue(start, piece.topic, piece.priority, piece.channel)
+            key = (interval, op_id)
+            operator = operators.get(key)
+            if operator is None:
+                operator = operators[key] = Tally(self._n)
+            if wrap:
+                operator.wrap_sum += seconds
+            if counted:
+                operator.open_s += seconds
+                if busy:
+                    operator.busy_s += seconds
+            if group is not None:
+                queue_key = (interval, *group)
+                queue = self.queues.get(queue_key)
+                if queue is None:
+                    queue = self.queues[queue_key] = Tally(self._n)
                 queue.wrap_sum += seconds
             start = end
 
