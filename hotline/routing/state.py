@@ -53,7 +53,8 @@ from hotline.routing.records import (
 from hotline.routing.skills import SkillIndex
 from hotline.routing.timers import LIMIT, OFFER, TARGET, WRAP_UP, Timers
 
-_REASON = {s: s.value for s in ContactState}  # `ContactState.value` is slow to read on 3.11
+_REASON = {s: s.value for s in ContactState}
+_INF = float("inf")  # `ContactState.value` is slow to read on 3.11
 
 
 class RoutingState:
@@ -297,14 +298,37 @@ class RoutingState:
 
     def next_deadline(self) -> float | None:
         """The earliest moment at which `tick` may have something to do."""
-        return self._timers.next_deadline()
+        # `Timers.next_deadline`, spelt out: asked before every step of a simulation.
+        at = _INF
+        o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
+        if o and o[0][0] < at:
+            at = o[0][0]
+        if w and w[0][0] < at:
+            at = w[0][0]
+        if t and t[0][0] < at:
+            at = t[0][0]
+        if li and li[0][0] < at:
+            at = li[0][0]
+        return None if at == _INF else at
 
     def tick(self, now: float) -> list[Event]:
         """Apply every timer due by `now`, one at a time and in time order (on equal times:
         offers, wrap-ups, targets, limits)."""
         out: list[Event] = []
-        timers = self._timers
-        while (kind := timers.due(now)) is not None:
+        o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
+        while True:
+            # `Timers.due(now)`, spelt out: most timers fall due stale, and cost only this.
+            at, kind = _INF, -1
+            if o and o[0][0] < at:
+                at, kind = o[0][0], OFFER
+            if w and w[0][0] < at:
+                at, kind = w[0][0], WRAP_UP
+            if t and t[0][0] < at:
+                at, kind = t[0][0], TARGET
+            if li and li[0][0] < at:
+                at, kind = li[0][0], LIMIT
+            if at > now:
+                break
             if kind == OFFER:
                 _, offer_seq, cid = heappop(self._offer_timers)
                 c = self._contacts.get(cid)
