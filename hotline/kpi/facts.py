@@ -242,9 +242,7 @@ class KpiTracker:
         if c is None:
             return
         if c.answered_at is None:
-            outcome = (
-                _ABANDONED if event.state is _CONTACT_ABANDONED else _EXPIRED
-            )
+            outcome = _ABANDONED if event.state is _CONTACT_ABANDONED else _EXPIRED
             late = c.breached or event.at > c.deadline_at
             emit(
                 WaitEnded(
