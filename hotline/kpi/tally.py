@@ -25,8 +25,8 @@ A ratio with nothing to divide is None.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from hotline.kpi.facts import Fact, HandleEnded, OperatorTime, Outcome, WaitEnded
 from hotline.kpi.rules import _QUARTER_HOUR, KpiRules
@@ -208,6 +208,7 @@ def figures(t: Tally, rules: KpiRules) -> dict[str, Any]:
 
 
 QueueKey = tuple[float, str, str, str]  # (interval start, topic, priority, channel)
+_K = TypeVar("_K")
 OperatorKey = tuple[float, str]  # (interval start, operator)
 
 
@@ -337,12 +338,42 @@ class Buckets:
 
     def total(self) -> Tally:
         """The whole line: every contact figure once, and every operator's time."""
-        whole = Tally(self._n)
-        for t in self.queues.values():
-            whole.merge(t)
-        whole.wrap_sum = 0.0  # the queue side's wrap-up, counted again below with the time
-        for t in self.operators.values():
-            whole.wrap_sum += t.wrap_sum
-            whole.busy_s += t.busy_s
-            whole.open_s += t.open_s
-        return whole
+        return self._line(_whole).get(None) or Tally(self._n)
+
+    def by_interval(self) -> dict[float, Tally]:
+        """The whole line's tally of each interval, as `total` is of all of them: the queue
+        side's contact figures with the operator side's time."""
+        return self._line(_start)
+
+    def _line(self, group: Callable[[float], _K]) -> dict[_K, Tally]:
+        """The whole line's tally of each group of intervals (`group`: an interval's start to
+        its group): the queue side's tallies merged without their wrap-up (it is the time of
+        the operators who wrapped up, counted with the operator side's), and the operator
+        side's wrap-up, busy and open time. Each group adds its tallies in the buckets' order."""
+        n = self._n
+        lines: dict[_K, Tally] = {}
+        for (start, *_), t in self.queues.items():
+            key = group(start)
+            line = lines.get(key)
+            if line is None:
+                line = lines[key] = Tally(n)
+            line.merge(t)
+        for line in lines.values():
+            line.wrap_sum = 0.0
+        for (start, _), t in self.operators.items():
+            key = group(start)
+            line = lines.get(key)
+            if line is None:
+                line = lines[key] = Tally(n)
+            line.wrap_sum += t.wrap_sum
+            line.busy_s += t.busy_s
+            line.open_s += t.open_s
+        return lines
+
+
+def _whole(start: float) -> None:
+    return None
+
+
+def _start(start: float) -> float:
+    return start
