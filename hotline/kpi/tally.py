@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from hotline.kpi.facts import Fact, HandleEnded, OperatorTime, Outcome, WaitEnded
+from hotline.kpi.facts import Fact, HandleEnded, Outcome, WaitEnded
 from hotline.kpi.rules import _QUARTER_HOUR, KpiRules
 from hotline.routing.model import OperatorState
 
@@ -76,17 +76,27 @@ class Tally:
         self.vm_met = self.vm_due = 0
 
     def count_wait(self, f: WaitEnded, rules: KpiRules) -> None:
-        if f.channel == CALLBACK:  # voicemail callbacks: their own one-hour compliance only
-            if f.deadline_met is not None:
+        self.count_wait_of(f.channel, f.priority, f.outcome, f.wait_s, f.deadline_met, rules)
+
+    def count_wait_of(
+        self,
+        channel: str,
+        priority: str,
+        outcome: Outcome,
+        wait: float,
+        deadline_met: bool | None,
+        rules: KpiRules,
+    ) -> None:
+        """`count_wait` of a `WaitEnded` given by its fields."""
+        if channel == CALLBACK:  # voicemail callbacks: their own one-hour compliance only
+            if deadline_met is not None:
                 self.vm_due += 1
-                self.vm_met += f.deadline_met
+                self.vm_met += deadline_met
             return
         self.offered += 1
-        outcome = f.outcome
         if outcome is _EXPIRED:
             self.expired += 1
         else:
-            wait = f.wait_s
             if wait > self.wait_max:
                 self.wait_max = wait
             if outcome is _ANSWERED:
@@ -104,12 +114,10 @@ class Tally:
             while i >= 0 and wait <= thresholds[i]:
                 within[i] += 1
                 i -= 1
-        met = f.deadline_met
-        if met is not None:
-            priority = f.priority
+        if deadline_met is not None:
             due = self.deadline_due
             due[priority] = due.get(priority, 0) + 1
-            if met:
+            if deadline_met:
                 done = self.deadline_met
                 done[priority] = done.get(priority, 0) + 1
 
@@ -208,8 +216,9 @@ def figures(t: Tally, rules: KpiRules) -> dict[str, Any]:
 
 
 QueueKey = tuple[float, str, str, str]  # (interval start, topic, priority, channel)
-_K = TypeVar("_K")
 OperatorKey = tuple[float, str]  # (interval start, operator)
+_K = TypeVar("_K")
+_Key = TypeVar("_Key", QueueKey, OperatorKey)
 
 
 class Buckets:
@@ -232,93 +241,118 @@ class Buckets:
         step = rules.interval_s
         self._step = step if _QUARTER_HOUR % step == 0 else 0
 
-    def _queue(self, at: float, topic: str, priority: str, channel: str) -> Tally:
-        key = (self.rules.interval_of(at), topic, priority, channel)
-        t = self.queues.get(key)
-        if t is None:
-            t = self.queues[key] = Tally(self._n)
-        return t
-
-    def _operator(self, start: float, operator_id: str) -> Tally:
-        key = (start, operator_id)
-        t = self.operators.get(key)
-        if t is None:
-            t = self.operators[key] = Tally(self._n)
-        return t
-
     def add(self, fact: Fact) -> None:
-        # By exact type (a fact is one of three plain classes): this is what every fact costs
-        # here, so `_queue`, `_operator` and `count_handle` are spelt out.
-        if type(fact) is OperatorTime:
-            self._add_time(fact)
-            return
-        if type(fact) is WaitEnded:
-            at, step = fact.at, self._step
-            interval = at - at % step if step else self.rules.interval_of(at)
-            key = (interval, fact.topic, fact.priority, fact.channel)
-            queue = self.queues.get(key)
-            if queue is None:
-                queue = self.queues[key] = Tally(self._n)
-            queue.count_wait(fact, self.rules)
-            if fact.operator_id is not None and fact.channel != CALLBACK:
-                self._operator(interval, fact.operator_id).count_wait(fact, self.rules)
-        elif type(fact) is HandleEnded:
-            at, step = fact.at, self._step
-            interval = at - at % step if step else self.rules.interval_of(at)
-            key = (interval, fact.topic, fact.priority, fact.channel)
-            queue = self.queues.get(key)
-            if queue is None:
-                queue = self.queues[key] = Tally(self._n)
-            talk = fact.talk_s
-            queue.handled += 1
-            queue.talk_sum += talk
-            op = self._operator(interval, fact.operator_id)
-            op.handled += 1
-            op.talk_sum += talk
-        else:  # a subclass of one of them
-            self._add_any(fact)
-
-    def _add_any(self, fact: Fact) -> None:
         if isinstance(fact, WaitEnded):
-            self._queue(fact.at, fact.topic, fact.priority, fact.channel).count_wait(
-                fact, self.rules
+            self.wait_ended(
+                fact.at,
+                fact.topic,
+                fact.priority,
+                fact.channel,
+                fact.operator_id,
+                fact.outcome,
+                fact.wait_s,
+                fact.deadline_met,
             )
-            if fact.operator_id is not None and fact.channel != CALLBACK:
-                op = self._operator(self.rules.interval_of(fact.at), fact.operator_id)
-                op.count_wait(fact, self.rules)
         elif isinstance(fact, HandleEnded):
-            self._queue(fact.at, fact.topic, fact.priority, fact.channel).count_handle(fact)
-            self._operator(self.rules.interval_of(fact.at), fact.operator_id).count_handle(fact)
+            self.handle_ended(
+                fact.at, fact.topic, fact.priority, fact.channel, fact.operator_id, fact.talk_s
+            )
         else:
-            self._add_time(fact)
+            self.operator_time(
+                fact.operator_id,
+                fact.start,
+                fact.end,
+                fact.state,
+                fact.topic,
+                fact.priority,
+                fact.channel,
+                fact.holding,
+            )
 
     def add_all(self, facts: Iterable[Fact]) -> None:
         add = self.add
         for fact in facts:
             add(fact)
 
-    def _add_time(self, piece: OperatorTime) -> None:
-        """`piece` split at interval boundaries, each part counted as `Tally.count_time`
-        counts it (spelt out: most pieces fall in one interval, and there are many)."""
-        start, stop = piece.start, piece.end
+    # -- the three facts by their fields (a `FactSink`: a `KpiTracker` tells them so) ---------
+
+    def _tally(self, tallies: dict[_Key, Tally], key: _Key) -> Tally:
+        t = tallies.get(key)
+        if t is None:
+            t = tallies[key] = Tally(self._n)
+        return t
+
+    def wait_ended(
+        self,
+        at: float,
+        topic: str,
+        priority: str,
+        channel: str,
+        operator_id: str | None,
+        outcome: Outcome,
+        wait_s: float,
+        deadline_met: bool | None,
+    ) -> None:
+        """A `WaitEnded`: in its queue, and in its operator's tally if one answered it (not a
+        callback: those count in their queue's voicemail figures only)."""
+        step, rules = self._step, self.rules
+        interval = at - at % step if step else rules.interval_of(at)
+        key = (interval, topic, priority, channel)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = Tally(self._n)
+        queue.count_wait_of(channel, priority, outcome, wait_s, deadline_met, rules)
+        if operator_id is not None and channel != CALLBACK:
+            op = self._tally(self.operators, (interval, operator_id))
+            op.count_wait_of(channel, priority, outcome, wait_s, deadline_met, rules)
+
+    def handle_ended(
+        self, at: float, topic: str, priority: str, channel: str, operator_id: str, talk_s: float
+    ) -> None:
+        """A `HandleEnded`, in its queue and its operator's tally (`Tally.count_handle`)."""
+        step = self._step
+        interval = at - at % step if step else self.rules.interval_of(at)
+        key = (interval, topic, priority, channel)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = Tally(self._n)
+        queue.handled += 1
+        queue.talk_sum += talk_s
+        op = self._tally(self.operators, (interval, operator_id))
+        op.handled += 1
+        op.talk_sum += talk_s
+
+    def operator_time(
+        self,
+        operator_id: str,
+        start: float,
+        end: float,
+        state: OperatorState,
+        topic: str | None,
+        priority: str | None,
+        channel: str | None,
+        holding: bool,
+    ) -> None:
+        """An `OperatorTime`, split at interval boundaries, each part counted in the
+        operator's tally as `Tally.count_time` counts it (and a wrap-up's in the queue of the
+        contact it followed too). Spelt out: most pieces fall in one interval."""
+        stop = end
         if not start < stop:
             return
-        state = piece.state
         wrap = state is _WRAP_UP
         counted = state is not _OFFLINE
-        busy = piece.holding or state in _BUSY
+        busy = holding or state in _BUSY
         group = None
-        if wrap and piece.topic is not None:
-            assert piece.priority is not None and piece.channel is not None
-            group = (piece.topic, piece.priority, piece.channel)
-        op_id = piece.operator_id
+        if wrap and topic is not None:
+            assert priority is not None and channel is not None
+            group = (topic, priority, channel)
         operators, step, interval_s = self.operators, self._step, self.rules.interval_s
         while start < stop:
             interval = start - start % step if step else self.rules.interval_of(start)
             bound = interval + interval_s
             end = stop if stop <= bound else bound
             seconds = end - start
-            key = (interval, op_id)
+            key = (interval, operator_id)
             operator = operators.get(key)
             if operator is None:
                 operator = operators[key] = Tally(self._n)
@@ -329,10 +363,7 @@ class Buckets:
                 if busy:
                     operator.busy_s += seconds
             if group is not None:
-                queue_key = (interval, *group)
-                queue = self.queues.get(queue_key)
-                if queue is None:
-                    queue = self.queues[queue_key] = Tally(self._n)
+                queue = self._tally(self.queues, (interval, *group))
                 queue.wrap_sum += seconds
             start = end
 

@@ -38,7 +38,7 @@ from typing import Any
 from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
-from hotline.kpi.facts import Fact
+from hotline.kpi.facts import FactSink
 from hotline.routing import NewContact, Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
@@ -171,7 +171,7 @@ class Simulation:
         # The warm-up's facts go nowhere; at the start the tracker is restarted on what it
         # holds (as after a restart of the server), operators' pieces cut at the start.
         tracker = KpiTracker()
-        emit: Callable[[Fact], None] = _discard
+        emit: FactSink = _DISCARD
         waiting, staffed = Levels(), Levels()
         wait_up, wait_down = waiting.steps.append, waiting.down
 
@@ -184,6 +184,7 @@ class Simulation:
         delay = self._delay
         back_after = self.scenario.back_after_miss_s
         accept = state.accept
+        feed = tracker.feed_to
         n_events = 0
 
         def apply(events: list[Event], now: float) -> None:
@@ -192,7 +193,7 @@ class Simulation:
             accept's own events follow them."""
             nonlocal seq, n_events
             n_events += len(events)
-            tracker.feed_all(events, emit)
+            feed(events, emit)
             e: Any
             for e in events:  # by how often each kind comes
                 kind = type(e)
@@ -319,7 +320,8 @@ class Simulation:
 
         advance(start)
         tracker = _restarted(tracker, start)
-        emit = buckets.add
+        feed = tracker.feed_to
+        emit = buckets  # told each fact's fields: no fact is built
         advance(end)
         buckets.add_all(tracker.open_time(end))
         if progress is not None:
@@ -355,8 +357,20 @@ class Simulation:
         apply(events, now)
 
 
-def _discard(fact: Fact) -> None:
-    pass
+class _Discard:
+    """A `FactSink` for the warm-up: its facts go nowhere."""
+
+    def wait_ended(self, *fields: Any) -> None:
+        pass
+
+    def handle_ended(self, *fields: Any) -> None:
+        pass
+
+    def operator_time(self, *fields: Any) -> None:
+        pass
+
+
+_DISCARD: FactSink = _Discard()
 
 
 def _restarted(tracker: KpiTracker, start: float) -> KpiTracker:
