@@ -236,18 +236,21 @@ class Simulation:
             seq += 1
             heappush(heap, (at, seq, _PRESENCE, index, presence))
         arrivals = self._arrivals
-        first = next(arrivals, None)
-        if first is not None:
+        inf = math.inf
+        # The next arrival waits beside the heap, not in it (a push and a pop less a contact),
+        # with the sequence number it would have had there: the same order on equal times.
+        coming: Arrival | None = next(arrivals, None)
+        coming_at, coming_seq = inf, 0
+        if coming is not None:
             seq += 1
-            heappush(heap, (first[0], seq, _ARRIVE, first, None))
+            coming_at, coming_seq = coming[0], seq
         planned = list(roster.initial)
         n_contacts = 0
         span = end - begin
-        inf = math.inf
 
         def advance(until: float) -> None:
             """Everything due before `until`, in time order (router timers first on a tie)."""
-            nonlocal seq, n_contacts
+            nonlocal seq, n_contacts, coming, coming_at, coming_seq
             steps = 0
             next_deadline, tick, enqueue, complete = (
                 state.next_deadline,
@@ -258,6 +261,11 @@ class Simulation:
             while True:
                 deadline = next_deadline()
                 top = heap[0][0] if heap else inf
+                if coming_at < top or (coming_at == top and heap and coming_seq < heap[0][1]):
+                    top = coming_at
+                    kind = _ARRIVE
+                else:
+                    kind = -1
                 if deadline is not None and deadline <= top:
                     if deadline >= until:
                         return
@@ -267,9 +275,9 @@ class Simulation:
                     continue
                 if top >= until:
                     return
-                now, _, kind, a, b = heappop(heap)
                 if kind == _ARRIVE:
-                    _, k, handle_s, patience = a
+                    assert coming is not None
+                    now, k, handle_s, patience = coming
                     n_contacts += 1
                     cid = str(n_contacts)
                     handle_of[cid] = handle_s
@@ -278,11 +286,18 @@ class Simulation:
                     if patience is not None and cid in handle_of:  # not answered at once
                         seq += 1
                         heappush(heap, (now + patience, seq, _ABANDON, cid, None))
-                    following = next(arrivals, None)
-                    if following is not None:
+                    coming = next(arrivals, None)
+                    if coming is None:
+                        coming_at = inf
+                    else:
                         seq += 1
-                        heappush(heap, (following[0], seq, _ARRIVE, following, None))
-                elif kind == _COMPLETE:
+                        coming_at, coming_seq = coming[0], seq
+                    steps += 1
+                    if progress is not None and not steps % _PROGRESS_EVERY:
+                        progress((now - begin) / span)
+                    continue
+                now, _, kind, a, b = heappop(heap)
+                if kind == _COMPLETE:
                     apply(complete(a, b, now), now)
                     if b in leaving:
                         self._sign_off(b, now, leaving, apply)
