@@ -26,6 +26,7 @@ from hotline.api import (
     roles,
     schedule,
     stats,
+    surveys,
     tickets,
     voicemails,
     wallboard,
@@ -74,5 +75,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(surveys.blueprint)  # ratings after a contact: /v1/surveys
     roles.check_table(app)  # every route in the role table
     return app

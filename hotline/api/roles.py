@@ -117,6 +117,9 @@ ROUTES: dict[str, Access] = {
     "wallboard.page": PUBLIC,
     "wallboard.style": PUBLIC,
     "wallboard.script": PUBLIC,
+    # Surveys (issue 14): the portal's page and the IVR post for the citizen, who holds no token.
+    "surveys.answer": _allow(_I),
+    "surveys.opt_out": _allow(_I),
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -34,6 +34,7 @@ PATH_VALUES = {
     "number": "HL-7K3-M9Q-X2C",
     "message_id": "1",
     "voicemail_id": "vm_0000000000000000",
+    "code": "abcdefghjk",
 }
 # A body that gets past validation, where the handler needs one to reach its own role checks
 # (a supervisor names the operator it acts for).
@@ -56,6 +57,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "tickets.link": {"contact_id": "c_0000000000000000"},
     "messages.receipt": {"provider_id": "p-1", "status": "delivered"},
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
+    "surveys.answer": {"csat": 5},
+    "surveys.opt_out": {"phone": "+79123456789"},
 }
 QUERIES = {"voicemails.compliance": "?from=2026-01-01&to=2026-01-31"}
 # Streams are called with HEAD: the gate is the same, and no stream is left open.

@@ -40,6 +40,11 @@ FIGURES = [
     "occupancy",
     "deadline_met",
     "voicemail_within_hour",
+    "csat",
+    "nps",
+    "survey_response_rate",
+    "repeat_rate",
+    "first_contact_resolution",
 ]
 
 
