@@ -8,6 +8,8 @@
 ALTER TABLE contacts ADD COLUMN repeat_of TEXT;
 -- The repeat lookup: a phone's contacts on one topic, latest first.
 CREATE INDEX contacts_phone_topic ON contacts (phone, topic, arrived_at) WHERE phone IS NOT NULL;
+-- ... and the contacts verified as a citizen (the citizen's registered phone calling again).
+CREATE INDEX identity_checks_citizen ON identity_checks (citizen_id, contact_id) WHERE verified = 1;
 
 -- One survey per contact (the UNIQUE contact_id is the dedupe key), invited by one SMS.
 CREATE TABLE surveys (
