@@ -296,14 +296,14 @@ def run(args: argparse.Namespace) -> int:
     )
     for example in tally.examples:
         print(f"  e.g. {example}")
+    if rate < args.rate * 0.9:
+        print(f"soak: the load fell short of {args.rate:g} req/s (the machine is busy?)")
     print(
         f"soak: RSS slope {slope:+.2f} MB/h after {warmup_min:g} min warm-up"
         f" ({kept[0].rss_bytes / 1e6:.1f} -> {kept[-1].rss_bytes / 1e6:.1f} MB),"
         f" fds {min(fds)}-{max(fds)}, threads {min(threads)}-{max(threads)},"
         f" {tally.requests} requests at {rate:.1f}/s, {tally.errors()} errors"
     )
-    if rate < args.rate * 0.9:
-        print(f"soak: the load fell short of {args.rate:g} req/s (the machine is busy?)")
     healthy = alive and tally.errors() == 0
     return 0 if healthy else 1
 

@@ -16,31 +16,11 @@ from hotline.config import KpiSettings, Settings
 from hotline.services import Services
 from hotline.services.auth import Role, create_token
 from tests.api.conftest import PAYMENTS_DESK, Api, Clients
+from tests.figures import FIGURES as FIGURE_ORDER
 
 CALL = {"channel": "voice", "topic": "payments", "phone": "+79123456789"}
 CHAT = {"channel": "chat", "topic": "applications", "phone": "+79123456780"}
-FIGURES = {
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "expired",
-    "asa_s",
-    "max_wait_s",
-    "service_level",
-    "abandon_rate",
-    "aht_s",
-    "talk_s",
-    "wrap_s",
-    "occupancy",
-    "deadline_met",
-    "voicemail_within_hour",
-    "csat",
-    "nps",
-    "survey_response_rate",
-    "repeat_rate",
-    "first_contact_resolution",
-}
+FIGURES = frozenset(FIGURE_ORDER)
 
 
 def local_day(services: Services, days: int = 0) -> str:

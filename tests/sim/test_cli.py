@@ -9,25 +9,10 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main
+from tests.figures import FIGURES as FIGURE_ORDER
 from tests.sim.conftest import CONFIG, MINIMAL, ROOT
 
-FIGURES = {
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "expired",
-    "asa_s",
-    "max_wait_s",
-    "service_level",
-    "abandon_rate",
-    "aht_s",
-    "talk_s",
-    "wrap_s",
-    "occupancy",
-    "deadline_met",
-    "voicemail_within_hour",
-}
+FIGURES = frozenset(FIGURE_ORDER)
 
 
 @pytest.fixture

@@ -22,30 +22,10 @@ from hotline.routing.model import (
     OperatorChanged,
     OperatorState,
 )
+from tests.figures import FIGURES as FIGURE_ORDER
 
 T = 1_800_000_000.0  # on a quarter hour: everything below happens in one 15-minute interval
-FIGURES = [
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "expired",
-    "asa_s",
-    "max_wait_s",
-    "service_level",
-    "abandon_rate",
-    "aht_s",
-    "talk_s",
-    "wrap_s",
-    "occupancy",
-    "deadline_met",
-    "voicemail_within_hour",
-    "csat",
-    "nps",
-    "survey_response_rate",
-    "repeat_rate",
-    "first_contact_resolution",
-]
+FIGURES = list(FIGURE_ORDER)
 
 
 def arrives(
