@@ -29,7 +29,7 @@ from typing import Any, Literal
 from hotline.domain.phones import is_russian_mobile
 from hotline.kpi.quality import QUALITY_COUNTERS, LiveQuality, QualityTally, sampled
 from hotline.routing.model import ContactState, Ended, Enqueued, Event
-from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
+from hotline.store.outbox import MessageKind, NewMessage, enqueue_messages
 from hotline.store.rollups import LocalDays
 from hotline.store.tx import Tx
 
@@ -84,8 +84,8 @@ INSERT OR IGNORE INTO surveys (code, contact_id, phone, topic, priority, channel
                                ask_nps, created_at, expires_at)
 VALUES (:code, :contact_id, :phone, :topic, :priority, :channel, :operator_id, :ask_nps, :at,
         :expires_at)
-RETURNING id
 """
+_CODES = f"SELECT contact_id, code FROM surveys WHERE contact_id IN {_IDS}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,23 +197,38 @@ class QualityRecorder:
         phones = json.dumps(sorted({r["phone"] for _, r in candidates}))
         opted_out = {r["phone"] for r in await tx.fetchall(_OPTED_OUT, (phones,))}
         nps_at = {r["phone"]: r["at"] for r in await tx.fetchall(_NPS_ASKED, (phones,))}
-        sent = 0
+        surveys: list[dict[str, Any]] = []
         for e, r in candidates:
             phone = r["phone"]
             if phone in opted_out:
                 continue
             last = nps_at.get(phone)
             ask_nps = last is None or e.at - last >= self.rules.nps_every_s
-            if not await self._invite(tx, e, r, ask_nps=ask_nps):
-                continue  # this contact has its survey already
             if ask_nps:
                 nps_at[phone] = e.at
-            sent += 1
-            op = e.operator_id or r["operator_id"]
-            counts.at(e.at, r["topic"], r["priority"], r["channel"], NO_GROUP).surveys_sent += 1
-            if op is not None:
-                counts.at(e.at, NO_GROUP, NO_GROUP, NO_GROUP, op).surveys_sent += 1
-        return sent
+            surveys.append(self._survey(e, r, ask_nps=ask_nps))
+        if not surveys:
+            return 0
+        invited = await self._insert(tx, surveys)
+        rules = self.rules
+        messages = [
+            (
+                NewMessage(
+                    MessageKind.SMS,
+                    v["phone"],
+                    rules.sms_text.format_map({"link": rules.link_base + v["code"]}),
+                    f"survey:{v['contact_id']}",
+                ),
+                v["at"],
+            )
+            for v in invited
+        ]
+        await enqueue_messages(tx, messages)
+        for v in invited:
+            counts.at(v["at"], v["topic"], v["priority"], v["channel"], NO_GROUP).surveys_sent += 1
+            if (op := v["operator_id"]) is not None:
+                counts.at(v["at"], NO_GROUP, NO_GROUP, NO_GROUP, op).surveys_sent += 1
+        return len(invited)
 
     def _may_survey(self, contact_id: str, r: Any) -> bool:
         rules = self.rules
@@ -226,10 +241,9 @@ class QualityRecorder:
             and sampled(contact_id, rules.share)
         )
 
-    async def _invite(self, tx: Tx, e: Ended, r: Any, *, ask_nps: bool) -> bool:
-        """One survey and its SMS; False if the contact has a survey already."""
-        rules = self.rules
-        values = {
+    def _survey(self, e: Ended, r: Any, *, ask_nps: bool) -> dict[str, Any]:
+        return {
+            "code": self.rules.new_code(),
             "contact_id": e.contact_id,
             "phone": r["phone"],
             "topic": r["topic"],
@@ -238,19 +252,27 @@ class QualityRecorder:
             "operator_id": e.operator_id or r["operator_id"],
             "ask_nps": int(ask_nps),
             "at": e.at,
-            "expires_at": e.at + rules.expire_s,
+            "expires_at": e.at + self.rules.expire_s,
         }
-        while True:
-            code = rules.new_code()
-            if await tx.fetchone(_INSERT_SURVEY, {**values, "code": code}) is not None:
-                break
-            if await tx.fetchone("SELECT 1 FROM surveys WHERE contact_id = ?", (e.contact_id,)):
-                return False
-            # Else the code was taken (one in 2^49 per survey at ten letters): draw again.
-        body = rules.sms_text.format_map({"link": rules.link_base + code})
-        message = NewMessage(MessageKind.SMS, r["phone"], body, f"survey:{e.contact_id}")
-        await enqueue_message(tx, message, at=e.at)
-        return True
+
+    async def _insert(self, tx: Tx, surveys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert `surveys` (one statement for the batch); those that are new, each with the
+        code it got. A contact that has a survey already keeps it and is left out."""
+        pending = surveys
+        invited: list[dict[str, Any]] = []
+        while pending:
+            await tx.executemany(_INSERT_SURVEY, pending)
+            ids = json.dumps([v["contact_id"] for v in pending])
+            stored = {r["contact_id"]: r["code"] for r in await tx.fetchall(_CODES, {"ids": ids})}
+            retry = []
+            for v in pending:
+                code = stored.get(v["contact_id"])
+                if code == v["code"]:
+                    invited.append(v)
+                elif code is None:  # the code was taken (one in 2^49 at ten letters): again
+                    retry.append({**v, "code": self.rules.new_code()})
+            pending = retry
+        return invited
 
 
 # -- the rollup ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ the window's edges are exact."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,28 @@ async def test_a_completed_call_gets_one_rating_sms_whose_code_answers_once(
     assert (status, again["error"]["code"]) == (409, "conflict")
     [kept] = await surveys(services)
     assert (kept["csat"], kept["nps"], kept["comment"]) == (5, 9, "Спасибо, всё понятно")
+
+
+async def test_the_invitation_is_sent_at_once_by_the_sms_sender(
+    api: Clients, services: Services
+) -> None:
+    await at_desk(api)
+    await completed(api)
+    # Time stands still: the sender's 30 s poll never comes, only the journal's wake-up call.
+    for _ in range(200):
+        await trio.testing.wait_all_tasks_blocked()
+        [state] = [r["state"] for r in await _messages(services)]
+        if state != "pending":
+            break
+        await trio.to_thread.run_sync(time.sleep, 0.005)
+    assert state in ("sending", "sent")  # claimed by the sender
+
+
+async def _messages(services: Services) -> list[dict[str, Any]]:
+    async def read(tx: Tx) -> list[dict[str, Any]]:
+        return [dict(r) for r in await tx.fetchall("SELECT state FROM messages")]
+
+    return await services.store.read(read)
 
 
 async def test_a_wrong_code_is_404_whatever_it_looks_like(api: Clients, services: Services) -> None:

@@ -70,8 +70,10 @@ async def test_a_batch_written_again_after_a_failure_leaves_one_survey_and_one_c
 
     assert written.surveys == 1
     assert len(await rows(store, "SELECT * FROM surveys")) == 1
-    sms = await rows(store, "SELECT dedupe_key FROM messages")
-    assert sms == [{"dedupe_key": "survey:c1"}]
+    sms = await rows(store, "SELECT dedupe_key, state FROM messages")
+    assert sms == [{"dedupe_key": "survey:c1", "state": "pending"}]
+    history = await rows(store, "SELECT kind, state FROM message_events")
+    assert history == [{"kind": "enqueued", "state": "pending"}]  # as enqueue_message writes
     day = await rows(
         store,
         "SELECT operator_id, firsts, repeats, surveys_sent FROM kpi_quality"
