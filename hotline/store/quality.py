@@ -70,15 +70,14 @@ UPDATE contacts AS n SET repeat_of = (
  RETURNING id, repeat_of
 """
 _OPERATORS_OF = f"SELECT id, operator_id FROM contacts WHERE id IN {_IDS}"
-_COMPLETED = (
-    "SELECT id, channel, topic, priority, phone, operator_id, repeat_of"
-    f" FROM contacts WHERE id IN {_IDS}"
-)
-_OPTED_OUT = "SELECT phone FROM survey_opt_outs WHERE phone IN (SELECT value FROM json_each(?))"
-_NPS_ASKED = (
-    "SELECT phone, max(created_at) AS at FROM surveys WHERE ask_nps = 1"
-    " AND phone IN (SELECT value FROM json_each(?)) GROUP BY phone"
-)
+# The completed contacts, whether their phone opted out and when it was last asked NPS.
+_COMPLETED = f"""
+SELECT c.id, c.channel, c.topic, c.priority, c.phone, c.operator_id, c.repeat_of,
+       EXISTS (SELECT 1 FROM survey_opt_outs AS o WHERE o.phone = c.phone) AS opted_out,
+       (SELECT max(s.created_at) FROM surveys AS s
+         WHERE s.ask_nps = 1 AND s.phone = c.phone) AS nps_at
+  FROM contacts AS c WHERE c.id IN {_IDS}
+"""
 _INSERT_SURVEY = """
 INSERT OR IGNORE INTO surveys (code, contact_id, phone, topic, priority, channel, operator_id,
                                ask_nps, created_at, expires_at)
@@ -194,13 +193,11 @@ class QualityRecorder:
                 candidates.append((e, r))
         if not candidates:
             return 0
-        phones = json.dumps(sorted({r["phone"] for _, r in candidates}))
-        opted_out = {r["phone"] for r in await tx.fetchall(_OPTED_OUT, (phones,))}
-        nps_at = {r["phone"]: r["at"] for r in await tx.fetchall(_NPS_ASKED, (phones,))}
+        nps_at = {r["phone"]: r["nps_at"] for _, r in candidates if r["nps_at"] is not None}
         surveys: list[dict[str, Any]] = []
         for e, r in candidates:
             phone = r["phone"]
-            if phone in opted_out:
+            if r["opted_out"]:
                 continue
             last = nps_at.get(phone)
             ask_nps = last is None or e.at - last >= self.rules.nps_every_s
