@@ -41,6 +41,7 @@ from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
 from hotline.services.surveys import quality_committed, quality_rules
 from hotline.store import Store, StoreHandle
+from hotline.store.feedback import rules_text, set_theme_rules, theme_rules_text
 from hotline.store.identity import database_id
 from hotline.store.kpi_rebuild import open_kpi
 from hotline.store.lock import keep_database_locked
@@ -102,6 +103,7 @@ async def start_services(
     # The store first: migrations run before it reports started.
     store = await nursery.start(Store(settings.store.path).run)
     await _claim_upload_folders(store, settings)
+    await _use_theme_rules(store, settings)
     clock = clock if clock is not None else WallClock()
     # The KPI tracker as the last commit left it (the rollups counted again first if the
     # thresholds changed), before recovery's restart events go through it.
@@ -176,6 +178,14 @@ async def _claim_upload_folders(store: StoreHandle, settings: Settings) -> None:
         marked = await trio.to_thread.run_sync(claim_folder, folder, owner, settings.store.path)
         if marked != owner:
             log_event(log, "files.folder_of_another_database", logging.WARNING, folder=str(folder))
+
+
+async def _use_theme_rules(store: StoreHandle, settings: Settings) -> None:
+    # Every writer of feedback classifies by the configured rules inside its own transaction
+    # (hotline.store.feedback); written only when changed: an unchanged start writes nothing.
+    rules = settings.feedback.themes
+    if await store.read(theme_rules_text) != rules_text(rules):
+        await store.transact(lambda tx: set_theme_rules(tx, rules))
 
 
 async def _serve_http(

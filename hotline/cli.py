@@ -347,30 +347,119 @@ def _positive(value: str) -> float:
 def _staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     staff = commands.add_parser(
         "staff",
-        help="agents needed for a service-level target, by Erlang C (or A with --patience)",
+        help="agents needed for a service-level target, by Erlang C (or A with --patience); "
+        "with --scenario, a whole line's plan per hour checked in the simulator",
         description="The fewest agents on one queue that answer LEVEL of the contacts within "
         "SECONDS (and keep occupancy under the cap), by Erlang C, or by Erlang A when a mean "
-        "patience is given; then grossed up for shrinkage. Needs no config and no database.",
+        "patience is given; then grossed up for shrinkage. Needs no config and no database. "
+        "With --scenario instead: per hour of the day, Erlang for each arrival stream alone, the "
+        "simulator's check of that plan on the whole line, and the smallest plan that meets "
+        "every [kpi.goals] goal and class deadline in the simulation (README).",
     )
-    staff.add_argument("--rate", required=True, metavar="PER_HOUR", help="arrivals per hour")
-    staff.add_argument("--aht", required=True, metavar="SECONDS", help="mean handle time")
-    staff.add_argument(
-        "--target", required=True, metavar="LEVEL/SECONDS", help="e.g. 0.85/20: 85%% in 20 s"
-    )
+    staff.add_argument("--rate", metavar="PER_HOUR", help="arrivals per hour")
+    staff.add_argument("--aht", metavar="SECONDS", help="mean handle time")
+    staff.add_argument("--target", metavar="LEVEL/SECONDS", help="e.g. 0.85/20: 85%% in 20 s")
     staff.add_argument(
         "--patience", metavar="SECONDS", help="mean patience (exponential): Erlang A"
     )
+    staff.add_argument("--max-occupancy", metavar="FRACTION", help="occupancy cap (default: none)")
     staff.add_argument(
-        "--max-occupancy", default="1", metavar="FRACTION", help="occupancy cap (default: none)"
-    )
-    staff.add_argument(
-        "--shrinkage", default="0", metavar="FRACTION", help="paid time off the line (default: 0)"
+        "--shrinkage", metavar="FRACTION", help="paid time off the line (default: 0)"
     )
     staff.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+    # A whole line: hotline/sim/plan.py, plan_search.py, staff_command.py.
+    staff.add_argument(
+        "--scenario",
+        type=Path,
+        metavar="SCENARIO.toml",
+        help="plan a whole scenario per hour: Erlang per stream, the simulator's check, and "
+        "the smallest plan meeting every goal in the simulation (instead of --rate/--aht/--target)",
+    )
+    staff.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="with --scenario: the hotline config (routing, [kpi] and its goals; default: the "
+        f"scenario's `config`, else {DEFAULT_CONFIG})",
+    )
+    staff.add_argument("--seed", type=int, default=1, help="with --scenario: seed (default 1)")
+    staff.add_argument(
+        "--days", type=_positive, metavar="D", help="with --scenario: simulate D days"
+    )
+    staff.add_argument(
+        "--ignore-goal",
+        action="append",
+        metavar="NAME",
+        help="with --scenario: leave this goal out of the plan (e.g. max_wait_s); repeatable",
+    )
+    staff.add_argument(
+        "--max-simulations",
+        type=int,
+        metavar="N",
+        help="with --scenario: stop the search after N simulations (default 2000)",
+    )
+    staff.add_argument(
+        "--each-day",
+        action="store_true",
+        help="with --scenario: every goal in each simulated day's hour, not only in the days' "
+        "hours pooled (with --days)",
+    )
+    staff.add_argument(
+        "--check-seeds",
+        type=int,
+        metavar="K",
+        help="with --scenario: simulate the plan found again with the next K seeds, to see how "
+        "much it owes to one seed's contacts",
+    )
+    staff.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="with --scenario: write staff.json and simulation.json (the plan's run) here",
+    )
+    staff.add_argument(
+        "--plot", action="store_true", help="with --out: the plan's charts (needs hotline[plot])"
+    )
+
+
+_SCENARIO_ONLY = (
+    "config",
+    "days",
+    "ignore_goal",
+    "max_simulations",
+    "each_day",
+    "check_seeds",
+    "out",
+)
+_RATE_ONLY = ("rate", "aht", "target", "patience", "max_occupancy", "shrinkage")
 
 
 def _staff(args: argparse.Namespace) -> int:
     import json
+
+    def refuse(flag: str, what: str) -> int:
+        print(f"hotline: staff: --{flag.replace('_', '-')}: {what}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    if args.scenario is not None:
+        for name in _RATE_ONLY:
+            if getattr(args, name) is not None:
+                return refuse(name, "not with --scenario (the scenario gives the rates)")
+        if args.plot and args.out is None:
+            return refuse("plot", "needs --out DIR")
+        if args.max_simulations is not None and args.max_simulations < 1:
+            return refuse("max_simulations", "must be at least 1")
+        if args.check_seeds is not None and args.check_seeds < 0:
+            return refuse("check_seeds", "must be 0 or more")
+        from hotline.sim.staff_command import staff_scenario
+
+        return staff_scenario(args)
+    for name in (*_SCENARIO_ONLY, "plot"):
+        if getattr(args, name) not in (None, False):
+            return refuse(name, "only with --scenario SCENARIO.toml")
+    for name in ("rate", "aht", "target"):
+        if getattr(args, name) is None:
+            return refuse(name, "required (or --scenario SCENARIO.toml for a whole line)")
 
     from hotline.sim.staffing import (
         StaffingError,
@@ -392,8 +481,8 @@ def _staff(args: argparse.Namespace) -> int:
             aht_s=number("aht", args.aht),
             target=parse_target(args.target),
             patience_s=None if args.patience is None else number("patience", args.patience),
-            max_occupancy=number("max-occupancy", args.max_occupancy),
-            shrinkage=number("shrinkage", args.shrinkage),
+            max_occupancy=number("max-occupancy", args.max_occupancy or "1"),
+            shrinkage=number("shrinkage", args.shrinkage or "0"),
         )
         plan = plan_staff(request)
     except StaffingError as e:

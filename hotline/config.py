@@ -21,6 +21,7 @@ from hotline.domain.errors import Invalid
 from hotline.kpi.rules import Basis, KpiRules
 from hotline.notify.settings import NotifySettings
 from hotline.notify.template_settings import TemplateSettings
+from hotline.quality.themes import RulesError, ThemeClassifier
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
 from hotline.schedule.settings import ScheduleSettings
 from hotline.voicemail.settings import VoicemailSettings
@@ -329,6 +330,7 @@ class Settings(_Section):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    feedback: FeedbackSettings = Field(default_factory=lambda: FeedbackSettings())
 
     @model_validator(mode="before")
     @classmethod
@@ -498,3 +500,32 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
     return path or "(top level)"
+
+
+# -- Feedback sorted by theme (issue 14) -----------------------------------------------------------
+
+
+class FeedbackSettings(_Section):
+    # The feedback-form types whose text is feedback to sort by theme (the others are requests
+    # for help, which become tickets only).
+    form_kinds: Names = ("recommendation",)
+    # Theme -> words and phrases in any form, matched after stemming (`hotline.quality.themes`).
+    # None here: every comment is `other` until config/hotline.toml gives them.
+    themes: dict[str, Names] = Field(default_factory=dict)
+    # GET /v1/quality/trends: how many rising terms it lists (per group and in all), the fewest
+    # comments a term must be in to be listed, and the longest period it compares.
+    trend_terms: int = Field(default=10, ge=1, le=100)
+    trend_min_count: int = Field(default=2, ge=1)
+    trend_max_days: int = Field(default=366, ge=1)
+
+    @model_validator(mode="after")
+    def _usable(self) -> Self:
+        for kind in self.form_kinds:
+            if kind not in ("technical", "information", "recommendation"):
+                raise _At(("form_kinds",), f"{kind!r} is not a feedback type")
+        for theme, phrases in self.themes.items():
+            try:
+                ThemeClassifier({theme: phrases})
+            except RulesError as err:
+                raise _At(("themes", theme), str(err)) from None
+        return self

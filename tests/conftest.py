@@ -63,3 +63,28 @@ def db_path(tmp_path: Path) -> Path:
 async def store(db_path: Path) -> AsyncIterator[StoreHandle]:
     async with open_store(db_path) as handle:
         yield handle
+
+
+# -- figures a test reports in the run's summary ---------------------------------------------------
+# A test that measures something (the feedback themes' accuracy) records each line with
+# `record_property(SUMMARY, (section, line))`; the lines travel in its report (so also from an
+# xdist worker to the controller, which runs this root conftest) and are written at the end of the
+# run whatever the output capture.
+SUMMARY = "summary_line"
+_summary: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name == SUMMARY:
+            section, line = value
+            _summary.setdefault(str(section), []).append(str(line))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for section, lines in _summary.items():
+        terminalreporter.section(section)
+        for line in lines:
+            terminalreporter.write_line(line)

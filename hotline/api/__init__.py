@@ -16,6 +16,7 @@ from hotline.api import (
     access_log,
     audit,
     contacts,
+    feedback,
     forms,
     health,
     identity,
@@ -76,5 +77,6 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     app.register_blueprint(surveys.blueprint)  # ratings after a contact: /v1/surveys
+    app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
     roles.check_table(app)  # every route in the role table
     return app

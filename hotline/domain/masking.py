@@ -68,3 +68,38 @@ def mask_query(query: str) -> str:
 def _mask_run(match: re.Match[str]) -> str:
     run = match[0]
     return mask_phone(run) if looks_like_phone(run) and not _DATE.fullmatch(run) else run
+
+
+# -- numbers in free text (feedback comments) -----------------------------------------------------
+
+# A run of digits with the separators people type inside numbers (spaces, dashes, brackets), not
+# part of a longer word.
+_NUMBER_RUN = re.compile(r"(?<![0-9A-Za-z])\+?[0-9(][0-9()\- ]*[0-9](?![0-9A-Za-z])")
+_SNILS = re.compile(r"[0-9]{3}-[0-9]{3}-[0-9]{3}[ -][0-9]{2}")
+_INN_DIGITS = (10, 12)  # a company's INN and a person's
+_SNILS_DIGITS = 11
+
+
+def mask_personal_numbers(text: str) -> str:
+    """A citizen's free text for a listing: phone numbers, INN (10 or 12 digits) and SNILS
+    (`123-456-789 01` or 11 digits) masked wherever they stand; the words and short numbers (a
+    date, a sum, an application's number of fewer than seven digits) as written. An 11-digit run
+    that is a Russian phone number is shown as a phone (`+7 912 *** ** 67`), else as a SNILS."""
+    return _NUMBER_RUN.sub(_mask_number, text)
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    run = match[0]
+    if _DATE.fullmatch(run):
+        return run
+    digits = "".join(ch for ch in run if ch.isdigit())
+    if _SNILS.fullmatch(run.strip()):
+        return "***-***-*** " + digits[-_SHOWN_TAIL:]
+    plus = run.lstrip().startswith("+")
+    if len(digits) in _INN_DIGITS and not plus and digits.isdigit() and run.strip() == digits:
+        return "*" * (len(digits) - _SHOWN_TAIL) + digits[-_SHOWN_TAIL:]
+    if len(digits) == _SNILS_DIGITS and not plus and digits[0] not in "78":
+        return "*" * (len(digits) - _SHOWN_TAIL) + digits[-_SHOWN_TAIL:]
+    if len(digits) >= _MIN_PHONE_DIGITS:
+        return mask_phone(run)
+    return run

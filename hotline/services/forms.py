@@ -1,5 +1,7 @@
 """The feedback form: a citizen's message from the portal becomes a ticket, with its
-attachments kept on disk and a confirmation e-mail in the outbox.
+attachments kept on disk and a confirmation e-mail in the outbox; the text of the form types in
+`[feedback] form_kinds` is also feedback sorted by theme (`hotline.store.feedback`), written in
+the ticket's transaction.
 
 Attachments are recognised by their content (PDF, PNG, JPEG), capped in number and size, and
 written durably (temporary file, fsync, rename) before the ticket's transaction, which records
@@ -34,6 +36,7 @@ from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.tickets import TicketRequest, TicketView, create_ticket
 from hotline.store import Tx
+from hotline.store.feedback import FeedbackSource, add_feedback
 from hotline.store.identity import database_id
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_message
 from hotline.store.tickets import TicketRow, form_folders
@@ -129,6 +132,17 @@ async def _open_ticket(
             ),
             at=at,
         )
+        if form.kind.value in sv.settings.feedback.form_kinds:
+            # The citizen's text is feedback too: sorted by theme with the ticket, or not at all.
+            await add_feedback(
+                tx,
+                source=FeedbackSource.FORM,
+                source_id=ticket.number,
+                text=form.description,
+                topic=ticket.topic,
+                operator_id=None,
+                at=at,
+            )
 
     request = TicketRequest(
         topic=sv.settings.forms.feedback_topics[form.kind.value],

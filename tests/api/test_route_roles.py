@@ -35,6 +35,7 @@ PATH_VALUES = {
     "message_id": "1",
     "voicemail_id": "vm_0000000000000000",
     "code": "abcdefghjk",
+    "feedback_id": "1",
 }
 # A body that gets past validation, where the handler needs one to reach its own role checks
 # (a supervisor names the operator it acts for).
@@ -59,8 +60,13 @@ BODIES: dict[str, dict[str, Any]] = {
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
     "surveys.answer": {"csat": 5},
     "surveys.opt_out": {"phone": "+79123456789"},
+    "feedback.complain": {"text": "Долго ждал"},
+    "feedback.correct": {"categories": ["other"]},
 }
-QUERIES = {"voicemails.compliance": "?from=2026-01-01&to=2026-01-31"}
+QUERIES = {
+    "voicemails.compliance": "?from=2026-01-01&to=2026-01-31",
+    "feedback.trends": "?from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z",
+}
 # Streams are called with HEAD: the gate is the same, and no stream is left open.
 STREAMS = {"operators.offer_stream", "stats.live_stream"}
 ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION)
@@ -205,15 +211,18 @@ async def test_an_operator_is_refused_what_another_operator_holds(
         "voicemails.show",
         "voicemails.audio",
         "voicemails.report_attempt",
+        "feedback.complain",
     }
     ids = {"voicemail_id": vm["id"], "contact_id": vm["contact_id"]}
     body = {"outcome": "reached"}
-    for endpoint in sorted(held - {"contacts.show"}):
+    for endpoint in sorted(held - {"contacts.show", "feedback.complain"}):
         assert await _call(app, endpoint, tokens.operator, body=body, **ids) == 403, endpoint
         assert await _call(app, endpoint, tokens.other_operator, body=body, **ids) != 403
     # A contact another operator holds is not shown, nor said to exist.
     assert await _call(app, "contacts.show", tokens.operator, **ids) == 404
     assert await _call(app, "contacts.show", tokens.other_operator, **ids) == 200
+    complaint = {"text": "Долго ждал ответа"}
+    assert await _call(app, "feedback.complain", tokens.operator, body=complaint, **ids) == 404
 
 
 async def test_who_is_calling_is_known_before_the_read_only_gate(
