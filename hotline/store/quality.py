@@ -14,8 +14,9 @@ store has never seen: a restored contact is enqueued again at a restart and is n
 Everything is worked out from the events and the tables inside the transaction, so a batch that
 fails and is written again does it all again from scratch: nothing doubles, nothing is lost.
 
-`answer_survey` (the survey service's) and `opt_out` write the citizen's side; `read_quality`
-serves the period reports, `load_live_quality` the live view's start.
+`answer_survey` (the survey service's) and `opt_out` write the citizen's side (a comment goes
+to the feedback table through `hotline.store.feedback.add_feedback`, sorted by theme there);
+`read_quality` serves the period reports, `load_live_quality` the live view's start.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Literal
 from hotline.domain.phones import is_russian_mobile
 from hotline.kpi.quality import QUALITY_COUNTERS, LiveQuality, QualityTally, sampled
 from hotline.routing.model import ContactState, Ended, Enqueued, Event
+from hotline.store.feedback import FeedbackSource, add_feedback
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_messages
 from hotline.store.rollups import LocalDays
 from hotline.store.tx import Tx
@@ -361,10 +363,20 @@ async def answer_survey(
     if nps is not None and not survey.ask_nps:
         return AnswerResult("no_nps", survey)
     await tx.execute(
-        "UPDATE surveys SET answered_at = ?, csat = ?, nps = ?, comment = ?, answered_by = ?"
+        "UPDATE surveys SET answered_at = ?, csat = ?, nps = ?, answered_by = ?"
         " WHERE id = ? AND answered_at IS NULL",
-        (at, csat, nps, comment, source, survey.id),
+        (at, csat, nps, source, survey.id),
     )
+    if comment is not None:  # sorted by theme with the other feedback, in this transaction
+        await add_feedback(
+            tx,
+            source=FeedbackSource.SURVEY,
+            source_id=str(survey.id),
+            text=comment,
+            topic=survey.topic,
+            operator_id=survey.operator_id,
+            at=at,
+        )
     counts = QualityCounts()
     counts.at(at, survey.topic, survey.priority, survey.channel, NO_GROUP).count_answer(csat, nps)
     if survey.operator_id is not None:

@@ -16,7 +16,7 @@ Only what is finished is scrubbed, counted from when it finished:
 - voicemails once `completed` or `closed`, from their last change, with their attempts'
   comments and their history's; the recording itself goes by `[voicemail] retention_days`;
 - identity checks (the phone they were made for), from when they were made;
-- surveys (the phone invited, the citizen's comment), from when they were sent.
+- surveys (the phone invited), from when they were sent.
 
 Each batch is idempotent (a scrubbed row no longer matches) and found through a partial index of
 the rows still to scrub (migration 0007), so a sweep costs what it scrubs, not the table's size.
@@ -95,12 +95,12 @@ KINDS: tuple[Kind, ...] = (
         "phone IS NOT NULL AND at < :before",
         "phone = NULL",
     ),
-    Kind(  # the phone a survey went to and the citizen's comment (migration 0013), from sending
+    Kind(  # the phone a survey went to (migration 0013), from sending; its comment is feedback
         "surveys",
         "surveys",
         "id",
-        "(phone IS NOT NULL OR comment IS NOT NULL) AND created_at < :before",
-        "phone = NULL, comment = NULL",
+        "phone IS NOT NULL AND created_at < :before",
+        "phone = NULL",
     ),
 )
 

@@ -114,7 +114,26 @@ async def test_a_completed_call_gets_one_rating_sms_whose_code_answers_once(
     status, again = await api.integration.post(f"/v1/surveys/{code}", {"csat": 1})
     assert (status, again["error"]["code"]) == (409, "conflict")
     [kept] = await surveys(services)
-    assert (kept["csat"], kept["nps"], kept["comment"]) == (5, 9, "Спасибо, всё понятно")
+    assert (kept["csat"], kept["nps"]) == (5, 9)
+    [comment] = await _feedback(services)
+    assert comment == {
+        "source": "survey",
+        "source_id": str(kept["id"]),
+        "text": "Спасибо, всё понятно",
+        "topic": "payments",
+        "operator_id": "op-1",
+        "categories": '["thanks"]',
+    }
+
+
+async def _feedback(services: Services) -> list[dict[str, Any]]:
+    async def read(tx: Tx) -> list[dict[str, Any]]:
+        rows = await tx.fetchall(
+            "SELECT source, source_id, text, topic, operator_id, categories FROM feedback"
+        )
+        return [dict(r) for r in rows]
+
+    return await services.store.read(read)
 
 
 async def test_the_invitation_is_sent_at_once_by_the_sms_sender(

@@ -26,8 +26,7 @@ CREATE TABLE surveys (
     expires_at  REAL NOT NULL,
     answered_at REAL,
     csat        INTEGER CHECK (csat BETWEEN 1 AND 5),
-    nps         INTEGER CHECK (nps BETWEEN 0 AND 10),
-    comment     TEXT,                   -- kept here until the feedback table takes comments
+    nps         INTEGER CHECK (nps BETWEEN 0 AND 10),  -- the comment: in `feedback` (0014)
     answered_by TEXT                    -- the token (source) that posted the answer
 ) STRICT;
 
@@ -62,6 +61,5 @@ CREATE TABLE kpi_quality (
     PRIMARY KEY (grain, start, topic, priority, channel, operator_id)
 ) STRICT, WITHOUT ROWID;
 
--- Retention (hotline/store/retention.py): the surveys still holding a phone or a comment.
-CREATE INDEX surveys_personal ON surveys (created_at)
-    WHERE (phone IS NOT NULL OR comment IS NOT NULL);
+-- Retention (hotline/store/retention.py): the surveys still holding a phone.
+CREATE INDEX surveys_personal ON surveys (created_at) WHERE phone IS NOT NULL;
