@@ -34,8 +34,10 @@ from hotline.recovery import rebuild_router
 from hotline.routing.actor import RouterActor
 from hotline.services import Services
 from hotline.services.auth import TokenBook
+from hotline.services.certification_notices import CertificationNotices
 from hotline.services.durable import CommittingStore, DurableRouter, after_commit
 from hotline.services.forms import remove_stray_attachments
+from hotline.services.kb import install_starter
 from hotline.services.live import load_live_figures
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
@@ -105,6 +107,8 @@ async def start_services(
     await _claim_upload_folders(store, settings)
     await _use_theme_rules(store, settings)
     clock = clock if clock is not None else WallClock()
+    # A fresh database (or one just migrated to the knowledge base) gets the starter articles.
+    await install_starter(store, settings, at=clock.now())
     # The KPI tracker as the last commit left it (the rollups counted again first if the
     # thresholds changed), before recovery's restart events go through it.
     kpi = await open_kpi(
@@ -167,6 +171,7 @@ async def start_services(
     )
     # After the router and the journal: it repairs what a crash left half done before serving.
     await nursery.start(VoicemailWatcher(services).run)
+    await nursery.start(CertificationNotices(services).run)  # lapse e-mails, once each
     await remove_stray_attachments(services)  # nothing is being uploaded yet
     return services
 

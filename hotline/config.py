@@ -24,6 +24,7 @@ from hotline.notify.template_settings import TemplateSettings
 from hotline.quality.themes import RulesError, ThemeClassifier
 from hotline.routing import Channel, PriorityClass, RoutingPolicy
 from hotline.schedule.settings import ScheduleSettings
+from hotline.training.settings import CertificationSettings, ScorecardSettings
 from hotline.voicemail.settings import VoicemailSettings
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
@@ -310,6 +311,16 @@ class QualitySettings(_Section):
     repeat_window_h: float = Field(default=72, gt=0)
 
 
+class KbSettings(_Section):
+    # A search after which the same caller used no article within this many minutes is a gap:
+    # a question the knowledge base could not answer (GET /v1/kb/reports).
+    gap_window_min: int = Field(default=30, ge=1, le=24 * 60)
+    # An article needs this many uses before the "least helpful" report judges it.
+    least_helpful_min_uses: int = Field(default=3, ge=1)
+    # How many rows each list of GET /v1/kb/reports holds.
+    report_rows: int = Field(default=20, ge=1, le=200)
+
+
 class Settings(_Section):
     http: HttpSettings
     store: StoreSettings
@@ -331,6 +342,12 @@ class Settings(_Section):
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     feedback: FeedbackSettings = Field(default_factory=lambda: FeedbackSettings())
+    # The certification journal and the quality scorecards (hotline.training.settings).
+    certification: CertificationSettings = Field(default_factory=CertificationSettings)
+    scorecards: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ScorecardSettings] = (
+        Field(default_factory=dict)
+    )
+    kb: KbSettings = Field(default_factory=KbSettings)
 
     @model_validator(mode="before")
     @classmethod

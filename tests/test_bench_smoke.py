@@ -236,3 +236,38 @@ def test_the_stats_benchmarks_live_view_counts_what_the_reports_count() -> None:
     queues = fed.totals.queues.values()
     assert sum(q.answered for q in queues) == expected["answered"]
     assert sum(q.abandoned for q in queues) == expected["abandoned"]
+
+
+KB_LAST_LINE = re.compile(
+    r"kb: p99 \d+\.\d ms over [\d,]+ articles, \d+\.\dx like-scan \(p99 \d+\.\d ms\)"
+)
+
+
+def test_kb_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = load_bench()
+    argv = ["kb", "--articles", "60", "--vocabulary", "300", "--queries", "20", "--repeat", "1"]
+    assert bench.main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert KB_LAST_LINE.fullmatch(lines[-1]), lines[-1]
+
+
+async def test_the_like_scan_finds_the_articles_the_index_finds_for_simple_queries(
+    store: StoreHandle,
+) -> None:
+    load_bench()  # puts scripts/ on sys.path
+    import random
+
+    from bench_kb import build_corpus, like_scan, load, made_up_words, ours, simple_queries
+
+    rng = random.Random(3)
+    vocabulary = made_up_words(200, rng)
+    await load(store, build_corpus(80, vocabulary, rng))
+    simple = simple_queries(vocabulary)[:40]
+    assert len(simple) >= 20
+    found_any = 0
+    for query in simple:
+        by_like = await store.read(lambda tx, q=query: like_scan(tx, q, limit=1000))
+        by_index = await store.read(lambda tx, q=query: ours(tx, q, limit=1000))
+        assert set(by_like) == set(by_index), query
+        found_any += bool(by_index)
+    assert found_any >= 10  # the queries find something: the comparison is not of empty sets

@@ -15,11 +15,15 @@ import hotline
 from hotline.api import (
     access_log,
     audit,
+    certifications,
     contacts,
+    evaluations,
     feedback,
     forms,
     health,
+    history,
     identity,
+    kb,
     messages,
     metrics,
     operators,
@@ -78,5 +82,9 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
     app.register_blueprint(surveys.blueprint)  # ratings after a contact: /v1/surveys
     app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
+    app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
+    app.register_blueprint(certifications.blueprint)  # the operators' certification journal
+    app.register_blueprint(evaluations.blueprint)  # quality evaluations of handled contacts
+    app.register_blueprint(kb.blueprint)  # the knowledge base: /v1/kb, /v1/contacts/{id}/articles
     roles.check_table(app)  # every route in the role table
     return app

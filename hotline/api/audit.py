@@ -16,7 +16,9 @@ from quart_schema import validate_querystring, validate_response
 
 from hotline.api.schemas import InstantIn, Request, Response
 from hotline.api.services import caller, current_services
+from hotline.domain.masking import mask_phone
 from hotline.services import audit
+from hotline.services.history import HISTORY_READ
 from hotline.store.audit import ReadRow
 
 blueprint = Blueprint("audit", __name__, url_prefix="/v1/audit")
@@ -49,9 +51,12 @@ class ReadOut(Response):
     token_id: str
     role: str
     operator_id: str | None
-    kind: str = Field(description="ticket | contact | voicemail | voicemail_audio")
-    resource_id: str
+    kind: str = Field(
+        description="ticket | contact | voicemail | voicemail_audio | citizen_history"
+    )
+    resource_id: str = Field(description="for a citizen's history, the phone, masked")
     fields: list[str] = Field(description="the fields shown unmasked")
+    reason: str | None = Field(default=None, description="why, as the reader gave it")
 
     @classmethod
     def of(cls, r: ReadRow) -> ReadOut:
@@ -61,8 +66,10 @@ class ReadOut(Response):
             role=r.role,
             operator_id=r.operator_id,
             kind=r.kind,
-            resource_id=r.resource_id,
+            # A listing keeps phones masked; the table keeps the whole number for an inquiry.
+            resource_id=mask_phone(r.resource_id) if r.kind == HISTORY_READ else r.resource_id,
             fields=r.fields,
+            reason=r.reason,
         )
 
 

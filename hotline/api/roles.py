@@ -126,6 +126,29 @@ ROUTES: dict[str, Access] = {
     "feedback.show": _allow(_S),
     "feedback.correct": _allow(_S),
     "feedback.trends": _allow(_S),
+    # A citizen's history (issue 14): notes, the history of a phone, a chat switched to a call.
+    # Reach: an operator notes and switches only what it handles, and reads the history of the
+    # phone it is handling only (the service checks all three).
+    "history.add_note": _allow(_S, _O, reach=Reach.HELD),
+    "history.citizen_history": _allow(_I, _S, _O, reach=Reach.HELD),
+    "history.switch_channel": _allow(_S, _O, reach=Reach.OWN_ID),
+    # The certification journal and the quality evaluations (issue 15, CERT).
+    "certifications.record": _allow(_S),
+    "certifications.journal": _allow(_S, _O, reach=Reach.OWN_ID),
+    "certifications.expiring": _allow(_S),
+    "evaluations.create": _allow(_S),
+    "evaluations.index": _allow(_S),
+    # The knowledge base (issue 15): editors and supervisors write, operators read and use.
+    "kb.create_article": _allow(_S, Role.EDITOR),
+    "kb.edit_article": _allow(_S, Role.EDITOR),
+    "kb.index_articles": _allow(_S, Role.EDITOR, _O),
+    "kb.show_article": _allow(_S, Role.EDITOR, _O),
+    "kb.versions": _allow(_S, Role.EDITOR, _O),
+    "kb.show_version": _allow(_S, Role.EDITOR, _O),
+    "kb.search": _allow(_S, Role.EDITOR, _O),
+    "kb.render": _allow(_S, _O),
+    "kb.use_article": _allow(_S, _O),
+    "kb.reports": _allow(_S, Role.EDITOR),
 }
 
 _PATH_OPERATOR = "operator_id"

@@ -206,7 +206,11 @@ class OperatorBody(Request):
     capacity: dict[Channel, Annotated[int, Field(ge=0, le=50, strict=True)]] | None = Field(
         default=None, description="per channel; the configured defaults when left out"
     )
-    certified_until: Day | None = None
+    certified_until: Day | None = Field(
+        default=None,
+        description="history only: a date from before the certification journal, imported into "
+        "it; left out, the journal decides (/v1/operators/{id}/certifications)",
+    )
 
 
 class StateBody(Request):

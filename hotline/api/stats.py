@@ -10,7 +10,7 @@ for wallboards. `Figures` is the one JSON shape of the figures, for every answer
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import trio
@@ -87,8 +87,19 @@ class GroupRow(Figures, _GroupInterval):
     """One group in one interval of the report (with `by`)."""
 
 
+class OperatorRow(GroupRow):
+    """One operator in one interval (`by=operator`): FIGURES, and beside them the quality
+    evaluations of the contacts it handled in the interval and its certification."""
+
+    evaluations: int = Field(description="evaluations of contacts it handled in the interval")
+    evaluation_score: Ratio = Field(description="their mean score, 0..1")
+    evaluations_failed: int = Field(description="of them, failed (a critical or the pass share)")
+    failed_criticals: int = Field(description="critical questions not met, in all of them")
+    certified_until: date | None = Field(description="its last certified day, as of now")
+
+
 class PeriodOut(Response):
-    rows: list[GroupRow] | list[PeriodRow]
+    rows: list[OperatorRow] | list[GroupRow] | list[PeriodRow]
     total: Figures
 
 
@@ -126,8 +137,9 @@ async def period(query_args: PeriodQueryIn) -> PeriodOut:
     if q.by is None:
         plain = [PeriodRow(start=_at(r.start), end=_at(r.end), **r.figures) for r in report.rows]
         return PeriodOut(rows=plain, total=total)
+    row_model = OperatorRow if q.by == "operator" else GroupRow
     grouped = [
-        GroupRow(start=_at(r.start), end=_at(r.end), group=r.group, **r.figures)
+        row_model(start=_at(r.start), end=_at(r.end), group=r.group, **r.figures, **r.beside)
         for r in report.rows
     ]
     return PeriodOut(rows=grouped, total=total)

@@ -58,11 +58,19 @@ def mask_query(query: str) -> str:
     """A decoded query string for a log line: the value of `phone` (or `…_phone`) masked, and any
     value that holds a phone number; `phone=+7 912 *** ** 67&limit=2`."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    return "&".join(
-        f"{mask_path(key)}="
-        + (mask_phone(value) if key == "phone" or key.endswith("_phone") else mask_path(value))
-        for key, value in pairs
-    )
+    return "&".join(f"{mask_path(key)}={_masked_value(key, value)}" for key, value in pairs)
+
+
+# Query parameters of free text, which may name a person (a history read's `reason`): hidden whole.
+_FREE_TEXT = frozenset({"reason"})
+
+
+def _masked_value(key: str, value: str) -> str:
+    if key == "phone" or key.endswith("_phone"):
+        return mask_phone(value)
+    if key in _FREE_TEXT:
+        return "***"
+    return mask_path(value)
 
 
 def _mask_run(match: re.Match[str]) -> str:

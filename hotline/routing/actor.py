@@ -177,6 +177,10 @@ class RouterHandle:
     def accept(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.accept(contact_id, op_id, now), True)
 
+    def certify(self, op_id: str, certified_until: float | None) -> Reply[list[Event]]:
+        """How long the operator stays certified, from its journal (None: not certified)."""
+        return self._call(lambda s, now: s.certify(op_id, certified_until, now), True)
+
     def reject(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.reject(contact_id, op_id, now), True)
 
@@ -199,6 +203,16 @@ class RouterHandle:
 
     def transfer(self, contact_id: str, new: NewContact) -> Reply[list[Event]]:
         return self._call(lambda s, now: s.transfer(contact_id, new, now), True)
+
+    def switch_to_voice(
+        self, contact_id: str, op_id: str, new_id: str, *, note: object = None
+    ) -> Reply[list[Event]]:
+        """A chat moved to a call (`RoutingState.switch_to_voice`); `note` (the phone) travels
+        on the call's `Enqueued`."""
+        return self._call(
+            lambda s, now: _noted(s.switch_to_voice(contact_id, op_id, new_id, now), new_id, note),
+            True,
+        )
 
     def restore_contact(
         self,

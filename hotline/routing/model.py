@@ -127,6 +127,7 @@ class OfferWithdrawn:
     operator_id: str
     at: float
     reason: str  # rejected | missed | abandoned | expired | operator_unavailable | operator_changed
+    # | certification_lapsed
 
 
 @dataclass(slots=True)

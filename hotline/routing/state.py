@@ -22,6 +22,7 @@ from hotline.routing.matchers import IndexedMatcher, Matcher, ScanMatcher
 from hotline.routing.model import (
     Accepted,
     Breached,
+    Channel,
     ContactState,
     Ended,
     Enqueued,
@@ -51,9 +52,10 @@ from hotline.routing.records import (
     RouteKey,
 )
 from hotline.routing.skills import SkillIndex
-from hotline.routing.timers import LIMIT, OFFER, TARGET, WRAP_UP, Timers
+from hotline.routing.timers import LAPSE, LIMIT, OFFER, TARGET, WRAP_UP, Timers
 
 _REASON = {s: s.value for s in ContactState}  # `ContactState.value` is slow to read on 3.11
+_FOREVER = float("inf")  # the simulator's operators never lapse: no timer for them
 
 
 class RoutingState:
@@ -78,6 +80,7 @@ class RoutingState:
         self._wrap_timers = self._timers.wrap_ups
         self._target_timers = self._timers.targets
         self._limit_timers = self._timers.limits
+        self._lapse_timers = self._timers.lapses
         self._by_state: dict[ContactState, int] = dict.fromkeys(ContactState, 0)
         # Caches of what policy and specs say again and again: one routes tuple per topic or
         # skill set (so that routes compare by identity and a contact allocates none), a class
@@ -109,6 +112,7 @@ class RoutingState:
                 now,
             )
             self._ops[op.id] = op
+            self._watch_certification(op)
             self._skills.set_skills(op, dict(spec.skills))
             out.append(OperatorChanged(op.id, now, op.state(), "added"))
             return out
@@ -118,6 +122,7 @@ class RoutingState:
         self._matcher.unpark_operator(op)
         op.languages = spec.languages
         op.certified_until = spec.certified_until
+        self._watch_certification(op)
         op.capacity = dict(spec.capacity)
         op.load = {ch: op.load.get(ch, 0) for ch in op.capacity}
         self._skills.set_skills(op, dict(spec.skills))
@@ -125,6 +130,7 @@ class RoutingState:
         if offered is not None and not _still_fits(op, offered, now):
             self._withdraw(offered, op, now, "operator_changed", out)
             self._route_contact(offered, now, out)
+        self._lapse_if_uncertified(op, now, out)
         self._route_operator(op, now, out)
         self._show(op, now, "profile", out)
         return out
@@ -155,6 +161,8 @@ class RoutingState:
             return out
         if presence is OFFLINE and op.holds_more_than_its_offer():
             raise Conflict("operator still holds contacts; complete them first", field="state")
+        if presence is READY and not op.certified(now):
+            raise Conflict("operator is not certified: no contact may be offered", field="state")
         self._matcher.unpark_operator(op)
         if op.presence is not READY or op.wrapping:
             op.idle_since = now
@@ -293,6 +301,87 @@ class RoutingState:
         self._admit(successor, now, out)
         return out
 
+    # -- a chat switched to a call (issue 14) -------------------------------------------------
+
+    def switch_to_voice(self, contact_id: str, op_id: str, new_id: str, now: float) -> list[Event]:
+        """The operator handling chat `contact_id` moves the conversation to a call: the chat
+        ends as transferred to `new_id`, a voice contact with the chat's topic, language,
+        skills, class, arrival and deadlines. The call stays with the same operator when it
+        has room for a call and still fits the contact (certified, the language, a route);
+        otherwise the chat is released like any finished contact and the call is routed like
+        any contact, where its kept deadlines put it ahead of every contact of its class that
+        came after the chat (rule 4), and its target and limit, already past, take effect at
+        once (it overflows, and a breach is recorded if its limit has passed)."""
+        c, op = self._assignment_of(contact_id, op_id)
+        if c.channel is not Channel.CHAT:
+            raise Conflict(f"contact {contact_id} is a {c.channel} contact, not a chat")
+        spec = NewContact(
+            new_id,
+            Channel.VOICE,
+            c.topic,
+            c.language,
+            c.skills,
+            c.priority,
+            c.arrived_at,
+            c.target_at,
+            c.deadline_at,
+        )
+        call = self._new_record(spec, now)  # refuses a taken id before anything changes
+        out: list[Event] = []
+        stays = (
+            op.has_room(Channel.VOICE)
+            and op.certified(now)
+            and c.language in op.languages
+            and any(route <= op.skills.keys() for route in c.routes)
+        )
+        if not stays:
+            self._release(c, op, now, ContactState.TRANSFERRED, new_id, out)
+            self._admit(call, now, out)
+            # Its target and limit, past already, take effect now. (The actor ticks before
+            # every command, so the call's are the only timers due.)
+            out.extend(self.tick(now))
+            return out
+        if op.parked:  # its room on chats changes
+            self._matcher.unpark_operator(op)
+        op.load[c.channel] -= 1
+        self._end(c, ContactState.TRANSFERRED, now, out, op.id, new_id)
+        self._hand_over(call, op, now, out)
+        self._show(op, now, "switched", out)
+        self._route_operator(op, now, out)  # room for another chat now
+        return out
+
+    def _hand_over(
+        self, c: ContactRecord, op: OperatorRecord, now: float, out: list[Event]
+    ) -> None:
+        """Admit `c` straight into `op`'s hands, as accepted now: no offer, no queue, and no
+        timers (a contact taken has no target or limit left to watch)."""
+        self._seq = c.seq
+        if c.skills not in self._skill_names:
+            self._skills.register_route(c.skills)
+            self._skill_names[c.skills] = tuple(sorted(c.skills))
+        self._contacts[c.id] = c
+        self._by_state[ASSIGNED] += 1
+        self.created += 1
+        c.state = ASSIGNED
+        c.operator = op.id
+        c.offered_at = now
+        op.load[c.channel] = op.load.get(c.channel, 0) + 1
+        out.append(
+            Enqueued(
+                c.id,
+                now,
+                c.channel,
+                c.topic,
+                c.language,
+                c.priority,
+                c.arrived_at,
+                c.target_at,
+                c.deadline_at,
+                self._skill_names[c.skills],
+            )
+        )
+        out.append(Accepted(c.id, op.id, now, now - c.arrived_at))
+
     # -- time -------------------------------------------------------------------------------
 
     def next_deadline(self) -> float | None:
@@ -326,6 +415,8 @@ class RoutingState:
                     self._matcher.unpark_contact(c)
                     self._overflow(c, now, out)
                     self._route_contact(c, now, out)
+            elif kind == LAPSE:
+                self._lapse_due(now, out)
             else:
                 assert kind == LIMIT
                 *_, cid = heappop(self._limit_timers)
@@ -335,6 +426,49 @@ class RoutingState:
                     self.breaches += 1
                     out.append(Breached(c.id, now, c.priority, c.deadline_at))
         return out
+
+    # -- certification ----------------------------------------------------------------------
+
+    def certify(self, op_id: str, certified_until: float | None, now: float) -> list[Event]:
+        """Set how long an operator stays certified (its journal changed). Renewed: it may be
+        offered work again once it is ready. Cut short to `now` or before: it lapses at once."""
+        op = self._operator(op_id)
+        out: list[Event] = []
+        op.certified_until = certified_until
+        self._watch_certification(op)
+        self._lapse_if_uncertified(op, now, out)
+        if op.routable:
+            self._route_operator(op, now, out)
+        return out
+
+    def _watch_certification(self, op: OperatorRecord) -> None:
+        """Set the lapse timer of `op`'s certification (none for never, or for ever)."""
+        until = op.certified_until
+        if until is not None and until != _FOREVER:
+            heappush(self._lapse_timers, (until, op.id))
+
+    def _lapse_due(self, now: float, out: list[Event]) -> None:
+        until, op_id = heappop(self._lapse_timers)
+        op = self._ops.get(op_id)
+        if op is not None and op.certified_until == until:  # else renewed or changed since
+            self._lapse_if_uncertified(op, now, out)
+
+    def _lapse_if_uncertified(self, op: OperatorRecord, now: float, out: list[Event]) -> None:
+        """Rule 2 from the instant certification ends: an open offer goes back to its place,
+        a ready operator goes on break (shown at once, so the wallboard and the figures see
+        it); contacts it has accepted stay with it to the end."""
+        if op.certified(now):
+            return
+        if op.parked:
+            self._matcher.unpark_operator(op)
+        if op.presence is READY:
+            op.presence = BREAK
+            op.wrapping = False
+        if op.offer is not None:
+            offered = self._contacts[op.offer]
+            self._withdraw(offered, op, now, "certification_lapsed", out)
+            self._route_contact(offered, now, out)
+        self._show(op, now, "certification_lapsed", out)
 
     # -- reading ----------------------------------------------------------------------------
 

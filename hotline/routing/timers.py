@@ -3,7 +3,10 @@
 - offer: an offer not answered in time is a missed offer (`offer_timeout_s`);
 - wrap-up: after-contact work ends by itself (`wrap_up_s`);
 - target: a contact still waiting at its target overflows to the fallback skills;
-- limit: a contact not taken by its deadline is a breach (set only once its target passed).
+- limit: a contact not taken by its deadline is a breach (set only once its target passed);
+- lapse: an operator's certification runs out: from that instant it is offered nothing, an
+  open offer goes back to the queue and a ready operator is put on break (a contact it holds
+  stays with it).
 
 Entries are never removed early: the state checks, when one falls due, whether it still applies
 (the offer is the same offer, the operator still wraps up until that time, the contact still
@@ -18,24 +21,27 @@ OfferTimer = tuple[float, int, str]  # expires_at, offer number, contact
 WrapTimer = tuple[float, str]  # wrap-up ends, operator
 TargetTimer = tuple[float, int, float, float, int, str]  # target, then the contact's queue order
 LimitTimer = tuple[float, int, float, int, str]  # limit, rank, arrival, seq, contact
+LapseTimer = tuple[float, str]  # certification runs out, operator
 
 # What fell due, in the order timers due at the same moment are applied.
 OFFER: Final = 0
 WRAP_UP: Final = 1
 TARGET: Final = 2
 LIMIT: Final = 3
+LAPSE: Final = 4
 
 _INF = float("inf")
 
 
 class Timers:
-    __slots__ = ("limits", "offers", "targets", "wrap_ups")
+    __slots__ = ("lapses", "limits", "offers", "targets", "wrap_ups")
 
     def __init__(self) -> None:
         self.offers: list[OfferTimer] = []
         self.wrap_ups: list[WrapTimer] = []
         self.targets: list[TargetTimer] = []
         self.limits: list[LimitTimer] = []
+        self.lapses: list[LapseTimer] = []
 
     def next_deadline(self) -> float | None:
         """The earliest moment at which a timer falls due."""
@@ -43,9 +49,9 @@ class Timers:
         return None if at == _INF else at
 
     def due(self, now: float) -> int | None:
-        """Which kind of timer falls due first by `now` (`OFFER`, `WRAP_UP`, `TARGET` or
-        `LIMIT`; on equal times in that order), or None. The caller pops it from its heap.
-        The actor's router ticks before every command: be quick."""
+        """Which kind of timer falls due first by `now` (`OFFER`, `WRAP_UP`, `TARGET`,
+        `LIMIT` or `LAPSE`; on equal times in that order), or None. The caller pops it from
+        its heap. The actor's router ticks before every command: be quick."""
         at, kind = self._earliest()
         return None if at > now else kind
 
@@ -60,4 +66,7 @@ class Timers:
             at, kind = t[0][0], TARGET
         if li and li[0][0] < at:
             at, kind = li[0][0], LIMIT
+        la = self.lapses
+        if la and la[0][0] < at:
+            at, kind = la[0][0], LAPSE
         return at, kind

@@ -28,6 +28,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     OPERATOR = "operator"  # bound to one operator id, acts only as that operator
     INTEGRATION = "integration"  # the switch, the chat widget, the portal
+    EDITOR = "editor"  # writes the knowledge base, and nothing else
 
 
 class Unauthenticated(HotlineError):

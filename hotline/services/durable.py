@@ -67,6 +67,9 @@ class DurableRouter:
     def accept(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._durable(self._router.accept(contact_id, op_id))
 
+    def certify(self, op_id: str, certified_until: float | None) -> Reply[list[Event]]:
+        return self._durable(self._router.certify(op_id, certified_until))
+
     def reject(self, contact_id: str, op_id: str) -> Reply[list[Event]]:
         return self._durable(self._router.reject(contact_id, op_id))
 
@@ -81,6 +84,12 @@ class DurableRouter:
     ) -> Reply[list[Event]]:
         """`note` (the outcome recorded) is written with the contact's end."""
         return self._durable(self._router.complete(contact_id, op_id, note=note))
+
+    def switch_to_voice(
+        self, contact_id: str, op_id: str, new_id: str, *, note: ContactNote | None = None
+    ) -> Reply[list[Event]]:
+        """A chat moved to a call; `note` (the phone) is written with the call's row."""
+        return self._durable(self._router.switch_to_voice(contact_id, op_id, new_id, note=note))
 
     async def _durable(self, change: Reply[T]) -> T:
         try:

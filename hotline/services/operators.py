@@ -3,22 +3,24 @@ wrap-up, and what the desk is offered.
 
 A profile change goes to the router first (it refuses one that would cut capacity below the
 work in hand; its events are on disk when it returns), then to the store; the answer waits for
-both. `certified_until` is a calendar
-date: certification runs to the end of that day in the line's time zone.
+both. `certified_until` is a calendar date: certification runs to the end of that day in the
+line's time zone. It is derived from the certification journal (`hotline.services.
+certifications`); a typed date is taken only as an import of history into that journal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from hotline.domain.certification import certified_instant
 from hotline.domain.errors import Invalid, NotFound
 from hotline.routing.model import Channel, Offered, OperatorSpec, OperatorState, Presence
-from hotline.services import Services
+from hotline.services import Services, certifications
 from hotline.services.auth import Principal, Role
 from hotline.store import Tx
+from hotline.store.certifications import add_entry, journal_of
 from hotline.store.events import load_operators, save_operator
 from hotline.store.rows import OperatorProfile, StoredOperator
 
@@ -29,14 +31,6 @@ MIN_LEVEL, MAX_LEVEL = 1, 5
 class OperatorView:
     profile: OperatorProfile
     state: OperatorState
-
-
-def certified_instant(day: date | None, tz: ZoneInfo) -> float | None:
-    """The end of `day` in the line's time zone, as epoch seconds."""
-    if day is None:
-        return None
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    return end.timestamp()
 
 
 def operator_spec(profile: OperatorProfile, tz: ZoneInfo) -> OperatorSpec:
@@ -55,16 +49,25 @@ async def put_operator(
     """Create or change an operator's profile; True if it was created."""
     caller.require(Role.SUPERVISOR)
     _check_profile(sv, profile)
-    spec = operator_spec(profile, sv.settings.timezone)
-    # Whether the router knew it (it holds every stored operator) and how it shows, in the one
-    # step that changes it: two PUTs of a new id cannot both find it new.
-    put = await sv.router.put_operator(spec)
-    at = sv.clock.now()
+    # Imported or not, the date comes from the journal: one change of it at a time.
+    async with certifications.journal_turn(sv, profile.id):
+        entries = await sv.store.read(lambda tx: journal_of(tx, profile.id))
+        imported, until = certifications.plan_import(sv, entries, profile.certified_until)
+        profile = replace(profile, certified_until=until)
+        spec = operator_spec(profile, sv.settings.timezone)
+        # Whether the router knew it (it holds every stored operator) and how it shows, in the
+        # one step that changes it: two PUTs of a new id cannot both find it new.
+        put = await sv.router.put_operator(spec)
+        at = sv.clock.now()
 
-    async def work(tx: Tx) -> None:
-        await save_operator(tx, profile, at=at)
+        async def work(tx: Tx) -> None:
+            await save_operator(tx, profile, at=at)
+            if imported is not None:
+                await add_entry(
+                    tx, certifications.imported_entry(profile.id, imported, caller, at), at=at
+                )
 
-    await sv.store.transact(work)
+        await sv.store.transact(work)
     return OperatorView(profile, put.state), not put.existed
 
 

@@ -33,6 +33,7 @@ from hotline.kpi.quality import QualityTally
 from hotline.routing.model import OperatorState
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
+from hotline.services.evaluations import operator_quality, quality_keys
 from hotline.services.periods import MAX_ROWS, PeriodQuery, Plan, plan_period
 from hotline.store import StoreHandle, Tx
 from hotline.store.kpi import Key, PeriodTallies, QueueGroup, read_period
@@ -54,6 +55,8 @@ class ReportRow:
     end: float
     group: str | None  # None without `by`
     figures: dict[str, Any]
+    # Beside FIGURES, by operator: its quality evaluations and certification (`_with_quality`).
+    beside: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,28 @@ async def period(
 
     found, quality, line = await store.read(read)
     _add_open_time(found, plan, rules, query.by, now=now)
-    return _report(found, plan, rules, query.by, quality, line)
+    report = _report(found, plan, rules, query.by, quality, line)
+    if query.by == "operator":
+        report = await _with_quality(store, plan, report)
+    return report
+
+
+async def _with_quality(store: StoreHandle, plan: Plan, report: PeriodReport) -> PeriodReport:
+    """By operator: each row's evaluations (contacts handled in its interval) and the
+    operator's certification, beside FIGURES (`hotline.services.evaluations`)."""
+    quality = await operator_quality(store, plan.start, plan.end, plan.interval_at)
+    starts = {s: i for i, (s, _) in enumerate(plan.intervals)}
+    rows = [
+        dataclasses.replace(
+            r,
+            beside=quality_keys(
+                quality.by_interval.get((starts[r.start], r.group or "")),
+                quality.certified_until.get(r.group or ""),
+            ),
+        )
+        for r in report.rows
+    ]
+    return PeriodReport(rows, report.total)
 
 
 def _add_open_time(

@@ -26,6 +26,7 @@ class ReadRecord:
     kind: str
     resource_id: str
     fields: tuple[str, ...]
+    reason: str | None = None  # why, when the caller had to say (a citizen's history)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +39,25 @@ class ReadRow:
     kind: str
     resource_id: str
     fields: list[str]
+    reason: str | None = None
 
 
 async def append_reads(tx: Tx, records: Sequence[ReadRecord], *, at: float) -> None:
     await tx.executemany(
-        "INSERT INTO pii_reads (at, token_id, role, operator_id, kind, resource_id, fields)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pii_reads"
+        " (at, token_id, role, operator_id, kind, resource_id, fields, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (at, r.token_id, r.role, r.operator_id, r.kind, r.resource_id, json.dumps(r.fields))
+            (
+                at,
+                r.token_id,
+                r.role,
+                r.operator_id,
+                r.kind,
+                r.resource_id,
+                json.dumps(r.fields),
+                r.reason,
+            )
             for r in records
         ],
     )
@@ -74,7 +86,8 @@ async def list_reads(
         where.append("(token_id = :actor OR operator_id = :actor)")
         params["actor"] = actor
     rows = await tx.fetchall(
-        "SELECT id, at, token_id, role, operator_id, kind, resource_id, fields FROM pii_reads"
+        "SELECT id, at, token_id, role, operator_id, kind, resource_id, fields, reason"
+        " FROM pii_reads"
         f" WHERE {' AND '.join(where)} ORDER BY id LIMIT :limit",
         params,
     )
@@ -91,4 +104,5 @@ def _read(r: sqlite3.Row) -> ReadRow:
         kind=r["kind"],
         resource_id=r["resource_id"],
         fields=json.loads(r["fields"]),
+        reason=r["reason"],
     )

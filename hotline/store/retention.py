@@ -5,8 +5,8 @@ one short transaction per batch, with the instant before which rows lose their p
 (`[retention] personal_data_days` ago). A scrubbed row keeps its figures: ids, times, topic,
 channel, states, operator, breach and overflow flags, revision, counts, the outbox's attempts
 and provider ids; what the KPIs and the histories read. It loses the citizen's phone, name,
-e-mail and every free text (the description, outcomes and comments, the SMS and e-mail text, the
-voicemail's transcript): NULL where the column allows it, '' where it is NOT NULL.
+e-mail and every free text (the description, outcomes, notes and comments, the SMS and e-mail
+text, the voicemail's transcript): NULL where the column allows it, '' where it is NOT NULL.
 
 Only what is finished is scrubbed, counted from when it finished:
 - contacts once ended (`ended_at`); a live contact never;
@@ -16,7 +16,8 @@ Only what is finished is scrubbed, counted from when it finished:
 - voicemails once `completed` or `closed`, from their last change, with their attempts'
   comments and their history's; the recording itself goes by `[voicemail] retention_days`;
 - identity checks (the phone they were made for), from when they were made;
-- surveys (the phone invited), from when they were sent.
+- surveys (the phone invited), from when they were sent;
+- feedback (the comment's text and its stems), from when it was given; its themes stay.
 
 Each batch is idempotent (a scrubbed row no longer matches) and found through a partial index of
 the rows still to scrub (migration 0007), so a sweep costs what it scrubs, not the table's size.
@@ -55,6 +56,10 @@ KINDS: tuple[Kind, ...] = (
         "id",
         "(phone IS NOT NULL OR outcome IS NOT NULL) AND ended_at < :before",
         "phone = NULL, outcome = NULL",
+        (  # the notes kept with them (migration 0015)
+            "UPDATE contact_notes SET text = ''"
+            " WHERE contact_id IN (SELECT value FROM json_each(:keys)) AND text != ''",
+        ),
     ),
     Kind(
         "tickets",
@@ -87,6 +92,13 @@ KINDS: tuple[Kind, ...] = (
             " WHERE voicemail_id IN (SELECT value FROM json_each(:keys))"
             " AND json_type(data, '$.comment') IS NOT NULL",
         ),
+    ),
+    Kind(
+        "feedback",
+        "feedback",
+        "id",
+        "text != '' AND at < :before",
+        "text = '', terms = ''",
     ),
     Kind(
         "identity_checks",

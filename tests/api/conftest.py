@@ -51,6 +51,7 @@ class Tokens:
     integration: str
     operator: str  # acts as "op-1"
     other_operator: str  # acts as "op-2"
+    editor: str  # writes the knowledge base
 
 
 @pytest.fixture
@@ -64,6 +65,7 @@ async def tokens(services: Services) -> Tokens:
         integration=await make(Role.INTEGRATION),
         operator=await make(Role.OPERATOR, "op-1"),
         other_operator=await make(Role.OPERATOR, "op-2"),
+        editor=await make(Role.EDITOR),
     )
 
 

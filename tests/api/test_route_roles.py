@@ -36,6 +36,9 @@ PATH_VALUES = {
     "voicemail_id": "vm_0000000000000000",
     "code": "abcdefghjk",
     "feedback_id": "1",
+    "article_id": "1",  # the starter base's first article
+    "version": "1",
+    "template_id": "1",
 }
 # A body that gets past validation, where the handler needs one to reach its own role checks
 # (a supervisor names the operator it acts for).
@@ -60,16 +63,20 @@ BODIES: dict[str, dict[str, Any]] = {
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
     "surveys.answer": {"csat": 5},
     "surveys.opt_out": {"phone": "+79123456789"},
+    "history.add_note": {"text": "перезвонить"},
+    "history.switch_channel": {"channel": "voice", "operator_id": "op-1"},
     "feedback.complain": {"text": "Долго ждал"},
     "feedback.correct": {"categories": ["other"]},
+    "kb.use_article": {"article_id": 1, "helpful": True},
 }
 QUERIES = {
     "voicemails.compliance": "?from=2026-01-01&to=2026-01-31",
     "feedback.trends": "?from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z",
+    "kb.search": "?q=password",
 }
 # Streams are called with HEAD: the gate is the same, and no stream is left open.
 STREAMS = {"operators.offer_stream", "stats.live_stream"}
-ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION)
+ROLES = (Role.ADMIN, Role.SUPERVISOR, Role.OPERATOR, Role.INTEGRATION, Role.EDITOR)
 
 
 @pytest.fixture
@@ -212,10 +219,13 @@ async def test_an_operator_is_refused_what_another_operator_holds(
         "voicemails.audio",
         "voicemails.report_attempt",
         "feedback.complain",
+        "history.add_note",
+        "history.citizen_history",
     }
     ids = {"voicemail_id": vm["id"], "contact_id": vm["contact_id"]}
     body = {"outcome": "reached"}
-    for endpoint in sorted(held - {"contacts.show", "feedback.complain"}):
+    mine = {"contacts.show", "feedback.complain", "history.add_note", "history.citizen_history"}
+    for endpoint in sorted(held - mine):
         assert await _call(app, endpoint, tokens.operator, body=body, **ids) == 403, endpoint
         assert await _call(app, endpoint, tokens.other_operator, body=body, **ids) != 403
     # A contact another operator holds is not shown, nor said to exist.
@@ -223,6 +233,18 @@ async def test_an_operator_is_refused_what_another_operator_holds(
     assert await _call(app, "contacts.show", tokens.other_operator, **ids) == 200
     complaint = {"text": "Долго ждал ответа"}
     assert await _call(app, "feedback.complain", tokens.operator, body=complaint, **ids) == 404
+    # A contact's notes and its citizen's history: not for an operator that does not hold it.
+    status, _ = await api.other_operator.post(f"/v1/contacts/{vm['contact_id']}/accept")
+    assert status == 200
+    assert await _call(app, "history.add_note", tokens.operator, body={"text": "x"}, **ids) == 404
+    assert (
+        await _call(app, "history.add_note", tokens.other_operator, body={"text": "x"}, **ids)
+        == 201
+    )
+    history = "/v1/citizens/history?phone=%2B79123456789&reason=call"
+    for token, status in ((tokens.operator, 403), (tokens.other_operator, 200)):
+        client = app.test_client()
+        assert (await client.get(history, headers=auth(token))).status_code == status
 
 
 async def test_who_is_calling_is_known_before_the_read_only_gate(

@@ -68,7 +68,7 @@ async def _make_tokens(db: Path) -> dict[Role, str]:
     async with open_store(db) as store:
         tokens = {
             role: (await create_token(store, role))[1]
-            for role in (Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION)
+            for role in (Role.ADMIN, Role.SUPERVISOR, Role.INTEGRATION, Role.EDITOR)
         }
         tokens[Role.OPERATOR] = (await create_token(store, Role.OPERATOR, operator_id=OPERATOR_ID))[
             1

@@ -11,6 +11,9 @@ their live contacts, as start-up does from the store, and the run goes on with t
 every live contact's queue position is checked against a brute-force count after every step.
 Time moves by random steps and also exactly onto timers (the next deadline, a contact's target or
 limit), with answers landing on those very instants, where a `>=` written as `>` would show.
+Certifications run out mid-shift by the lapse timer (also on the instant an answer lands) and are
+renewed or cut short from the journal: from the lapse on the operator is neither ready nor
+offered anything, and what it had accepted stays with it.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from hotline.routing import (
     OperatorState,
     Presence,
 )
-from hotline.routing.model import Breached, Ended, Event, Overflowed, QueuePosition
+from hotline.routing.model import (
+    Breached,
+    Ended,
+    Event,
+    OfferWithdrawn,
+    Overflowed,
+    QueuePosition,
+)
 from hotline.routing.records import ContactRecord
 from hotline.routing.state import RoutingState, ScanRoutingState
 from tests.routing_fixtures import T0, policy
@@ -59,6 +69,8 @@ capacities = st.fixed_dictionaries(
 # contact is offered: then an answer at that very instant decides whether it overflows.
 OFFER_TIMEOUTS = (60.0, 1000.0)
 steps = st.sampled_from([0.0, 1.0, 30.0, 59.0, 60.0, 61.0, 250.0, 299.0, 300.0, 301.0, 600.0])
+# From now: 0 lapses at once, None is never certified, the rest run out mid-run or not at all.
+renewals = st.sampled_from([None, 0.0, 1.0, 60.0, 300.0, 10 * 86400.0])
 
 
 def fingerprint(state: RoutingState) -> tuple[Any, ...]:
@@ -148,6 +160,8 @@ class RoutingMachine(RuleBasedStateMachine):
         self.breached: set[str] = set()
         self.ended_before_restart: set[str] = set()
         self.serial = 0
+        # Calls made from chats: the arrival, target and limit of the chat each one continues.
+        self.switched: dict[str, tuple[float, float, float]] = {}
 
     @staticmethod
     def new_routers(offer_timeout: float) -> tuple[RoutingState, RoutingState]:
@@ -204,6 +218,9 @@ class RoutingMachine(RuleBasedStateMachine):
             elif isinstance(event, Breached):
                 assert event.contact_id not in self.breached, f"{event.contact_id} breached twice"
                 self.breached.add(event.contact_id)
+            elif isinstance(event, OfferWithdrawn) and event.reason == "certification_lapsed":
+                op = self.router._ops[event.operator_id]
+                assert not op.certified(event.at), "withdrawn for a lapse that did not happen"
         return indexed
 
     @property
@@ -254,6 +271,56 @@ class RoutingMachine(RuleBasedStateMachine):
     @rule(op_id=st.sampled_from(OPERATORS))
     def end_wrap_up(self, op_id: str) -> None:
         self.both(lambda r: r.end_wrap_up(op_id, self.now))
+
+    # -- certification ----------------------------------------------------------------------
+
+    @precondition(lambda self: self.router._ops)
+    @rule(data=st.data(), renewal=renewals)
+    def certification_is_renewed_or_cut(self, data: st.DataObject, renewal: float | None) -> None:
+        """A journal entry changes how long an operator stays certified, at any moment."""
+        op_id = data.draw(st.sampled_from(sorted(self.router._ops)))
+        until = None if renewal is None else self.now + renewal
+        self.both(lambda r: r.certify(op_id, until, self.now))
+
+    @precondition(lambda self: self.router._ops)
+    @rule(
+        data=st.data(),
+        left=st.sampled_from([1.0, 30.0]),
+        then=st.sampled_from(["nothing", "accept", "enqueue"]),
+    )
+    def certification_lapses_mid_shift(self, data: st.DataObject, left: float, then: str) -> None:
+        """An operator at work (ready, offered, holding contacts) has `left` seconds of
+        certification; time moves exactly onto the lapse and its timer fires. From that
+        instant it is offered nothing and is not ready, and what it had accepted stays with it;
+        an answer to its offer landing on that very instant is refused."""
+        op_id = data.draw(st.sampled_from(sorted(self.router._ops)))
+        if self.both(lambda r: r.certify(op_id, self.now + left, self.now)) is None:
+            return
+        held = {c.id for c in self.router._contacts.values() if c.operator == op_id}
+        accepted = {
+            cid for cid in held if self.router._contacts[cid].state is ContactState.ASSIGNED
+        }
+        self.now += left
+        self.both(lambda r: r.tick(self.now))
+        for router in self.routers:
+            op = router._ops[op_id]
+            assert op.offer is None, "an offer stays open past the lapse"
+            assert op.presence is not Presence.READY, "ready past the lapse"
+            for cid in accepted:  # no timer ends an accepted contact: it must still be held
+                c = router._contacts[cid]
+                assert (c.state, c.operator) == (ContactState.ASSIGNED, op_id), cid
+        offered_before = held - accepted
+        if then == "accept" and offered_before:
+            cid = min(offered_before)
+            assert self.both(lambda r: r.accept(cid, op_id, self.now)) is None
+        elif then == "enqueue":
+            spec = NewContact(self.new_contact_id(), Channel.VOICE, "a", "ru")
+            events = self.both(lambda r: r.enqueue(spec, self.now))
+            if events is not None:
+                self.created.add(spec.id)
+                assert self.router.holder_of(spec.id) != op_id
+        self.both(lambda r: r.set_presence(op_id, Presence.READY, self.now))
+        assert self.router._ops[op_id].presence is not Presence.READY
 
     # -- contacts ---------------------------------------------------------------------------
 
@@ -351,6 +418,80 @@ class RoutingMachine(RuleBasedStateMachine):
         self.both(lambda r: r.accept(cid, op_id, self.now))
         self.both(lambda r: r.complete(cid, op_id, self.now))
 
+    # -- a chat switched to a call (issue 14) ---------------------------------------------------
+
+    def in_hand(self, channel: Channel) -> list[str]:
+        return sorted(
+            c.id
+            for c in self.router._contacts.values()
+            if c.state is ContactState.ASSIGNED and c.channel is channel
+        )
+
+    @rule(
+        data=st.data(),
+        topic=st.sampled_from(TOPICS),
+        language=st.sampled_from(LANGUAGES),
+        later=st.sampled_from([0.0, 1.0, 301.0, 1000.0]),
+    )
+    def switch_a_chat_to_a_call(
+        self, data: st.DataObject, topic: str, language: str, later: float
+    ) -> None:
+        """The operator of a chat moves it to a call, `later` seconds after taking it (past its
+        target or its limit, too): the chat ends transferred, and the call stays with that
+        operator exactly when it has room for a call and fits the contact. A new chat is
+        taken for it if one is offered (chats in hand are rare otherwise)."""
+        cid = self.new_contact_id()
+        spec = NewContact(cid, Channel.CHAT, topic, language)
+        if self.both(lambda r: r.enqueue(spec, self.now)) is None:
+            return
+        self.created.add(cid)
+        op_id = self.router.holder_of(cid)
+        if self.router.contact_state(cid) is ContactState.OFFERED and op_id is not None:
+            self.both(lambda r: r.accept(cid, op_id, self.now))
+        chats = self.in_hand(Channel.CHAT)
+        if not chats:
+            return
+        self.now += later
+        self.both(lambda r: r.tick(self.now))
+        chats = self.in_hand(Channel.CHAT)
+        if not chats:
+            return
+        cid = data.draw(st.sampled_from(chats))
+        chat = self.router._contacts[cid]
+        assert chat.operator is not None
+        op = self.router._ops[chat.operator]
+        stays = (
+            op.has_room(Channel.VOICE)
+            and op.certified(self.now)
+            and chat.language in op.languages
+            and any(route <= op.skills.keys() for route in chat.routes)
+        )
+        kept = (chat.arrived_at, chat.target_at, chat.deadline_at)
+        new_id = self.new_contact_id()
+        assert self.both(lambda r: r.switch_to_voice(cid, op.id, new_id, self.now)) is not None
+        self.created.add(new_id)
+        self.switched[new_id] = kept
+        assert self.ended[cid] is ContactState.TRANSFERRED
+        call = self.router._contacts[new_id]
+        note(f"{cid} switched to {new_id}: {call.state} with {call.operator}, stays={stays}")
+        if stays:
+            assert (call.state, call.operator) == (ContactState.ASSIGNED, op.id)
+        else:
+            assert call.state is not ContactState.ASSIGNED
+
+    @precondition(lambda self: self.in_hand(Channel.VOICE))
+    @rule(data=st.data(), other_operator=st.booleans())
+    def a_call_or_someone_elses_chat_is_not_switched(
+        self, data: st.DataObject, other_operator: bool
+    ) -> None:
+        cid = data.draw(st.sampled_from(self.in_hand(Channel.VOICE) + self.in_hand(Channel.CHAT)))
+        c = self.router._contacts[cid]
+        op_id = "ghost" if other_operator else c.operator
+        if c.channel is Channel.CHAT and not other_operator:
+            return  # that one is switched by the rule above
+        assert op_id is not None
+        assert self.both(lambda r: r.switch_to_voice(cid, op_id, "never", self.now)) is None
+
     # -- a restart ----------------------------------------------------------------------------
 
     @rule()
@@ -434,6 +575,14 @@ class RoutingMachine(RuleBasedStateMachine):
             router.check_invariants(self.now)
 
     @invariant()
+    def an_operator_past_its_certification_is_offered_nothing(self) -> None:
+        for router in self.routers:
+            for op in router._ops.values():
+                if not op.certified(self.now):
+                    assert op.presence is not Presence.READY, f"{op.id} ready, uncertified"
+                    assert op.offer is None, f"{op.id} offered {op.offer}, uncertified"
+
+    @invariant()
     def no_contact_is_lost(self) -> None:
         live = set(self.router._contacts)
         assert live | set(self.ended) == self.created
@@ -459,6 +608,24 @@ class RoutingMachine(RuleBasedStateMachine):
         for c in self.router._contacts.values():
             if c.state is ContactState.WAITING:
                 assert c.overflowed or c.target_at > self.now, f"{c.id} missed its overflow"
+
+    @invariant()
+    def a_switched_call_keeps_its_chats_place(self) -> None:
+        """A call made from a chat keeps the chat's arrival and deadlines, so that while it
+        waits, no contact of its class that came after the chat is ahead of it."""
+        live = self.router._contacts
+        queued: list[ContactRecord] | None = None
+        for cid, (arrived, target, deadline) in self.switched.items():
+            c = live.get(cid)
+            if c is None:
+                continue
+            assert c.channel is Channel.VOICE
+            assert (c.arrived_at, c.target_at, c.deadline_at) == (arrived, target, deadline)
+            if c.state is ContactState.WAITING:
+                queued = waiting(self.router) if queued is None else queued
+                for other in queued:
+                    if other.rank == c.rank and other.arrived_at > arrived:
+                        assert c.key < other.key, f"{other.id} came later and is ahead of {cid}"
 
     @invariant()
     def nothing_waits_unmonitored(self) -> None:

@@ -20,6 +20,7 @@ from hotline.kpi import Tally
 from hotline.services import Services
 from hotline.store import StoreHandle, Tx, open_store
 from hotline.store import retention as retention_store
+from hotline.store.feedback import add_feedback
 from hotline.store.rollups import RollupRows, counters_of, write_rows
 from hotline.voicemail import watcher as watcher_module
 from hotline.voicemail.watcher import VoicemailWatcher
@@ -211,6 +212,32 @@ async def test_finished_rows_past_the_window_lose_personal_data_and_keep_their_f
     snapshot = await rows(store, "SELECT * FROM tickets ORDER BY number")
     assert await watcher(store).scrub_personal_data(NOW) == {}
     assert await rows(store, "SELECT * FROM tickets ORDER BY number") == snapshot
+
+
+async def test_old_feedback_loses_its_text_and_keeps_its_themes(store: StoreHandle) -> None:
+    text = f"Иван Петров, {PHONE}: ждал ответа сорок минут"
+
+    async def given(tx: Tx) -> None:
+        for source_id, at in (("old", OLD), ("young", YOUNG)):
+            await add_feedback(
+                tx,
+                source="complaint",
+                source_id=source_id,
+                text=text,
+                topic="payments",
+                operator_id="op-1",
+                at=at,
+            )
+
+    await store.transact(given)
+    themes = "SELECT source_id, categories, topic, operator_id, at FROM feedback ORDER BY 1"
+    before = await rows(store, themes)
+
+    assert await watcher(store).scrub_personal_data(NOW) == {"feedback": 1}
+
+    assert await rows(store, themes) == before
+    kept = await rows(store, "SELECT source_id, text, terms != '' FROM feedback ORDER BY 1")
+    assert kept == [("old", "", False), ("young", text, True)]
 
 
 async def test_a_sweep_does_a_bounded_amount_and_the_next_goes_on(

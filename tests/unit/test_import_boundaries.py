@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "hotline"
-PURE_DIRS = ["routing", "domain", "schedule", "tickets", "quality"]
+PURE_DIRS = ["routing", "domain", "schedule", "tickets", "quality", "kb"]
 # The trio or pydantic shells beside a pure core, and the pure modules of mixed packages.
 SHELLS = {"routing/actor.py", "schedule/settings.py"}
 PURE_FILES = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.domain.masking import mask_phone
+from hotline.domain.masking import mask_phone, mask_query
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,8 @@ def test_the_subscriber_digits_never_survive(raw: str) -> None:
     # At most the country code, the 3-digit operator code and a 2-digit tail are shown.
     assert len(masked_digits) <= 6
     assert digits[-7:-2] not in masked_digits
+
+
+def test_a_history_reads_reason_never_reaches_the_log() -> None:
+    logged = mask_query("phone=%2B79123456789&reason=%D0%B6%D0%B0%D0%BB%D0%BE%D0%B1%D0%B0&limit=2")
+    assert logged == "phone=+7 912 *** ** 89&reason=***&limit=2"

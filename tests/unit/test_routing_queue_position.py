@@ -72,7 +72,7 @@ def test_eligible_operators_are_those_on_shift_who_could_take_it(router: Audited
     router.presence("on-break", Presence.BREAK, at=1)
     router.add(operator("offline", {"documents": 5}), at=0)
     router.add_ready(operator("english", {"documents": 5}, languages=("en",)), at=0)
-    router.add_ready(operator("uncertified", {"documents": 5}, certified=False), at=0)
+    router.add(operator("uncertified", {"documents": 5}, certified=False), at=0)
     router.add_ready(operator("chat-only", {"documents": 5}, voice=0, chat=3), at=0)
     router.add_ready(operator("passport", {"passport": 5}), at=0)
     router.enqueue(contact("me", "documents"), at=2)

@@ -116,22 +116,55 @@ def test_among_equally_proficient_the_longest_idle_gets_the_offer(router: Audite
 
 
 def test_uncertified_operator_is_never_offered_anything(router: AuditedRouter) -> None:
-    router.add_ready(operator("rookie", {"documents": 5}, certified=False), at=0)
+    router.add(operator("rookie", {"documents": 5}, certified=False), at=0)
+    with pytest.raises(Conflict):
+        router.presence("rookie", Presence.READY, at=0)
     lapsing = replace(operator("ann", {"documents": 5}), certified_until=T0 + 100)
     router.add_ready(lapsing, at=0)
+    lapsed = router.tick(at=100)
+    assert [(e.operator_id, e.state, e.reason) for e in of_type(lapsed, OperatorChanged)] == [
+        ("ann", OperatorState.BREAK, "certification_lapsed")
+    ]
     assert offers(router.enqueue(contact("c1", "documents"), at=150)) == []
     assert offers(router.tick(at=200)) == []
     assert router.contact("c1") is ContactState.WAITING
-    assert router.operator("rookie") is OperatorState.READY
-    assert router.operator("ann") is OperatorState.READY
+    assert router.operator("rookie") is OperatorState.OFFLINE
+
+
+def test_lapse_mid_shift_takes_back_the_open_offer_and_keeps_the_held_contact(
+    router: AuditedRouter,
+) -> None:
+    ann = replace(operator("ann", {"documents": 5}, chat=3), certified_until=T0 + 100)
+    router.add_ready(ann, at=0)
+    router.enqueue(contact("held", "documents", channel=Channel.CHAT), at=10)
+    router.accept("held", "ann", at=11)
+    assert offers(router.enqueue(contact("ringing", "documents"), at=90)) == [("ringing", "ann")]
+    events = router.tick(at=100)
+    withdrawn = of_type(events, OfferWithdrawn)
+    assert [(e.contact_id, e.reason) for e in withdrawn] == [("ringing", "certification_lapsed")]
+    assert router.contact("ringing") is ContactState.WAITING
+    assert router.contact("held") is ContactState.ASSIGNED
+    assert router.operator("ann") is OperatorState.BREAK
+    with pytest.raises(Conflict):
+        router.accept("ringing", "ann", at=100)
+    router.complete("held", "ann", at=120)  # the held contact is finished as usual
+    assert router.operator("ann") is OperatorState.BREAK
 
 
 def test_renewed_certification_makes_an_operator_eligible_again(router: AuditedRouter) -> None:
     lapsing = replace(operator("ann", {"documents": 5}), certified_until=T0 + 100)
     router.add_ready(lapsing, at=0)
+    router.tick(at=150)
     router.enqueue(contact("c1", "documents"), at=150)
-    renewed = replace(lapsing, certified_until=T0 + 365 * 86400)
-    assert offers(router.add(renewed, at=160)) == [("c1", "ann")]
+    assert offers(router.step(160, lambda now: router.state.certify("ann", T0 + 86400, now))) == []
+    assert offers(router.presence("ann", Presence.READY, at=170)) == [("c1", "ann")]
+
+
+def test_certification_cut_short_lapses_at_once(router: AuditedRouter) -> None:
+    router.add_ready(operator("ann", {"documents": 5}), at=0)
+    events = router.step(10, lambda now: router.state.certify("ann", now - 1, now))
+    assert [e.state for e in of_type(events, OperatorChanged)] == [OperatorState.BREAK]
+    assert offers(router.enqueue(contact("c1", "documents"), at=20)) == []
 
 
 def test_contact_in_english_is_never_offered_to_a_russian_only_operator(

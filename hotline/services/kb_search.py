@@ -1,0 +1,239 @@
+"""Searching the knowledge base, and what operators did with what they found.
+
+`find_articles(tx, ...)` is the search itself, one read: the query's words are stemmed
+(`hotline.kb.text`), a word the index does not know is corrected to the index's nearest
+spellings (`hotline.kb.spelling`), FTS5 ranks the published articles by bm25, and each answer
+gets a highlighted snippet cut from its original text. `search` wraps it for the API and records
+the search; `record_use` records an article used on a contact (and marks the caller's recent
+searches as answered); `reports` lists the most used and least helpful articles, the questions
+with no answer, and the articles past their review date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from hotline.domain.errors import Invalid, NotFound
+from hotline.kb.articles import Status
+from hotline.kb.snippet import marked_words, snippet
+from hotline.kb.spelling import allowed_edits, close_spellings
+from hotline.kb.text import QueryTerms, match_expression, query_options, query_terms, stem
+from hotline.services import Services
+from hotline.services.auth import Principal, Role
+from hotline.services.kb import READERS, WRITERS
+from hotline.store import Tx, kb_usage
+from hotline.store import kb as kb_store
+from hotline.store.kb_usage import DueArticle, Gap, UsedArticle
+
+__all__ = [
+    "Found",
+    "Reports",
+    "SearchAnswer",
+    "find_articles",
+    "record_use",
+    "reports",
+    "search",
+]
+
+MAX_QUERY_CHARS = 500
+# A query word held by more articles than this is common (see `_informative`).
+COMMON_DOCS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    id: int
+    title: str
+    snippet: str
+    score: float  # bm25, lower is better
+    topics: list[str]
+    language: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchAnswer:
+    articles: list[Found]
+    corrections: dict[str, list[str]]  # a query word → the indexed stems it was read as
+
+
+async def _corrections(tx: Tx, terms: QueryTerms, counts: dict[str, int]) -> dict[str, list[str]]:
+    """For each word that no indexed article holds: the index's nearest stems."""
+    found: dict[str, list[str]] = {}
+    for word in terms.words:
+        stemmed = stem(word)
+        edits = allowed_edits(stemmed)
+        if edits == 0 or counts[word] > 0:
+            continue
+        candidates = await kb_store.terms_like(
+            tx, stemmed[0], len(stemmed) - edits, len(stemmed) + edits
+        )
+        if len(stemmed) > 1:  # a misspelt first letter: look at the second letter's words too
+            candidates += await kb_store.terms_like(
+                tx, stemmed[1], len(stemmed) - edits - 1, len(stemmed) + edits - 1
+            )
+        close = close_spellings(stemmed, candidates)
+        if close:
+            found[word] = close
+    return found
+
+
+def _informative(counts: dict[str, int], corrected: Collection[str]) -> tuple[list[str], bool]:
+    """The words to match, and whether all of them must match. A word held by more than
+    `COMMON_DOCS` articles ranks next to nothing under bm25 yet makes FTS5 score every one of
+    them: while the query has a rarer word, it is left out of the match (its matches are still
+    marked in the snippets). A query of common words only must match them all."""
+    rare = [w for w, n in counts.items() if n <= COMMON_DOCS or w in corrected]
+    if any(counts[w] > 0 or w in corrected for w in rare):
+        return rare, False
+    return list(counts), True
+
+
+async def find_articles(
+    tx: Tx, query: str, *, topic: str | None, language: str | None, limit: int
+) -> SearchAnswer:
+    """The published articles that answer `query`, best first, each with its snippet."""
+    terms = query_terms(query)
+    if terms.empty:
+        return SearchAnswer([], {})
+    counts = await kb_store.document_counts(tx, query_options(terms))
+    corrections = await _corrections(tx, terms, counts)
+    groups = query_options(terms, corrections)
+    chosen, every = _informative(counts, corrections)
+    hits = await kb_store.search(
+        tx,
+        match_expression([groups[w] for w in chosen], every=every),
+        topic=topic,
+        language=language,
+        limit=limit,
+    )
+    if not hits and every and len(chosen) > 1:  # common words that never meet: any of them
+        expression = match_expression([groups[w] for w in chosen])
+        hits = await kb_store.search(tx, expression, topic=topic, language=language, limit=limit)
+    options = [o for group in groups.values() for o in group]
+    return SearchAnswer(
+        [
+            Found(
+                h.id,
+                h.title,
+                snippet(h.body, marked_words(h.body_stems, options)),
+                h.score,
+                h.topics,
+                h.language,
+                h.version,
+            )
+            for h in hits
+        ],
+        corrections,
+    )
+
+
+async def search(
+    sv: Services,
+    principal: Principal,
+    query: str,
+    *,
+    topic: str | None,
+    language: str | None,
+    limit: int,
+    contact_id: str | None,
+) -> SearchAnswer:
+    principal.require(*READERS)
+    if len(query) > MAX_QUERY_CHARS:
+        raise Invalid(f"a query is at most {MAX_QUERY_CHARS} characters", field="q")
+    if query_terms(query).empty:
+        raise Invalid("the query has no words to search for", field="q")
+    if topic is not None and topic not in sv.settings.topics:
+        raise Invalid(f"unknown topic {topic!r}", field="topic")
+    answer = await sv.store.read(
+        lambda tx: find_articles(tx, query, topic=topic, language=language, limit=limit)
+    )
+    record = kb_usage.SearchRecord(
+        query=query,
+        normalised=" ".join(query_terms(query).words),
+        hits=len(answer.articles),
+        token_id=principal.token_id,
+        operator_id=principal.operator_id,
+        contact_id=contact_id,
+    )
+    at = sv.clock.now()
+    await sv.store.transact(lambda tx: kb_usage.record_search(tx, record, at=at))
+    return answer
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    contact_id: str
+    article_id: int
+    version: int
+    helpful: bool
+    searches_answered: int  # the caller's recent searches this use answered
+
+
+async def record_use(
+    sv: Services, principal: Principal, contact_id: str, article_id: int, *, helpful: bool
+) -> Use:
+    """An article was used on a contact, helpfully or not. An operator records it only for a
+    contact it took; supervisors for any."""
+    principal.require(Role.SUPERVISOR, Role.OPERATOR)
+    at = sv.clock.now()
+    window_s = sv.settings.kb.gap_window_min * 60.0
+
+    async def work(tx: Tx) -> Use:
+        exists, _ = await kb_usage.contact_exists(tx, contact_id)
+        if not exists or (
+            principal.role is Role.OPERATOR
+            and not await kb_usage.operator_took(tx, contact_id, principal.operator_id or "")
+        ):
+            raise NotFound("no such contact")  # another operator's contact: not said to exist
+        article = await kb_store.get_article(tx, article_id)
+        if article is None or article.draft.status is not Status.PUBLISHED:
+            raise Invalid("no published article with this id", field="article_id")
+        answered = await kb_usage.record_use(
+            tx,
+            contact_id=contact_id,
+            article_id=article_id,
+            version=article.version,
+            helpful=helpful,
+            token_id=principal.token_id,
+            operator_id=principal.operator_id,
+            at=at,
+            window_s=window_s,
+        )
+        return Use(contact_id, article_id, article.version, helpful, answered)
+
+    return await sv.store.transact(work)
+
+
+@dataclass(frozen=True, slots=True)
+class Reports:
+    since: float
+    most_used: list[UsedArticle]
+    least_helpful: list[UsedArticle]
+    no_answer: list[Gap]
+    past_review: list[DueArticle]
+
+
+async def reports(sv: Services, principal: Principal, *, days: int) -> Reports:
+    principal.require(*WRITERS)
+    now = sv.clock.now()
+    since = now - days * 86_400.0
+    kb = sv.settings.kb
+    settled_before = now - kb.gap_window_min * 60.0
+    today = sv.calendar.local_date(now).isoformat()
+
+    async def work(tx: Tx) -> Reports:
+        return Reports(
+            since=since,
+            most_used=await kb_usage.most_used(tx, since=since, limit=kb.report_rows),
+            least_helpful=await kb_usage.least_helpful(
+                tx, since=since, min_uses=kb.least_helpful_min_uses, limit=kb.report_rows
+            ),
+            no_answer=await kb_usage.gaps(
+                tx, since=since, settled_before=settled_before, limit=kb.report_rows
+            ),
+            past_review=await kb_usage.past_review(tx, today=today, limit=kb.report_rows),
+        )
+
+    return await sv.store.read(work)
