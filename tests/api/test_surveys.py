@@ -324,3 +324,28 @@ async def _clients(app: Quart, services: Services) -> Clients:
         other_operator=await token(Role.OPERATOR, "op-2"),
         anonymous=Api(app, None),
     )
+
+
+async def test_a_chat_switched_to_a_call_is_no_repeat_of_itself_and_gets_one_survey(
+    api: Clients, services: Services
+) -> None:
+    await at_desk(api)
+    chat = {"channel": "chat", "topic": "payments", "phone": PHONE}
+    earlier = (await api.integration.post("/v1/contacts", chat))[1]["id"]  # a real first contact
+    await api.operator.post(f"/v1/contacts/{earlier}/accept")
+    await api.operator.post(f"/v1/contacts/{earlier}/complete", {"outcome": "ok"})
+    await api.operator.post("/v1/operators/op-1/wrap-up/end")
+    switched = (await api.integration.post("/v1/contacts", chat))[1]
+    await api.operator.post(f"/v1/contacts/{switched['id']}/accept")
+    status, body = await api.operator.post(
+        f"/v1/contacts/{switched['id']}/switch", {"channel": "voice"}
+    )
+    assert status == 201, body
+    call = body["call"]
+    await api.operator.post(f"/v1/contacts/{call['id']}/complete", {"outcome": "ok"})
+
+    _, shown = await api.supervisor.get(f"/v1/contacts/{call['id']}")
+    assert switched["repeat_of"] == earlier  # the chat repeats the first chat ...
+    assert shown["repeat_of"] == earlier  # ... and the call it became is not its own repeat
+    # The transferred chat is not completed: the call's survey is the one for both.
+    assert [s["contact_id"] for s in await surveys(services)] == [earlier, call["id"]]
