@@ -6,7 +6,7 @@ and the facts the journal's `KpiTracker` drew from them); read by the live endpo
 `hotline.services.live`. Rebuilt at start from the store's rollups (`rebuild_plan` says which).
 
 - The facts of each minute are counted in that minute's `Tally` (the whole line's, as
-  `Buckets.total` counts it: every contact figure once, every operator's time). The last
+  `Buckets.by_interval` counts it: every contact figure once, every operator's time). The last
   `WINDOW_MINUTES` minutes, the current one included, are the sliding window `last_15m`; a minute
   that leaves it is folded into today's tally, so a fact is counted once, not once per figure.
 - Today is the line's local day (`KpiRules.tz`); it starts again at local midnight.
@@ -56,7 +56,6 @@ __all__ = [
     "WINDOW_MINUTES",
     "LiveView",
     "RebuildPlan",
-    "line_tallies",
     "local_day",
     "rebuild_plan",
     "window_start",
@@ -105,28 +104,6 @@ class _Open:
     state: OperatorState
     since: float
     holding: int  # answered contacts not ended
-
-
-def line_tallies(buckets: Buckets) -> dict[float, Tally]:
-    """The whole line's tally of each interval of `buckets` (what `Buckets.total` gives for all of
-    them at once): the queue side's contact figures, the operator side's time."""
-    n = len(buckets.rules.thresholds)
-    lines: dict[float, Tally] = {}
-    for (start, *_), t in buckets.queues.items():
-        line = lines.get(start)
-        if line is None:
-            line = lines[start] = Tally(n)
-        wrap = line.wrap_sum
-        line.merge(t)
-        line.wrap_sum = wrap  # the queue side's wrap-up is counted with the operators' time
-    for (start, _), t in buckets.operators.items():
-        line = lines.get(start)
-        if line is None:
-            line = lines[start] = Tally(n)
-        line.wrap_sum += t.wrap_sum
-        line.busy_s += t.busy_s
-        line.open_s += t.open_s
-    return lines
 
 
 class LiveView:
@@ -191,10 +168,10 @@ class LiveView:
         `rules.interval_s`, `minutes` by the minute (what lies outside the plan's ranges is
         left out)."""
         view = cls(rules, plan.now, operators=operators, contacts=contacts)
-        for start, t in line_tallies(intervals).items():
+        for start, t in intervals.by_interval().items():
             if plan.day_start <= start < plan.split:
                 view._today.merge(t)
-        for start, t in sorted(line_tallies(minutes).items()):
+        for start, t in sorted(minutes.by_interval().items()):
             if start < plan.minutes_from or start > plan.now:
                 continue
             if start >= view._folded:

@@ -27,16 +27,20 @@ A ratio with nothing to divide is None.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from hotline.kpi.facts import Fact, HandleEnded, OperatorTime, Outcome, WaitEnded
+from hotline.kpi.facts import Fact, HandleEnded, Outcome, WaitEnded
 from hotline.kpi.quality import QualityTally, quality_figures
-from hotline.kpi.rules import KpiRules
+from hotline.kpi.rules import _QUARTER_HOUR, KpiRules
 from hotline.routing.model import OperatorState
 
 CALLBACK = "callback"
 _BUSY = (OperatorState.BUSY, OperatorState.WRAP_UP)
+# Enum members as plain constants: on Python 3.11 reading one off its class costs ~0.2 us (the
+# enum metaclass's `__getattr__`), and every fact reads several.
+_ANSWERED, _EXPIRED = Outcome.ANSWERED, Outcome.EXPIRED
+_WRAP_UP, _OFFLINE = OperatorState.WRAP_UP, OperatorState.OFFLINE
 
 
 class Tally:
@@ -75,33 +79,50 @@ class Tally:
         self.vm_met = self.vm_due = 0
 
     def count_wait(self, f: WaitEnded, rules: KpiRules) -> None:
-        if f.channel == CALLBACK:  # voicemail callbacks: their own one-hour compliance only
-            if f.deadline_met is not None:
+        self.count_wait_of(f.channel, f.priority, f.outcome, f.wait_s, f.deadline_met, rules)
+
+    def count_wait_of(
+        self,
+        channel: str,
+        priority: str,
+        outcome: Outcome,
+        wait: float,
+        deadline_met: bool | None,
+        rules: KpiRules,
+    ) -> None:
+        """`count_wait` of a `WaitEnded` given by its fields."""
+        if channel == CALLBACK:  # voicemail callbacks: their own one-hour compliance only
+            if deadline_met is not None:
                 self.vm_due += 1
-                self.vm_met += f.deadline_met
+                self.vm_met += deadline_met
             return
         self.offered += 1
-        wait = f.wait_s
-        if f.outcome is Outcome.EXPIRED:
+        if outcome is _EXPIRED:
             self.expired += 1
         else:
             if wait > self.wait_max:
                 self.wait_max = wait
-            within = self.met if f.outcome is Outcome.ANSWERED else self.abandoned_within
-            for i, t in enumerate(rules.thresholds):
-                if wait <= t:
-                    within[i] += 1
-            if f.outcome is Outcome.ANSWERED:
+            if outcome is _ANSWERED:
                 self.answered += 1
                 self.wait_sum += wait
+                within = self.met
             else:
                 self.abandoned += 1
                 if wait <= rules.short_abandon_s:
                     self.short_abandoned += 1
-        if f.deadline_met is not None:
-            self.deadline_due[f.priority] = self.deadline_due.get(f.priority, 0) + 1
-            if f.deadline_met:
-                self.deadline_met[f.priority] = self.deadline_met.get(f.priority, 0) + 1
+                within = self.abandoned_within
+            # Thresholds ascend: a wait within one is within every later one.
+            thresholds = rules.thresholds
+            i = len(thresholds) - 1
+            while i >= 0 and wait <= thresholds[i]:
+                within[i] += 1
+                i -= 1
+        if deadline_met is not None:
+            due = self.deadline_due
+            due[priority] = due.get(priority, 0) + 1
+            if deadline_met:
+                done = self.deadline_met
+                done[priority] = done.get(priority, 0) + 1
 
     def count_handle(self, f: HandleEnded) -> None:
         self.handled += 1
@@ -110,9 +131,9 @@ class Tally:
     def count_time(self, state: OperatorState, seconds: float, holding: bool = False) -> None:
         """`seconds` of an operator's time in `state` (one interval's share of a piece), while
         `holding` an answered contact or not."""
-        if state is OperatorState.WRAP_UP:
+        if state is _WRAP_UP:
             self.wrap_sum += seconds
-        if state is not OperatorState.OFFLINE:
+        if state is not _OFFLINE:
             self.open_s += seconds
             if holding or state in _BUSY:
                 self.busy_s += seconds
@@ -201,6 +222,8 @@ def figures(t: Tally, rules: KpiRules, quality: QualityTally | None = None) -> d
 
 QueueKey = tuple[float, str, str, str]  # (interval start, topic, priority, channel)
 OperatorKey = tuple[float, str]  # (interval start, operator)
+_K = TypeVar("_K")
+_Key = TypeVar("_Key", QueueKey, OperatorKey)
 
 
 class Buckets:
@@ -211,69 +234,182 @@ class Buckets:
     The whole line's tally is the queue side's with the operator side's time (`total`), so no
     contact counts twice. An operator's time is split at interval boundaries."""
 
-    __slots__ = ("_n", "operators", "queues", "rules")
+    __slots__ = ("_n", "_step", "operators", "queues", "rules")
 
     def __init__(self, rules: KpiRules) -> None:
         self.rules = rules
         self.queues: dict[QueueKey, Tally] = {}
         self.operators: dict[OperatorKey, Tally] = {}
         self._n = len(rules.thresholds)
-
-    def _queue(self, at: float, topic: str, priority: str, channel: str) -> Tally:
-        key = (self.rules.interval_of(at), topic, priority, channel)
-        t = self.queues.get(key)
-        if t is None:
-            t = self.queues[key] = Tally(self._n)
-        return t
-
-    def _operator(self, start: float, operator_id: str) -> Tally:
-        key = (start, operator_id)
-        t = self.operators.get(key)
-        if t is None:
-            t = self.operators[key] = Tally(self._n)
-        return t
+        # Every fact asks which interval it falls in: where `rules.interval_of` is plain
+        # arithmetic (intervals dividing a quarter hour), the same arithmetic inline, else 0.
+        step = rules.interval_s
+        self._step = step if _QUARTER_HOUR % step == 0 else 0
 
     def add(self, fact: Fact) -> None:
         if isinstance(fact, WaitEnded):
-            self._queue(fact.at, fact.topic, fact.priority, fact.channel).count_wait(
-                fact, self.rules
+            self.wait_ended(
+                fact.at,
+                fact.topic,
+                fact.priority,
+                fact.channel,
+                fact.operator_id,
+                fact.outcome,
+                fact.wait_s,
+                fact.deadline_met,
             )
-            if fact.operator_id is not None and fact.channel != CALLBACK:
-                op = self._operator(self.rules.interval_of(fact.at), fact.operator_id)
-                op.count_wait(fact, self.rules)
         elif isinstance(fact, HandleEnded):
-            self._queue(fact.at, fact.topic, fact.priority, fact.channel).count_handle(fact)
-            self._operator(self.rules.interval_of(fact.at), fact.operator_id).count_handle(fact)
+            self.handle_ended(
+                fact.at, fact.topic, fact.priority, fact.channel, fact.operator_id, fact.talk_s
+            )
         else:
-            self._add_time(fact)
+            self.operator_time(
+                fact.operator_id,
+                fact.start,
+                fact.end,
+                fact.state,
+                fact.topic,
+                fact.priority,
+                fact.channel,
+                fact.holding,
+            )
 
     def add_all(self, facts: Iterable[Fact]) -> None:
+        add = self.add
         for fact in facts:
-            self.add(fact)
+            add(fact)
 
-    def _add_time(self, piece: OperatorTime) -> None:
-        step = self.rules.interval_s
-        start = piece.start
-        while start < piece.end:
-            interval = self.rules.interval_of(start)
-            end = min(piece.end, interval + step)
+    # -- the three facts by their fields (a `FactSink`: a `KpiTracker` tells them so) ---------
+
+    def _tally(self, tallies: dict[_Key, Tally], key: _Key) -> Tally:
+        t = tallies.get(key)
+        if t is None:
+            t = tallies[key] = Tally(self._n)
+        return t
+
+    def wait_ended(
+        self,
+        at: float,
+        topic: str,
+        priority: str,
+        channel: str,
+        operator_id: str | None,
+        outcome: Outcome,
+        wait_s: float,
+        deadline_met: bool | None,
+    ) -> None:
+        """A `WaitEnded`: in its queue, and in its operator's tally if one answered it (not a
+        callback: those count in their queue's voicemail figures only)."""
+        step, rules = self._step, self.rules
+        interval = at - at % step if step else rules.interval_of(at)
+        key = (interval, topic, priority, channel)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = Tally(self._n)
+        queue.count_wait_of(channel, priority, outcome, wait_s, deadline_met, rules)
+        if operator_id is not None and channel != CALLBACK:
+            op = self._tally(self.operators, (interval, operator_id))
+            op.count_wait_of(channel, priority, outcome, wait_s, deadline_met, rules)
+
+    def handle_ended(
+        self, at: float, topic: str, priority: str, channel: str, operator_id: str, talk_s: float
+    ) -> None:
+        """A `HandleEnded`, in its queue and its operator's tally (`Tally.count_handle`)."""
+        step = self._step
+        interval = at - at % step if step else self.rules.interval_of(at)
+        key = (interval, topic, priority, channel)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = Tally(self._n)
+        queue.handled += 1
+        queue.talk_sum += talk_s
+        op = self._tally(self.operators, (interval, operator_id))
+        op.handled += 1
+        op.talk_sum += talk_s
+
+    def operator_time(
+        self,
+        operator_id: str,
+        start: float,
+        end: float,
+        state: OperatorState,
+        topic: str | None,
+        priority: str | None,
+        channel: str | None,
+        holding: bool,
+    ) -> None:
+        """An `OperatorTime`, split at interval boundaries, each part counted in the
+        operator's tally as `Tally.count_time` counts it (and a wrap-up's in the queue of the
+        contact it followed too). Spelt out: most pieces fall in one interval."""
+        stop = end
+        if not start < stop:
+            return
+        wrap = state is _WRAP_UP
+        counted = state is not _OFFLINE
+        busy = holding or state in _BUSY
+        group = None
+        if wrap and topic is not None:
+            assert priority is not None and channel is not None
+            group = (topic, priority, channel)
+        operators, step, interval_s = self.operators, self._step, self.rules.interval_s
+        while start < stop:
+            interval = start - start % step if step else self.rules.interval_of(start)
+            bound = interval + interval_s
+            end = stop if stop <= bound else bound
             seconds = end - start
-            operator = self._operator(interval, piece.operator_id)
-            operator.count_time(piece.state, seconds, piece.holding)
-            if piece.state is OperatorState.WRAP_UP and piece.topic is not None:
-                assert piece.priority is not None and piece.channel is not None
-                queue = self._queue(start, piece.topic, piece.priority, piece.channel)
+            key = (interval, operator_id)
+            operator = operators.get(key)
+            if operator is None:
+                operator = operators[key] = Tally(self._n)
+            if wrap:
+                operator.wrap_sum += seconds
+            if counted:
+                operator.open_s += seconds
+                if busy:
+                    operator.busy_s += seconds
+            if group is not None:
+                queue = self._tally(self.queues, (interval, *group))
                 queue.wrap_sum += seconds
             start = end
 
     def total(self) -> Tally:
         """The whole line: every contact figure once, and every operator's time."""
-        whole = Tally(self._n)
-        for t in self.queues.values():
-            whole.merge(t)
-        whole.wrap_sum = 0.0  # the queue side's wrap-up, counted again below with the time
-        for t in self.operators.values():
-            whole.wrap_sum += t.wrap_sum
-            whole.busy_s += t.busy_s
-            whole.open_s += t.open_s
-        return whole
+        return self._line(_whole).get(None) or Tally(self._n)
+
+    def by_interval(self) -> dict[float, Tally]:
+        """The whole line's tally of each interval, as `total` is of all of them: the queue
+        side's contact figures with the operator side's time."""
+        return self._line(_start)
+
+    def _line(self, group: Callable[[float], _K]) -> dict[_K, Tally]:
+        """The whole line's tally of each group of intervals (`group`: an interval's start to
+        its group): the queue side's tallies merged without their wrap-up (it is the time of
+        the operators who wrapped up, counted with the operator side's), and the operator
+        side's wrap-up, busy and open time. Each group adds its tallies in the buckets' order."""
+        n = self._n
+        lines: dict[_K, Tally] = {}
+        for (start, *_), t in self.queues.items():
+            key = group(start)
+            line = lines.get(key)
+            if line is None:
+                line = lines[key] = Tally(n)
+            line.merge(t)
+        for line in lines.values():
+            line.wrap_sum = 0.0
+        for (start, _), t in self.operators.items():
+            key = group(start)
+            line = lines.get(key)
+            if line is None:
+                line = lines[key] = Tally(n)
+            line.wrap_sum += t.wrap_sum
+            line.busy_s += t.busy_s
+            line.open_s += t.open_s
+        return lines
+
+
+def _whole(start: float) -> None:
+    return None
+
+
+def _start(start: float) -> float:
+    return start

@@ -55,7 +55,7 @@ from hotline.routing.skills import SkillIndex
 from hotline.routing.timers import LAPSE, LIMIT, OFFER, TARGET, WRAP_UP, Timers
 
 _REASON = {s: s.value for s in ContactState}  # `ContactState.value` is slow to read on 3.11
-_FOREVER = float("inf")  # the simulator's operators never lapse: no timer for them
+_INF = float("inf")  # no timer: also the simulator's operators, who never lapse
 
 
 class RoutingState:
@@ -386,14 +386,43 @@ class RoutingState:
 
     def next_deadline(self) -> float | None:
         """The earliest moment at which `tick` may have something to do."""
-        return self._timers.next_deadline()
+        # `Timers.next_deadline`, spelt out: asked before every step of a simulation.
+        at = _INF
+        o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
+        if o and o[0][0] < at:
+            at = o[0][0]
+        if w and w[0][0] < at:
+            at = w[0][0]
+        if t and t[0][0] < at:
+            at = t[0][0]
+        if li and li[0][0] < at:
+            at = li[0][0]
+        la = self._lapse_timers
+        if la and la[0][0] < at:
+            at = la[0][0]
+        return None if at == _INF else at
 
     def tick(self, now: float) -> list[Event]:
         """Apply every timer due by `now`, one at a time and in time order (on equal times:
-        offers, wrap-ups, targets, limits)."""
+        offers, wrap-ups, targets, limits, lapses)."""
         out: list[Event] = []
-        timers = self._timers
-        while (kind := timers.due(now)) is not None:
+        o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
+        la = self._lapse_timers
+        while True:
+            # `Timers.due(now)`, spelt out: most timers fall due stale, and cost only this.
+            at, kind = _INF, -1
+            if o and o[0][0] < at:
+                at, kind = o[0][0], OFFER
+            if w and w[0][0] < at:
+                at, kind = w[0][0], WRAP_UP
+            if t and t[0][0] < at:
+                at, kind = t[0][0], TARGET
+            if li and li[0][0] < at:
+                at, kind = li[0][0], LIMIT
+            if la and la[0][0] < at:
+                at, kind = la[0][0], LAPSE
+            if at > now:
+                break
             if kind == OFFER:
                 _, offer_seq, cid = heappop(self._offer_timers)
                 c = self._contacts.get(cid)
@@ -444,7 +473,7 @@ class RoutingState:
     def _watch_certification(self, op: OperatorRecord) -> None:
         """Set the lapse timer of `op`'s certification (none for never, or for ever)."""
         until = op.certified_until
-        if until is not None and until != _FOREVER:
+        if until is not None and until != _INF:
             heappush(self._lapse_timers, (until, op.id))
 
     def _lapse_due(self, now: float, out: list[Event]) -> None:

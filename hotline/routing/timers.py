@@ -1,4 +1,4 @@
-"""The routing state's four timers, as heaps of plain tuples that the state pushes straight onto.
+"""The routing state's five timers, as heaps of plain tuples that the state pushes straight onto.
 
 - offer: an offer not answered in time is a missed offer (`offer_timeout_s`);
 - wrap-up: after-contact work ends by itself (`wrap_up_s`);

@@ -22,6 +22,7 @@ from hotline.sim.draws import Draw, sampler
 from hotline.sim.scenario import HOURS, Scenario
 
 _HOUR_S = 3600.0
+_log = math.log
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class PoissonProcess:
     proportion to the streams' rates in that hour. `utc_offset_s`: local time minus UTC,
     which says where the hours of the day fall on the epoch."""
 
-    __slots__ = ("_choose", "_cum", "_offset", "_rate_s", "_rng", "_single")
+    __slots__ = ("_choose", "_cum", "_offset", "_random", "_rate_s", "_rng", "_single")
 
     def __init__(self, hourly: Sequence[Sequence[float]], utc_offset_s: float, rng: Random) -> None:
         self._rng = rng
@@ -88,11 +89,11 @@ class PoissonProcess:
         # Per hour: the total rate per second, and the streams' cumulative rates per hour.
         self._rate_s = [sum(s[h] for s in hourly) / _HOUR_S for h in range(HOURS)]
         self._cum = [list(accumulate(s[h] for s in hourly)) for h in range(HOURS)]
-        self._choose = rng.random
+        self._choose = self._random = rng.random
 
     def next(self, t: float, horizon: float) -> tuple[float, int]:
         """(time, stream) of the first arrival after `t`; time is inf if none by `horizon`."""
-        mass = self._rng.expovariate(1.0)
+        mass = -_log(1.0 - self._random())  # `expovariate(1.0)`, spelt out
         rates, offset = self._rate_s, self._offset
         while t < horizon:
             # Hour boundaries as whole seconds (offsets are whole seconds): exact in a float.

@@ -22,8 +22,9 @@ def sampler(d: Distribution, rng: Random) -> Draw:
         return lambda: mean
     if d.dist == "exp":
         rate = 1.0 / mean
-        expo = rng.expovariate
-        return lambda: expo(rate)
+        random, log = rng.random, math.log
+        # `rng.expovariate(rate)` spelt out (its formula: the same draws), a call less a draw.
+        return lambda: -log(1.0 - random()) / rate
     assert d.sd_s is not None
     # The lognormal whose own mean and sd are mean_s and sd_s.
     sigma2 = math.log1p((d.sd_s / mean) ** 2)

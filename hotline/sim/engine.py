@@ -38,7 +38,7 @@ from typing import Any
 from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
-from hotline.kpi.facts import Fact
+from hotline.kpi.facts import FactSink
 from hotline.routing import NewContact, Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
@@ -142,6 +142,16 @@ class Simulation:
             kinds, self.roster.specs, policy.default_language, replayed=replay is not None
         )
         self.state = RoutingState(policy)
+        # What the router is told of each operator: its capacity only on the channels that
+        # contacts come by. A channel nobody calls on changes no decision, but every free
+        # operator would stand in its queues, and be taken out of them, for nothing.
+        used = {kind.channel for kind in kinds}
+        self._router_specs = [
+            dataclasses.replace(
+                spec, capacity={ch: n for ch, n in spec.capacity.items() if ch in used}
+            )
+            for spec in self.roster.specs
+        ]
         self._utc_offset_s = offset.total_seconds()
         self._required = (
             None
@@ -161,7 +171,7 @@ class Simulation:
         # The warm-up's facts go nowhere; at the start the tracker is restarted on what it
         # holds (as after a restart of the server), operators' pieces cut at the start.
         tracker = KpiTracker()
-        emit: Callable[[Fact], None] = _discard
+        emit: FactSink = _DISCARD
         waiting, staffed = Levels(), Levels()
         wait_up, wait_down = waiting.steps.append, waiting.down
 
@@ -174,6 +184,7 @@ class Simulation:
         delay = self._delay
         back_after = self.scenario.back_after_miss_s
         accept = state.accept
+        feed = tracker.feed_to
         n_events = 0
 
         def apply(events: list[Event], now: float) -> None:
@@ -182,7 +193,7 @@ class Simulation:
             accept's own events follow them."""
             nonlocal seq, n_events
             n_events += len(events)
-            tracker.feed_all(events, emit)
+            feed(events, emit)
             e: Any
             for e in events:  # by how often each kind comes
                 kind = type(e)
@@ -215,7 +226,7 @@ class Simulation:
         roster = self.roster
         ids = [spec.id for spec in roster.specs]
         index_of = {op_id: i for i, op_id in enumerate(ids)}
-        for spec, presence in zip(roster.specs, roster.initial, strict=True):
+        for spec, presence in zip(self._router_specs, roster.initial, strict=True):
             apply(state.upsert_operator(spec, begin), begin)
             if presence is not _OFFLINE:
                 apply(state.set_presence(spec.id, presence, begin), begin)
@@ -225,18 +236,21 @@ class Simulation:
             seq += 1
             heappush(heap, (at, seq, _PRESENCE, index, presence))
         arrivals = self._arrivals
-        first = next(arrivals, None)
-        if first is not None:
+        inf = math.inf
+        # The next arrival waits beside the heap, not in it (a push and a pop less a contact),
+        # with the sequence number it would have had there: the same order on equal times.
+        coming: Arrival | None = next(arrivals, None)
+        coming_at, coming_seq = inf, 0
+        if coming is not None:
             seq += 1
-            heappush(heap, (first[0], seq, _ARRIVE, first, None))
+            coming_at, coming_seq = coming[0], seq
         planned = list(roster.initial)
         n_contacts = 0
         span = end - begin
-        inf = math.inf
 
         def advance(until: float) -> None:
             """Everything due before `until`, in time order (router timers first on a tie)."""
-            nonlocal seq, n_contacts
+            nonlocal seq, n_contacts, coming, coming_at, coming_seq
             steps = 0
             next_deadline, tick, enqueue, complete = (
                 state.next_deadline,
@@ -247,6 +261,11 @@ class Simulation:
             while True:
                 deadline = next_deadline()
                 top = heap[0][0] if heap else inf
+                if coming_at < top or (coming_at == top and heap and coming_seq < heap[0][1]):
+                    top = coming_at
+                    kind = _ARRIVE
+                else:
+                    kind = -1
                 if deadline is not None and deadline <= top:
                     if deadline >= until:
                         return
@@ -256,9 +275,9 @@ class Simulation:
                     continue
                 if top >= until:
                     return
-                now, _, kind, a, b = heappop(heap)
                 if kind == _ARRIVE:
-                    _, k, handle_s, patience = a
+                    assert coming is not None
+                    now, k, handle_s, patience = coming
                     n_contacts += 1
                     cid = str(n_contacts)
                     handle_of[cid] = handle_s
@@ -267,11 +286,18 @@ class Simulation:
                     if patience is not None and cid in handle_of:  # not answered at once
                         seq += 1
                         heappush(heap, (now + patience, seq, _ABANDON, cid, None))
-                    following = next(arrivals, None)
-                    if following is not None:
+                    coming = next(arrivals, None)
+                    if coming is None:
+                        coming_at = inf
+                    else:
                         seq += 1
-                        heappush(heap, (following[0], seq, _ARRIVE, following, None))
-                elif kind == _COMPLETE:
+                        coming_at, coming_seq = coming[0], seq
+                    steps += 1
+                    if progress is not None and not steps % _PROGRESS_EVERY:
+                        progress((now - begin) / span)
+                    continue
+                now, _, kind, a, b = heappop(heap)
+                if kind == _COMPLETE:
                     apply(complete(a, b, now), now)
                     if b in leaving:
                         self._sign_off(b, now, leaving, apply)
@@ -309,7 +335,8 @@ class Simulation:
 
         advance(start)
         tracker = _restarted(tracker, start)
-        emit = buckets.add
+        feed = tracker.feed_to
+        emit = buckets  # told each fact's fields: no fact is built
         advance(end)
         buckets.add_all(tracker.open_time(end))
         if progress is not None:
@@ -345,8 +372,20 @@ class Simulation:
         apply(events, now)
 
 
-def _discard(fact: Fact) -> None:
-    pass
+class _Discard:
+    """A `FactSink` for the warm-up: its facts go nowhere."""
+
+    def wait_ended(self, *fields: Any) -> None:
+        pass
+
+    def handle_ended(self, *fields: Any) -> None:
+        pass
+
+    def operator_time(self, *fields: Any) -> None:
+        pass
+
+
+_DISCARD: FactSink = _Discard()
 
 
 def _restarted(tracker: KpiTracker, start: float) -> KpiTracker:

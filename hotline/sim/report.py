@@ -20,25 +20,8 @@ from hotline.sim.engine import SimResult
 
 
 def interval_tallies(buckets: Buckets) -> dict[float, Tally]:
-    """The whole line's tally of each interval: its contacts (the queue side) with its
-    operators' time (the operator side), as `Buckets.total` makes the whole run's."""
-    n = len(buckets.rules.thresholds)
-    by_interval: dict[float, Tally] = {}
-    for (start, *_), t in buckets.queues.items():
-        whole = by_interval.get(start)
-        if whole is None:
-            whole = by_interval[start] = Tally(n)
-        whole.merge(t)
-    for whole in by_interval.values():
-        whole.wrap_sum = 0.0  # the queue side's wrap-up: counted below with the time
-    for (start, _), t in buckets.operators.items():
-        whole = by_interval.get(start)
-        if whole is None:
-            whole = by_interval[start] = Tally(n)
-        whole.wrap_sum += t.wrap_sum
-        whole.busy_s += t.busy_s
-        whole.open_s += t.open_s
-    return by_interval
+    """The whole line's tally of each interval (`Buckets.by_interval`)."""
+    return buckets.by_interval()
 
 
 def report(result: SimResult, **run: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@ the supervisors' list with its filters and masking, corrections kept, and the tr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from quart import Quart
@@ -17,7 +17,10 @@ from tests.api.conftest import Clients, Tokens, auth
 from tests.api.test_contacts import CALL, ready_desk
 
 DAY = 86_400.0
-T0 = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
+# A Monday two to three weeks ago: recent enough that the retention sweep (90 days as shipped,
+# running in the app under test) has not taken the comments' text and terms.
+_RECENT = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=14)
+T0 = (_RECENT - timedelta(days=_RECENT.weekday())).timestamp()
 
 
 def iso(epoch: float) -> str:
