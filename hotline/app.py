@@ -41,11 +41,13 @@ from hotline.services.kb import install_starter
 from hotline.services.live import load_live_figures
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
+from hotline.services.surveys import quality_committed, quality_rules
 from hotline.store import Store, StoreHandle
 from hotline.store.feedback import rules_text, set_theme_rules, theme_rules_text
 from hotline.store.identity import database_id
 from hotline.store.kpi_rebuild import open_kpi
 from hotline.store.lock import keep_database_locked
+from hotline.store.quality import QualityRecorder
 from hotline.voicemail.watcher import VoicemailWatcher
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,7 @@ async def start_services(
         published=lambda: actor.published,
         kpi=kpi,
         after_commit=live.after_commit,
+        quality=QualityRecorder(quality_rules(settings)),  # repeats and survey SMS (issue 14)
     )
     board = OfferBoard(actor.subscribe(buffer=JOURNAL_BUFFER, lossless=True))
     nursery.start_soon(log_router_events, actor)
@@ -151,6 +154,7 @@ async def start_services(
         max_sms_segments=settings.templates.sms_max_segments,
     )
     open_tickets = await OpenTickets.load(store)
+    journal.after_quality = quality_committed(live, notifier)
     services = Services(
         settings=settings,
         clock=clock,

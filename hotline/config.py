@@ -269,6 +269,48 @@ class MetricsSettings(_Section):
     access: Literal["loopback", "token"] = "loopback"
 
 
+# -- surveys and repeat contacts (issue 14) --------------------------------------------------------
+SURVEY_CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: read off a phone
+
+
+class SurveySettings(_Section):
+    """`[surveys]`: the rating SMS after a completed voice, chat or callback contact."""
+
+    enabled: bool = True
+    # The share of completed contacts surveyed (0..1); which ones is a hash of the contact's id.
+    share: float = Field(default=1.0, ge=0, le=1)
+    # The link in the SMS: this followed by the code (the portal's page reads it from its path).
+    link_base: str = Field(default="https://gosuslugi.example/rate/", min_length=1, max_length=60)
+    # The SMS text; {link} is the link_base followed by the code.
+    sms_text: str = Field(
+        default="Оцените, пожалуйста, разговор с горячей линией: {link}",  # noqa: RUF001
+        min_length=1,
+        max_length=300,
+    )
+    code_length: int = Field(default=10, ge=8, le=32)  # of SURVEY_CODE_ALPHABET: 4.95 bits each
+    expire_days: float = Field(default=7, gt=0)
+    nps_every_days: float = Field(default=30, ge=0)  # NPS asked at most this often per phone
+    # Answers per source (the calling token) over a minute, and at once: past it, 429.
+    answers_per_minute: float = Field(default=60, gt=0)
+    answers_burst: int = Field(default=20, ge=1)
+
+    @model_validator(mode="after")
+    def _link_placeholder(self) -> Self:
+        try:
+            self.sms_text.format_map({"link": ""})
+        except (KeyError, ValueError, IndexError):
+            raise _At(("sms_text",), "the only placeholder is {link}") from None
+        if "{link}" not in self.sms_text:
+            raise _At(("sms_text",), "the text must hold {link}")
+        return self
+
+
+class QualitySettings(_Section):
+    """`[quality]`: what counts as a repeat contact."""
+
+    repeat_window_h: float = Field(default=72, gt=0)
+
+
 class KbSettings(_Section):
     # A search after which the same caller used no article within this many minutes is a gap:
     # a question the knowledge base could not answer (GET /v1/kb/reports).
@@ -297,6 +339,8 @@ class Settings(_Section):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    surveys: SurveySettings = Field(default_factory=SurveySettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     feedback: FeedbackSettings = Field(default_factory=lambda: FeedbackSettings())
     # The certification journal and the quality scorecards (hotline.training.settings).
     certification: CertificationSettings = Field(default_factory=CertificationSettings)

@@ -19,6 +19,10 @@ The journal owns the line's `KpiRecorder` (hotline/store/rollups.py): each batch
 tracker once, before the first attempt to write it, and the rollups of the facts it gave are
 written in the batch's own transaction, so the figures on disk are exactly those of the events on
 disk. After each commit, `after_commit(events, facts)` hears what was written (the live view).
+Likewise its `QualityRecorder` (hotline/store/quality.py), if given: repeat contacts and the
+survey SMS of completed contacts are written in the batch's transaction, worked out there from
+the events (a retried batch works them out again from scratch), and `after_quality(written)`
+hears what they counted after the commit.
 
 If a batch cannot be written (the store is read-only after a full disk or an I/O error, or a
 COMMIT failed), the journal keeps that very batch and retries it, backing off up to `RETRY_MAX_S`,
@@ -45,6 +49,7 @@ from hotline.kpi.facts import Fact
 from hotline.routing.model import Event
 from hotline.store import StoreError, StoreHandle, StoreReadOnly, Tx
 from hotline.store.events import append_router_events
+from hotline.store.quality import QualityRecorder, QualityWritten
 from hotline.store.rollups import Counted, KpiRecorder
 
 log = logging.getLogger(__name__)
@@ -54,9 +59,14 @@ RETRY_FIRST_S = 0.05  # pause before the second attempt at a failed batch, doubl
 RETRY_MAX_S = 1.0  # ... up to this: a recovered store is written to within a second
 
 AfterCommit = Callable[[Sequence[Event], Sequence[Fact]], None]
+AfterQuality = Callable[[QualityWritten], None]
 
 
 def _nothing(events: Sequence[Event], facts: Sequence[Fact]) -> None:
+    return None
+
+
+def _no_quality(written: QualityWritten) -> None:
     return None
 
 
@@ -77,6 +87,8 @@ class Journal:
         kpi: KpiRecorder | None = None,
         after_commit: AfterCommit = _nothing,
         max_batch: int = MAX_BATCH,
+        quality: QualityRecorder | None = None,
+        after_quality: AfterQuality = _no_quality,
     ) -> None:
         """`feed` is a lossless subscription taken before the router served anything;
         `published()` counts the events the router has handed to it so far (`RouterActor.
@@ -88,6 +100,8 @@ class Journal:
         self._feed = feed
         self._kpi = kpi if kpi is not None else KpiRecorder(KpiTracker(), KpiRules())
         self._after_commit = after_commit
+        self._quality = quality
+        self.after_quality = after_quality  # settable: the senders start after the journal
         self._published = published
         self._store = store
         self._max_batch = max_batch
@@ -141,12 +155,14 @@ class Journal:
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
                 counted = self._kpi.count(batch)  # once: a retried batch is not fed again
-                await self._write(batch, counted)
+                written = await self._write(batch, counted)
                 self._durable += len(batch)
                 self._batches += 1
                 self._largest = max(self._largest, len(batch))
                 self._wake_durable()
                 self._after_commit(batch, counted.facts)
+                if written is not None:
+                    self.after_quality(written)
         except BaseException as exc:
             self._failed = exc
             raise
@@ -155,15 +171,19 @@ class Journal:
                 wake.set()
             self._waiters.clear()
 
-    async def _write(self, batch: list[Event], counted: Counted) -> None:
-        async def work(tx: Tx) -> None:
+    async def _write(self, batch: list[Event], counted: Counted) -> QualityWritten | None:
+        quality = self._quality
+
+        async def work(tx: Tx) -> QualityWritten | None:
+            new = await quality.new_contacts(tx, batch) if quality is not None else set()
             await append_router_events(tx, batch)
             await self._kpi.write(tx, counted)
+            return await quality.write(tx, batch, new) if quality is not None else None
 
         pause = RETRY_FIRST_S
         for attempt in itertools.count(1):
             try:
-                await self._store.transact(work)
+                written = await self._store.transact(work)
             except StoreError as exc:
                 if self._stalled is None or attempt in (2, 10) or attempt % 100 == 0:
                     log_event(
@@ -182,7 +202,8 @@ class Journal:
                 if self._stalled is not None:
                     log_event(log, "journal.writing_again", logging.WARNING, attempt=attempt)
                     self._stalled = None
-                return
+                return written
+        raise AssertionError("unreachable: the loop above returns or raises")
 
     def _release_waiters(self) -> None:
         for _, _, wake in self._waiters:  # they see `_durable` short and raise

@@ -20,4 +20,10 @@ FIGURES = (
     "occupancy",
     "deadline_met",
     "voicemail_within_hour",
+    # issue 14: the quality loop (surveys, repeat contacts)
+    "csat",
+    "nps",
+    "survey_response_rate",
+    "repeat_rate",
+    "first_contact_resolution",
 )

@@ -31,6 +31,7 @@ from hotline.api import (
     roles,
     schedule,
     stats,
+    surveys,
     tickets,
     voicemails,
     wallboard,
@@ -79,6 +80,7 @@ def create_app(services: Services) -> HotlineApp:
     app.register_blueprint(stats.blueprint)  # the line's service levels: /v1/stats
     app.register_blueprint(metrics.blueprint)  # for Prometheus: /metrics
     app.register_blueprint(wallboard.blueprint)  # the wall screen's page: /wallboard
+    app.register_blueprint(surveys.blueprint)  # ratings after a contact: /v1/surveys
     app.register_blueprint(feedback.blueprint)  # comments by theme: /v1/feedback, /v1/quality
     app.register_blueprint(history.blueprint)  # notes, a citizen's history, chat -> call
     app.register_blueprint(certifications.blueprint)  # the operators' certification journal

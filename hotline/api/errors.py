@@ -13,6 +13,7 @@ about the cause, while the log gets the full trace.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,10 +28,12 @@ from hotline.api.schemas import NO_NUL
 from hotline.domain.errors import (
     Conflict,
     Forbidden,
+    Gone,
     HotlineError,
     Invalid,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from hotline.jsonlog import log_event
@@ -50,6 +53,8 @@ STATUS_OF: dict[type[HotlineError], int] = {
     UnsupportedMediaType: 415,
     Invalid: 422,
     InvalidJson: 400,
+    Gone: 410,
+    TooManyRequests: 429,
 }
 _BAD_REQUEST = 400  # a HotlineError of no mapped kind: the client asked for something wrong
 
@@ -80,6 +85,8 @@ async def _domain_error(error: HotlineError) -> Response:
     response = error_response(status_of(error), error.code, error.message, error.field, error.extra)
     if isinstance(error, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="hotline"'
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
     return response
 
 

@@ -4,7 +4,11 @@ scraper's `Accept` asks (prometheus_client's `choose_encoder`).
 Each app has its own `CollectorRegistry` (`install`), never the process-wide one: tests build
 many apps, and a metric registered twice in one registry is an error. What it exports:
 - counters and histograms since the process started, from the live figures' `Totals`
-  (`hotline.kpi.totals`), labelled by topic, priority class and channel only;
+  (`hotline.kpi.totals`), labelled by topic, priority class and channel only; so are the
+  quality counters (first and repeat contacts, surveys sent and answered, CSAT 4-5, NPS
+  promoters / passives / detractors: `LiveFigures.quality_totals`);
+- today's quality figures as gauges (csat, nps, response rate, repeat rate, first-contact
+  resolution; left out while they have nothing to divide);
 - gauges read when scraped: what waits now and for how long, operators by state (the router, via
   the live figures' snapshot), voicemail callbacks overdue, and the outbox's messages not sent
   by kind (one small count in the store);
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
@@ -35,6 +39,7 @@ from quart import Blueprint, Quart, Response, current_app, g, request
 
 from hotline.api.openapi import answers_with
 from hotline.api.services import current_services
+from hotline.kpi.quality import QUALITY_FIGURES, QualityTally
 from hotline.kpi.totals import Histogram as Counts
 from hotline.kpi.totals import Totals
 from hotline.routing.model import OperatorState
@@ -59,6 +64,7 @@ class Moment:
     operators: Mapping[str, int]
     voicemail_overdue: int
     outbox: Mapping[tuple[MessageKind, MessageState], int]
+    quality_today: Mapping[str, float | None] = field(default_factory=dict)
 
 
 class LineCollector(Collector):
@@ -71,6 +77,7 @@ class LineCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from _counts(self._live.totals)
+        yield from _quality_counts(self._live.quality_totals)
         if self.moment is not None:
             yield from _gauges(self.moment)
 
@@ -120,6 +127,33 @@ def _counts(totals: Totals) -> Iterator[Metric]:
     return iter((offered, answered, abandoned, expired, waits, handle))
 
 
+def _quality_counts(totals: Mapping[tuple[str, str, str], QualityTally]) -> Iterator[Metric]:
+    def family(name: str, text: str, *extra: str) -> CounterMetricFamily:
+        return CounterMetricFamily(name, text, labels=(*QUEUE_LABELS, *extra))
+
+    contacts = family(
+        "hotline_contacts_arrived",
+        "Contacts by arrival; repeat=true: the same phone or citizen on the same topic within"
+        " [quality] repeat_window_h",
+        "repeat",
+    )
+    sent = family("hotline_surveys_sent", "Survey SMS put in the outbox after a completed contact")
+    answers = family("hotline_survey_answers", "Survey answers; csat_good: rated 4 or 5", "csat")
+    nps = family("hotline_survey_nps_answers", "NPS answers by kind (9-10, 7-8, 0-6)", "kind")
+    for (topic, priority, channel), q in sorted(totals.items()):
+        queue = [topic, priority, channel]
+        contacts.add_metric([*queue, "false"], q.firsts)
+        contacts.add_metric([*queue, "true"], q.repeats)
+        sent.add_metric(queue, q.surveys_sent)
+        answers.add_metric([*queue, "good"], q.csat_good)
+        answers.add_metric([*queue, "other"], q.answers - q.csat_good)
+        nps.add_metric([*queue, "promoter"], q.nps_promoters)
+        passive = q.nps_answers - q.nps_promoters - q.nps_detractors
+        nps.add_metric([*queue, "passive"], passive)
+        nps.add_metric([*queue, "detractor"], q.nps_detractors)
+    return iter((contacts, sent, answers, nps))
+
+
 def _histogram(family: HistogramMetricFamily, labels: list[str], counts: Counts) -> None:
     buckets = [(_le(bound), n) for bound, n in counts.cumulative()]
     family.add_metric(labels, buckets, counts.sum)
@@ -158,6 +192,14 @@ def _gauges(m: Moment) -> Iterator[Metric]:
     for (kind, state), n in m.outbox.items():
         outbox.add_metric([kind.value, state.value], n)
     yield outbox
+    for name in QUALITY_FIGURES:
+        value = m.quality_today.get(name)
+        if value is not None:
+            yield GaugeMetricFamily(
+                f"hotline_today_{name}",
+                f"Today's {name} (README 'Surveys and repeat contacts'); nps in points",
+                value=value,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +255,7 @@ async def scrape() -> Response:
         operators={s.value: live["operators"].get(s.value, 0) for s in OperatorState},
         voicemail_overdue=live["voicemail_overdue"],
         outbox=outbox,
+        quality_today={name: live["today"][name] for name in QUALITY_FIGURES},
     )
     encode, content_type = _encoder(request.headers.get("Accept", ""))
     body = encode(metrics.registry)  # no await since the moment was set: it is this scrape's

@@ -46,7 +46,9 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     413: "The body is over its size limit.",
     415: "The body is not of a type this operation takes.",
     422: "A value is invalid; `field` names it.",
+    410: "It existed but can no longer be used (an expired survey code).",
     423: "Locked after too many failed checks; try again after the lock window.",
+    429: "Too many requests from this caller; retry after `Retry-After`.",
     503: "The change could not be saved (the store cannot write); retry after `Retry-After`.",
 }
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {
@@ -58,6 +60,9 @@ _ERROR_HEADERS: dict[int, dict[str, Any]] = {
         }
     },
     503: {"Retry-After": {"description": "seconds", "schema": {"type": "string"}}},
+    429: {
+        "Retry-After": {"description": "seconds", "required": True, "schema": {"type": "string"}}
+    },
 }
 _WRITES = frozenset({"post", "put", "patch", "delete"})
 

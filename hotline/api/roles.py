@@ -117,6 +117,9 @@ ROUTES: dict[str, Access] = {
     "wallboard.page": PUBLIC,
     "wallboard.style": PUBLIC,
     "wallboard.script": PUBLIC,
+    # Surveys (issue 14): the portal's page and the IVR post for the citizen, who holds no token.
+    "surveys.answer": _allow(_I),
+    "surveys.opt_out": _allow(_I),
     # Feedback sorted by theme (issue 14): complaints operators record, supervisors read.
     "feedback.complain": _allow(_S, _O, reach=Reach.HELD),
     "feedback.index": _allow(_S),

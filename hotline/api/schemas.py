@@ -153,6 +153,11 @@ class ContactOut(Response):
     open_ticket: str | None = Field(
         default=None, description="on creation: the caller's most recent ticket not completed"
     )
+    repeat_of: str | None = Field(
+        default=None,
+        description="the earlier contact from this phone (or citizen) on this topic within "
+        "[quality] repeat_window_h that this one repeats; null for a first contact",
+    )
 
     @classmethod
     def of(cls, view: ContactView, *, masked: bool = False) -> ContactOut:
@@ -180,6 +185,7 @@ class ContactOut(Response):
             ended_at=instant(r.ended_at),
             outcome=r.outcome,
             open_ticket=view.open_ticket,
+            repeat_of=r.repeat_of,
         )
 
 

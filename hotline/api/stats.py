@@ -56,6 +56,14 @@ class Figures(Response):
     occupancy: Ratio
     deadline_met: dict[str, Ratio] = Field(description="by priority class")
     voicemail_within_hour: Ratio
+    # The quality loop (README "Surveys and repeat contacts").
+    csat: Ratio = Field(description="survey answers rating 4-5 / answers")
+    nps: float | None = Field(description="% of NPS answers 9-10 minus % of 0-6, -100..100")
+    survey_response_rate: Ratio = Field(description="answers / surveys sent in the period")
+    repeat_rate: Ratio = Field(description="repeat contacts / contacts")
+    first_contact_resolution: float | None = Field(
+        description="1 - repeats / first contacts (below 0 when problems take 3+ contacts)"
+    )
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Figures:

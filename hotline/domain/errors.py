@@ -54,3 +54,19 @@ class UnsupportedMediaType(Invalid):
     """A file (or a body) of a type this endpoint does not take, told by its bytes."""
 
     code = "unsupported_media_type"
+
+
+class Gone(HotlineError):
+    """The thing existed but can no longer be used (an expired survey code)."""
+
+    code = "gone"
+
+
+class TooManyRequests(HotlineError):
+    """The caller went past a rate limit; it may try again after `retry_after_s`."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message, extra={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s

@@ -20,6 +20,8 @@ Definitions (README "Service levels, defined" says the same for deployers):
 - voicemail_within_hour: callback contacts (voicemails) answered by their deadline (one working
   hour) / (answered + those whose deadline passed); callbacks count in nothing else of the
   inbound figures above but handle time and occupancy.
+- csat, nps, survey_response_rate, repeat_rate, first_contact_resolution: the quality figures,
+  from a `QualityTally` counted beside the tally (hotline.kpi.quality says how).
 A ratio with nothing to divide is None.
 """
 
@@ -29,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from hotline.kpi.facts import Fact, HandleEnded, Outcome, WaitEnded
+from hotline.kpi.quality import QualityTally, quality_figures
 from hotline.kpi.rules import _QUARTER_HOUR, KpiRules
 from hotline.routing.model import OperatorState
 
@@ -178,8 +181,9 @@ def _ratio(part: float, whole: float) -> float | None:
     return part / whole if whole > 0 else None
 
 
-def figures(t: Tally, rules: KpiRules) -> dict[str, Any]:
-    """FIGURES of the issue (and of `GET /v1/stats`): counts, seconds and ratios 0..1."""
+def figures(t: Tally, rules: KpiRules, quality: QualityTally | None = None) -> dict[str, Any]:
+    """FIGURES of the issue (and of `GET /v1/stats`): counts, seconds and ratios 0..1; the
+    quality figures from `quality` (None: nothing counted, so they are None too)."""
     answered_or_abandoned = t.answered + t.abandoned
     base = {
         "answered": t.answered,
@@ -212,6 +216,7 @@ def figures(t: Tally, rules: KpiRules) -> dict[str, Any]:
             for name in rules.classes
         },
         "voicemail_within_hour": _ratio(t.vm_met, t.vm_due),
+        **quality_figures(quality),
     }
 
 

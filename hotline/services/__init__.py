@@ -23,6 +23,7 @@ from hotline.services.keylocks import KeyLocks
 from hotline.services.live import LiveFigures
 from hotline.services.offers import OfferBoard
 from hotline.services.open_tickets import OpenTickets
+from hotline.services.ratelimits import RateLimits
 from hotline.voicemail.wakeup import Wakeup
 
 
@@ -42,6 +43,7 @@ class Services:
     live: LiveFigures  # the live KPIs, fed by the journal after each commit
     key_locks: KeyLocks = field(default_factory=KeyLocks)  # one per idempotency key in use
     voicemail_wakeup: Wakeup = field(default_factory=Wakeup)  # rung when a retry is scheduled
+    survey_limits: RateLimits = field(default_factory=RateLimits)  # answers per source
 
 
 __all__ = ["Services"]

@@ -33,7 +33,12 @@ from hotline.services.auth import Principal, Role
 from hotline.services.keylocks import idempotency_scope
 from hotline.services.paging import read_page
 from hotline.store.events import ContactNote, IdempotencyRecord, new_contact_row
-from hotline.store.queries import find_idempotency_key, get_contact, list_contacts
+from hotline.store.queries import (
+    find_idempotency_key,
+    get_contact,
+    get_repeat_of,
+    list_contacts,
+)
 from hotline.store.rows import ContactRow
 
 
@@ -116,8 +121,12 @@ async def _create(
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
     note = ContactNote(phone=phone, idempotency=idempotency)
     admission = await sv.router.admit(spec, note=note)
-    # The answer is the journal's own projection of the router's events: no read back.
+    # The answer is the journal's own projection of the router's events, and the one column
+    # the journal works out from other rows beside them: the contact it repeats, if any.
     row = new_contact_row(admission.events)
+    repeat_of = await sv.store.read(lambda tx: get_repeat_of(tx, contact_id))
+    if repeat_of is not None:
+        row = dataclasses.replace(row, repeat_of=repeat_of)
     if admission.position is None:
         return ContactView(row, None, None)
     return _placed_view(sv, row, admission.position)

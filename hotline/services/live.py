@@ -4,8 +4,10 @@ journal commit, and the router's statistics of the moment.
 The composition root builds one `LiveFigures` (rebuilt from the store: `load_live_figures`)
 and gives its `after_commit` to the journal, which calls it with each committed batch's events
 and facts. Readers: `GET /v1/stats/live` and its stream (`snapshot`, `wait_for_news`), and
-`GET /metrics` (`totals`, `snapshot`). A snapshot asks the router one question (its statistics
-with the queue rows); readers that come while nothing was committed share it for up to
+`GET /metrics` (`totals`, `snapshot`). The quality figures (surveys, repeat contacts) come from
+`quality` (hotline.kpi.quality.LiveQuality), fed after the journal's commits (`after_quality`)
+and the survey answers' (`quality_counted`). A snapshot asks the router one question (its
+statistics with the queue rows); readers that come while nothing was committed share it for up to
 `FRESH_S`, so any number of wallboards cost the router a few questions a second at most.
 """
 
@@ -20,11 +22,13 @@ from hotline.clock import WallClock
 from hotline.kpi import Buckets
 from hotline.kpi.facts import Fact, KpiTracker
 from hotline.kpi.live import MINUTE_S, LiveView, rebuild_plan
+from hotline.kpi.quality import LiveQuality, QualityTally, quality_figures
 from hotline.kpi.rules import KpiRules
 from hotline.kpi.totals import Totals
 from hotline.routing.model import Event, RouterStatistics
 from hotline.store import StoreHandle, Tx
 from hotline.store.kpi import load_buckets
+from hotline.store.quality import LineCount, QualityWritten, load_live_quality
 
 FRESH_S = 1.0  # a snapshot is shared while no commit came and it is younger than this
 
@@ -33,10 +37,18 @@ Statistics = Callable[[], Awaitable[RouterStatistics]]
 
 class LiveFigures:
     def __init__(
-        self, view: LiveView, totals: Totals, clock: WallClock, statistics: Statistics
+        self,
+        view: LiveView,
+        totals: Totals,
+        clock: WallClock,
+        statistics: Statistics,
+        quality: LiveQuality | None = None,
     ) -> None:
         """`statistics`: the router's `statistics(queues=True)` (asked per snapshot)."""
         self.view = view
+        self.quality = quality if quality is not None else LiveQuality(view.rules.tz)
+        # Quality counts since start by (topic, priority, channel), as `totals` for the rest.
+        self.quality_totals: dict[tuple[str, str, str], QualityTally] = {}
         self.totals = totals
         self._clock = clock
         self._statistics = statistics
@@ -51,26 +63,46 @@ class LiveFigures:
         self._news.set()
         self._news = trio.Event()
 
+    def after_quality(self, written: QualityWritten) -> None:
+        """The journal's quality hook: what a committed batch counted (repeats, surveys)."""
+        self.quality_counted(written.counts.line())
+
+    def quality_counted(self, tallies: Sequence[LineCount]) -> None:
+        """Committed quality counts of the line, each at its instant and queue (a survey
+        answer's too): into the live view and the totals since start (`/metrics`)."""
+        if not tallies:
+            return
+        for at, topic, priority, channel, t in tallies:
+            self.quality.add(at, t)
+            queue = (topic, priority, channel)
+            self.quality_totals.setdefault(queue, QualityTally()).merge(t)
+        self._news.set()
+        self._news = trio.Event()
+
     @property
     def version(self) -> int:
-        """Moves with every committed batch."""
-        return self.view.version
+        """Moves with every committed batch and every quality count."""
+        return self.view.version + self.quality.version
 
     async def snapshot(self) -> dict[str, Any]:
         """`LiveView.snapshot` now (`now` an epoch)."""
         taken = trio.current_time()
         cached = self._cached
-        if cached is not None and cached[1] == self.view.version and taken - cached[0] < FRESH_S:
+        if cached is not None and cached[1] == self.version and taken - cached[0] < FRESH_S:
             return cached[2]
         statistics = await self._statistics()
-        version = self.view.version
-        snapshot = self.view.snapshot(self._clock.now(), statistics)
+        version = self.version
+        now = self._clock.now()
+        snapshot = self.view.snapshot(now, statistics)
+        today, window = self.quality.tallies(now)
+        snapshot["today"].update(quality_figures(today))
+        snapshot["last_15m"].update(quality_figures(window))
         self._cached = (taken, version, snapshot)
         return snapshot
 
     async def wait_for_news(self, seen: int) -> None:
         """Return once a batch past version `seen` is committed, or the figures are closed."""
-        while self.view.version == seen and not self._closed:
+        while self.version == seen and not self._closed:
             await self._news.wait()
 
     @property
@@ -95,9 +127,12 @@ async def load_live_figures(
     now = clock.now()
     plan = rebuild_plan(rules, now)
 
+    quality = LiveQuality(rules.tz)
+
     async def read(tx: Tx) -> tuple[Buckets, Buckets]:
         intervals = await load_buckets(tx, rules, "interval", plan.day_start, plan.split)
         minutes = await load_buckets(tx, rules, "minute", plan.minutes_from, now + MINUTE_S)
+        await load_live_quality(tx, quality, now=now)
         return intervals, minutes
 
     intervals, minutes = await store.read(read)
@@ -109,4 +144,4 @@ async def load_live_figures(
         operators=tracker.open_operators(),
         contacts=tracker.open_contacts(),
     )
-    return LiveFigures(view, Totals(rules), clock, statistics)
+    return LiveFigures(view, Totals(rules), clock, statistics, quality)

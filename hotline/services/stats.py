@@ -13,6 +13,9 @@ shows. The tallies are then put together as `Buckets.total` does:
 - `by=operator`: the operator side: what each operator answered and handled (its offered is
   its answered) and its time;
 - `total` is always the whole line over the rows' ranges.
+The quality figures (csat, nps, survey_response_rate, repeat_rate, first_contact_resolution)
+come from the `kpi_quality` rollup read in the same snapshot (`hotline.store.quality`): by
+topic, class or channel its queue side, by operator its operator side, the line's otherwise.
 With `by`, each group present anywhere in the period has a row in every interval (zeros and
 null ratios where it had nothing).
 """
@@ -26,14 +29,18 @@ from typing import Any
 
 from hotline.domain.errors import Invalid
 from hotline.kpi import Buckets, KpiRules, Tally, figures
+from hotline.kpi.quality import QualityTally
 from hotline.routing.model import OperatorState
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.evaluations import operator_quality, quality_keys
 from hotline.services.periods import MAX_ROWS, PeriodQuery, Plan, plan_period
-from hotline.store import StoreHandle
+from hotline.store import StoreHandle, Tx
 from hotline.store.kpi import Key, PeriodTallies, QueueGroup, read_period
+from hotline.store.quality import QualityGroup, read_quality
 from hotline.store.rollups import LocalDays
+
+Quality = dict[Key, QualityTally]  # by (report interval, group), as `read_quality` gives them
 
 _QUEUE_GROUPS: dict[str, QueueGroup] = {
     "topic": "topic",
@@ -69,8 +76,10 @@ async def period(
     """The report of `query` as of `now` (see the module's docstring)."""
     plan = plan_period(rules, query)
     queue_group = _QUEUE_GROUPS.get(query.by or "")
-    found = await store.read(
-        lambda tx: read_period(
+    by_quality: QualityGroup | None = queue_group if query.by != "operator" else "operator"
+
+    async def read(tx: Tx) -> tuple[PeriodTallies, Quality, Quality]:
+        found = await read_period(
             tx,
             grain=plan.grain,
             ranges=plan.ranges,
@@ -79,9 +88,15 @@ async def period(
             thresholds=len(rules.thresholds),
             classes=rules.classes,
         )
-    )
+        quality = await read_quality(tx, grain=plan.grain, ranges=plan.ranges, by=by_quality)
+        line = quality
+        if by_quality is not None:
+            line = await read_quality(tx, grain=plan.grain, ranges=plan.ranges, by=None)
+        return found, quality, line
+
+    found, quality, line = await store.read(read)
     _add_open_time(found, plan, rules, query.by, now=now)
-    report = _report(found, plan, rules, query.by)
+    report = _report(found, plan, rules, query.by, quality, line)
     if query.by == "operator":
         report = await _with_quality(store, plan, report)
     return report
@@ -133,17 +148,27 @@ def _add_open_time(
                     _add(found.queues, (at, group), t)
 
 
-def _report(found: PeriodTallies, plan: Plan, rules: KpiRules, by: str | None) -> PeriodReport:
+def _report(
+    found: PeriodTallies,
+    plan: Plan,
+    rules: KpiRules,
+    by: str | None,
+    quality: Quality,
+    line: Quality,
+) -> PeriodReport:
     n = len(rules.thresholds)
     total = _line(_merged(found.queues.values(), n), _merged(found.operators.values(), n), n)
+    line_quality = QualityTally()
+    for counted_quality in line.values():
+        line_quality.merge(counted_quality)
     rows: list[ReportRow] = []
     if by is None:
         for i, (s, e) in enumerate(plan.intervals):
             t = _line(found.queues.get((i, None)), found.operators.get((i, None)), n)
-            rows.append(ReportRow(s, e, None, figures(t, rules)))
-        return PeriodReport(rows, figures(total, rules))
+            rows.append(ReportRow(s, e, None, figures(t, rules, quality.get((i, None)))))
+        return PeriodReport(rows, figures(total, rules, line_quality))
     side = found.operators if by == "operator" else found.queues
-    groups = sorted({g for _, g in side if g is not None})
+    groups = sorted({g for _, g in side if g is not None} | {g for _, g in quality if g})
     if len(plan.intervals) * len(groups) > MAX_ROWS:
         raise Invalid(
             f"{len(plan.intervals)} intervals of {len(groups)} groups are more than {MAX_ROWS}"
@@ -154,8 +179,13 @@ def _report(found: PeriodTallies, plan: Plan, rules: KpiRules, by: str | None) -
     for i, (s, e) in enumerate(plan.intervals):
         for g in groups:
             counted = side.get((i, g))
-            rows.append(ReportRow(s, e, g, empty if counted is None else figures(counted, rules)))
-    return PeriodReport(rows, figures(total, rules))
+            q = quality.get((i, g))
+            if counted is None and q is None:
+                rows.append(ReportRow(s, e, g, empty))
+                continue
+            t = Tally(n) if counted is None else counted
+            rows.append(ReportRow(s, e, g, figures(t, rules, q)))
+    return PeriodReport(rows, figures(total, rules, line_quality))
 
 
 def _line(queues: Tally | None, operators: Tally | None, n: int) -> Tally:

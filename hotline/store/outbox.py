@@ -374,3 +374,37 @@ def _message(r: sqlite3.Row) -> MessageRow:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
     )
+
+
+async def enqueue_messages(tx: Tx, messages: list[tuple[NewMessage, float]]) -> int:
+    """`enqueue_message` for many (each with the instant it is enqueued at) in two statements:
+    for the journal, which writes a batch's survey invitations together. Returns how many were
+    new (a dedupe key already there writes nothing)."""
+    if not messages:
+        return 0
+    rows = [
+        (
+            *(str(m.kind), m.recipient, m.subject, m.body, m.dedupe_key),
+            *(at, None if m.ttl_s is None else at + m.ttl_s, at, at),
+        )
+        for m, at in messages
+    ]
+    await tx.executemany(
+        "INSERT INTO messages (kind, recipient, subject, body, dedupe_key, next_attempt_at,"
+        " expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        rows,
+    )
+    keys = json.dumps([m.dedupe_key for m, _ in messages])
+    # The new ones are those without a history yet: their `enqueued` event, as `_event` writes it.
+    added = await tx.fetchall(
+        "INSERT INTO message_events (message_id, at, kind, state, data)"
+        " SELECT id, created_at, 'enqueued', ?, '{}' FROM messages AS m"
+        " WHERE dedupe_key IN (SELECT value FROM json_each(?))"
+        " AND NOT EXISTS (SELECT 1 FROM message_events AS e WHERE e.message_id = m.id)"
+        " RETURNING message_id",
+        (str(MessageState.PENDING), keys),
+    )
+    for kind in {m.kind for m, _ in messages}:
+        tx.after_commit(OutboxWritten(kind))
+    return len(added)

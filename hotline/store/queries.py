@@ -16,13 +16,19 @@ from hotline.store.tx import Tx
 
 _CONTACT_COLUMNS = (
     "id, channel, topic, language, phone, priority, state, operator_id, arrived_at, target_at,"
-    " deadline_at, seq, breached, overflowed, transferred_to, ended_at, outcome"
+    " deadline_at, seq, breached, overflowed, transferred_to, ended_at, outcome, repeat_of"
 )
 
 
 async def get_contact(tx: Tx, contact_id: str) -> ContactRow | None:
     row = await tx.fetchone(f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE id = ?", (contact_id,))
     return None if row is None else _contact(row)
+
+
+async def get_repeat_of(tx: Tx, contact_id: str) -> str | None:
+    """The earlier contact `contact_id` repeats, as the journal recorded it when it was new."""
+    row = await tx.fetchone("SELECT repeat_of FROM contacts WHERE id = ?", (contact_id,))
+    return None if row is None else row["repeat_of"]
 
 
 async def list_contacts(
@@ -86,4 +92,5 @@ def _contact(r: sqlite3.Row) -> ContactRow:
         transferred_to=r["transferred_to"],
         ended_at=r["ended_at"],
         outcome=r["outcome"],
+        repeat_of=r["repeat_of"],
     )

@@ -16,6 +16,7 @@ Only what is finished is scrubbed, counted from when it finished:
 - voicemails once `completed` or `closed`, from their last change, with their attempts'
   comments and their history's; the recording itself goes by `[voicemail] retention_days`;
 - identity checks (the phone they were made for), from when they were made;
+- surveys (the phone invited), from when they were sent;
 - feedback (the comment's text and its stems), from when it was given; its themes stay.
 
 Each batch is idempotent (a scrubbed row no longer matches) and found through a partial index of
@@ -104,6 +105,13 @@ KINDS: tuple[Kind, ...] = (
         "identity_checks",
         "id",
         "phone IS NOT NULL AND at < :before",
+        "phone = NULL",
+    ),
+    Kind(  # the phone a survey went to (migration 0013), from sending; its comment is feedback
+        "surveys",
+        "surveys",
+        "id",
+        "phone IS NOT NULL AND created_at < :before",
         "phone = NULL",
     ),
 )

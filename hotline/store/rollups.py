@@ -402,6 +402,6 @@ async def purge_minutes(tx: Tx, *, before: float, span_s: float) -> bool:
     if oldest is None or oldest["start"] is None or oldest["start"] >= before:
         return True
     cut = min(before, oldest["start"] + span_s)
-    for table in ("kpi_queue", "kpi_operator", "kpi_operator_deadline"):
+    for table in ("kpi_queue", "kpi_operator", "kpi_operator_deadline", "kpi_quality"):
         await tx.execute(f"DELETE FROM {table} WHERE grain = 'minute' AND start < ?", (cut,))
     return bool(cut >= before)

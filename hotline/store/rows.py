@@ -90,6 +90,7 @@ class ContactRow:
     transferred_to: str | None
     ended_at: float | None
     outcome: str | None
+    repeat_of: str | None = None  # the earlier contact this one repeats (hotline.store.quality)
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,19 @@ function renderPair(prefix, data, field, goal, format, rule, goalText) {
   $(`${prefix}-goal`).textContent = isNumber(goal) ? goalText : "";
 }
 
+// Today's quality figures (surveys, repeat contacts): no goals, so no colours.
+function formatPoints(value) {
+  return isNumber(value) ? (value > 0 ? "+" : "") + number.format(value) : "—";
+}
+
+function renderQuality(today) {
+  $("quality-csat").textContent = formatRatio(today?.csat);
+  $("quality-nps").textContent = formatPoints(today?.nps);
+  $("quality-response").textContent = formatRatio(today?.survey_response_rate);
+  $("quality-repeat").textContent = formatRatio(today?.repeat_rate);
+  $("quality-fcr").textContent = formatRatio(today?.first_contact_resolution);
+}
+
 function renderAgents(operators) {
   const list = $("agents");
   list.replaceChildren(
@@ -192,6 +205,7 @@ function render(data) {
     `цель: не больше ${formatSeconds(goals.asa_s)}`);
   renderPair("abandon", data, "abandon_rate", goals.abandon_rate, formatRatio, LOWER_RATIO,
     `цель: не больше ${formatRatio(goals.abandon_rate)}`);
+  renderQuality(data.today);
   renderAgents(data.operators);
   const overdue = data.voicemail_overdue;
   setCell("voicemail-overdue", formatCount(overdue),

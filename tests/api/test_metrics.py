@@ -141,6 +141,8 @@ async def test_counters_and_gauges_follow_the_line_and_name_no_contact_or_phone(
             "route",
             "method",
             "status",
+            "repeat",  # quality counters: a yes/no and a rating band, never a person
+            "csat",
         }, s
 
 

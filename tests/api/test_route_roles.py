@@ -34,6 +34,7 @@ PATH_VALUES = {
     "number": "HL-7K3-M9Q-X2C",
     "message_id": "1",
     "voicemail_id": "vm_0000000000000000",
+    "code": "abcdefghjk",
     "feedback_id": "1",
     "article_id": "1",  # the starter base's first article
     "version": "1",
@@ -60,6 +61,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "tickets.link": {"contact_id": "c_0000000000000000"},
     "messages.receipt": {"provider_id": "p-1", "status": "delivered"},
     "voicemails.report_attempt": {"outcome": "reached", "operator_id": "op-1"},
+    "surveys.answer": {"csat": 5},
+    "surveys.opt_out": {"phone": "+79123456789"},
     "history.add_note": {"text": "перезвонить"},
     "history.switch_channel": {"channel": "voice", "operator_id": "op-1"},
     "feedback.complain": {"text": "Долго ждал"},

@@ -252,6 +252,11 @@ FIGURES = {
     "asa_s": 12.0,
     "max_wait_s": 62.0,
     "abandon_rate": 0.05,
+    "csat": 0.8,
+    "nps": 42.5,
+    "survey_response_rate": 0.25,
+    "repeat_rate": 0.1,
+    "first_contact_resolution": None,
 }
 LIVE = {
     "now": "2026-12-02T09:30:00.000Z",
@@ -286,6 +291,9 @@ def _figures_are_coloured_against_their_goals(page: Wallboard) -> None:
         }
         const row = document.querySelector('#queues tr[data-topic="payments"]');
         out.queue = [...row.cells].map((c) => [c.textContent, c.dataset.level || null]);
+        out.quality = [...document.querySelectorAll("#tile-quality dd")].map(
+          (dd) => dd.textContent.replace(/\\s+/g, " ")
+        );
         out.agents = [...document.querySelectorAll("#agents li")].map(
           (li) => [li.querySelector(".label").textContent, li.querySelector(".count").textContent]
         );
@@ -303,6 +311,8 @@ def _figures_are_coloured_against_their_goals(page: Wallboard) -> None:
     assert shown["abandon-today"] == ["5 %", "green"]  # lower is better
     assert shown["abandon-15m"] == ["11,3 %", "red"]
     assert shown["voicemail-overdue"] == ["2", "red"]
+    # Today's quality: csat, nps (points), response rate, repeat rate, first-contact resolution.
+    assert shown["quality"] == ["80 %", "+42,5", "25 %", "10 %", "—"]
     assert shown["agents"] == [
         ["готов", "2"],
         ["занят", "5"],

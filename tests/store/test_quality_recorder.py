@@ -1,0 +1,102 @@
+"""The journal's quality recorder in the store: a batch whose transaction fails and is written
+again (the journal's retry) leaves one survey, one SMS and single counts; a contact enqueued
+again at a restart is not counted again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hotline.config import load_settings
+from hotline.routing.model import Accepted, Channel, ContactState, Ended, Enqueued, Event
+from hotline.services.surveys import quality_rules
+from hotline.store import StoreHandle, Tx
+from hotline.store.events import ContactNote, append_router_events
+from hotline.store.quality import QualityRecorder, QualityWritten
+from tests.api.conftest import SHIPPED
+
+T = 1_800_000_000.0
+PHONE = "+79123456789"
+
+
+class Boom(Exception):
+    pass
+
+
+def arrived(cid: str, at: float) -> Enqueued:
+    note = ContactNote(phone=PHONE)
+    return Enqueued(cid, at, Channel.VOICE, "payments", "ru", "urgent", at, at + 300, at + 600,
+                    note=note)  # fmt: skip
+
+
+def handled(cid: str, at: float) -> list[Event]:
+    return [
+        arrived(cid, at),
+        Accepted(cid, "op-1", at + 5, 5.0),
+        Ended(cid, at + 60, ContactState.COMPLETED, operator_id="op-1"),
+    ]
+
+
+async def write(
+    store: StoreHandle, recorder: QualityRecorder, batch: list[Event], *, fail: bool = False
+) -> QualityWritten:
+    async def work(tx: Tx) -> QualityWritten:
+        new = await recorder.new_contacts(tx, batch)
+        await append_router_events(tx, batch)
+        written = await recorder.write(tx, batch, new)
+        if fail:
+            raise Boom  # as a COMMIT that fails: nothing of the batch stays
+        return written
+
+    return await store.transact(work)
+
+
+async def rows(store: StoreHandle, sql: str) -> list[dict[str, Any]]:
+    async def read(tx: Tx) -> list[dict[str, Any]]:
+        return [dict(r) for r in await tx.fetchall(sql)]
+
+    return await store.read(read)
+
+
+async def test_a_batch_written_again_after_a_failure_leaves_one_survey_and_one_count(
+    store: StoreHandle,
+) -> None:
+    recorder = QualityRecorder(quality_rules(load_settings(SHIPPED)))
+    batch = handled("c1", T)
+    with pytest.raises(Boom):
+        await write(store, recorder, batch, fail=True)
+    written = await write(store, recorder, batch)
+
+    assert written.surveys == 1
+    assert len(await rows(store, "SELECT * FROM surveys")) == 1
+    sms = await rows(store, "SELECT dedupe_key, state FROM messages")
+    assert sms == [{"dedupe_key": "survey:c1", "state": "pending"}]
+    history = await rows(store, "SELECT kind, state FROM message_events")
+    assert history == [{"kind": "enqueued", "state": "pending"}]  # as enqueue_message writes
+    day = await rows(
+        store,
+        "SELECT operator_id, firsts, repeats, surveys_sent FROM kpi_quality"
+        " WHERE grain = 'day' ORDER BY operator_id",
+    )
+    assert day == [
+        {"operator_id": "", "firsts": 1, "repeats": 0, "surveys_sent": 1},
+        {"operator_id": "op-1", "firsts": 1, "repeats": 0, "surveys_sent": 1},
+    ]
+
+
+async def test_a_contact_enqueued_again_at_a_restart_is_not_counted_again(
+    store: StoreHandle,
+) -> None:
+    recorder = QualityRecorder(quality_rules(load_settings(SHIPPED)))
+    await write(store, recorder, [arrived("c1", T)])
+    await write(store, recorder, [arrived("c2", T + 60)])
+    again = await write(store, recorder, [arrived("c2", T + 60)])  # recovery re-enqueues it
+
+    assert again.counts.tallies == {}
+    contacts = await rows(store, "SELECT id, repeat_of FROM contacts ORDER BY id")
+    assert contacts == [{"id": "c1", "repeat_of": None}, {"id": "c2", "repeat_of": "c1"}]
+    [line] = await rows(
+        store, "SELECT sum(firsts) AS f, sum(repeats) AS r FROM kpi_quality WHERE grain = 'day'"
+    )
+    assert line == {"f": 1, "r": 1}
