@@ -29,6 +29,7 @@ from hotline.store.history import (
     NoteRow,
     SmsEntry,
     StatusChange,
+    SurveyAnswer,
     TicketEntry,
     VoicemailEntry,
 )
@@ -96,6 +97,19 @@ class StatusOut(Response):
     comment: str | None
 
 
+class SurveyOut(Response):
+    answered_at: datetime
+    csat: int = Field(description="1-5")
+    nps: int | None = Field(default=None, description="0-10, when the survey asked it")
+    comment: str | None = Field(default=None, description="empty once retention took it")
+
+    @classmethod
+    def of(cls, a: SurveyAnswer | None) -> SurveyOut | None:
+        if a is None:
+            return None
+        return cls(answered_at=_at(a.answered_at), csat=a.csat, nps=a.nps, comment=a.comment)
+
+
 class HistoryEntryOut(Response):
     kind: Literal["contact", "ticket", "voicemail", "sms"]
     id: str = Field(description="the contact's or voicemail's id, ticket's number, message's id")
@@ -108,6 +122,7 @@ class HistoryEntryOut(Response):
     ended_at: datetime | None = None
     transferred_to: str | None = Field(default=None, description="e.g. the call a chat became")
     notes: list[NoteOut] | None = None
+    survey: SurveyOut | None = Field(default=None, description="a contact's survey answer")
     statuses: list[StatusOut] | None = Field(default=None, description="a ticket's, in order")
     transcript: str | None = None
     attempts: int | None = Field(default=None, description="a voicemail's callback attempts")
@@ -130,6 +145,7 @@ class HistoryEntryOut(Response):
                 ended_at=instant(e.ended_at),
                 transferred_to=e.transferred_to,
                 notes=[NoteOut.of(n) for n in e.notes],
+                survey=SurveyOut.of(e.survey),
             )
         if isinstance(e, TicketEntry):
             return cls(
@@ -166,7 +182,8 @@ class HistoryOut(Response):
 @validate_response(HistoryOut)
 @may_answer(403)
 async def citizen_history(query_args: HistoryQuery) -> HistoryOut:
-    """Everything one phone did or was sent (contacts with their notes, outcome and operator;
+    """Everything one phone did or was sent (contacts with their notes, outcome, operator and
+    survey answer;
     tickets with their statuses; voicemails; SMS), oldest first (supervisor; the personal
     account; an operator while it handles a contact from that phone). Every read is recorded
     with who, when and `reason`."""

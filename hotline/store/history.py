@@ -1,5 +1,6 @@
 """A citizen's history in the store: the notes kept with contacts, and everything one phone did
-or was sent (contacts, tickets, voicemails, SMS), in time order, paged by keyset.
+or was sent (contacts with their notes and survey answer, tickets, voicemails, SMS), in time
+order, paged by keyset.
 
 Written and read by `hotline.services.history`. The history is one UNION over the tables, each
 part found through an index on the phone (migration 0015, and 0004's `tickets_phone`), ordered
@@ -52,6 +53,17 @@ class NoteRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """The citizen's answer to the survey after a contact (migration 0013); the comment is the
+    survey's row in `feedback` (0014), empty once retention took its text."""
+
+    answered_at: float
+    csat: int
+    nps: int | None
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactEntry:
     id: str
     arrived_at: float
@@ -63,6 +75,7 @@ class ContactEntry:
     ended_at: float | None
     transferred_to: str | None
     notes: list[NoteRow] = field(default_factory=list)
+    survey: SurveyAnswer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +213,15 @@ async def _contacts(tx: Tx, ids: list[str]) -> list[ContactEntry]:
         params,
     ):
         notes.setdefault(n["contact_id"], []).append(_note(n))
+    surveys = {
+        a["contact_id"]: SurveyAnswer(a["answered_at"], a["csat"], a["nps"], a["comment"])
+        for a in await tx.fetchall(
+            "SELECT s.contact_id, s.answered_at, s.csat, s.nps, f.text AS comment FROM surveys s"
+            " LEFT JOIN feedback f ON f.source = 'survey' AND f.source_id = CAST(s.id AS TEXT)"
+            f" WHERE s.contact_id IN ({marks}) AND s.answered_at IS NOT NULL",
+            params,
+        )
+    }
     rows = await tx.fetchall(
         "SELECT id, arrived_at, channel, topic, state, operator_id, outcome, ended_at,"
         f" transferred_to FROM contacts WHERE id IN ({marks})",
@@ -217,6 +239,7 @@ async def _contacts(tx: Tx, ids: list[str]) -> list[ContactEntry]:
             r["ended_at"],
             r["transferred_to"],
             notes.get(r["id"], []),
+            surveys.get(r["id"]),
         )
         for r in rows
     ]

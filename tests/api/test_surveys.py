@@ -349,3 +349,23 @@ async def test_a_chat_switched_to_a_call_is_no_repeat_of_itself_and_gets_one_sur
     assert shown["repeat_of"] == earlier  # ... and the call it became is not its own repeat
     # The transferred chat is not completed: the call's survey is the one for both.
     assert [s["contact_id"] for s in await surveys(services)] == [earlier, call["id"]]
+
+
+async def test_the_answer_and_its_comment_are_in_the_citizens_history(
+    api: Clients, services: Services
+) -> None:
+    await at_desk(api)
+    answered, unanswered = await completed(api), await completed(api)
+    first = next(s for s in await invitations(services) if s["dedupe_key"] == f"survey:{answered}")
+    answer = {"csat": 2, "nps": 3, "comment": "Долго ждал ответа"}
+    assert (await api.integration.post(f"/v1/surveys/{code_in(first)}", answer))[0] == 200
+
+    status, body = await api.supervisor.get(
+        "/v1/citizens/history", query_string={"phone": PHONE, "reason": "жалоба гражданина"}
+    )
+
+    assert status == 200, body
+    contacts = {e["id"]: e for e in body["entries"] if e["kind"] == "contact"}
+    survey = contacts[answered]["survey"]
+    assert (survey["csat"], survey["nps"], survey["comment"]) == (2, 3, "Долго ждал ответа")
+    assert contacts[unanswered]["survey"] is None  # invited, not answered: nothing to show
