@@ -82,7 +82,7 @@ async def render_template(
         "ticket_number": None,
         "full_name": None,
         "ticket_status": None,
-        "topic": None if topic is None else sv.settings.topics[topic].label,
+        "topic": _topic_label(sv, topic),
         "opens_at": _opens_at(sv),
     }
     number = ticket_number or linked
@@ -92,8 +92,8 @@ async def render_template(
         values["ticket_number"] = ticket.number
         values["ticket_status"] = TicketStatus(ticket.status).label
         values["full_name"] = ticket.full_name if view.full else None
-        if values["topic"] is None and ticket.topic in sv.settings.topics:
-            values["topic"] = sv.settings.topics[ticket.topic].label
+        if values["topic"] is None:
+            values["topic"] = _topic_label(sv, ticket.topic)
     try:
         text = render(template.draft.body, values)
     except Invalid as e:
@@ -111,3 +111,9 @@ def _opens_at(sv: Services) -> str | None:
     if opens is None:
         return None
     return datetime.fromtimestamp(opens, sv.settings.timezone).strftime(OPENS_AT_FORMAT)
+
+
+def _topic_label(sv: Services, topic: str | None) -> str | None:
+    """The topic's label; None for none, or for a topic since removed from the configuration."""
+    known = None if topic is None else sv.settings.topics.get(topic)
+    return None if known is None else known.label

@@ -81,3 +81,22 @@ def test_a_template_names_known_placeholders_and_renders_only_when_all_are_given
     with pytest.raises(Invalid) as caught:
         render(body, {"full_name": "Анна", "ticket_number": None})
     assert caught.value.field == "ticket_number"
+
+
+def test_a_topic_since_removed_from_the_configuration_renders_as_no_topic() -> None:
+    # A contact keeps its topic when the configuration drops it: rendering a template for it
+    # must not fail (a KeyError was a 500).
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from hotline.services.kb_templates import _topic_label
+
+    sv = cast(
+        Any,
+        SimpleNamespace(
+            settings=SimpleNamespace(topics={"payments": SimpleNamespace(label="Выплаты")})
+        ),
+    )
+    assert _topic_label(sv, "payments") == "Выплаты"
+    assert _topic_label(sv, "gone") is None
+    assert _topic_label(sv, None) is None
