@@ -85,13 +85,18 @@ async def journal_turn(sv: Services, operator_id: str) -> AsyncIterator[None]:
 def plan_import(
     sv: Services, entries: Sequence[JournalRow], typed: date | None
 ) -> tuple[date | None, date | None]:
-    """(the date to import, or None; the operator's last certified day with it)."""
+    """(the date to import, or None; the operator's last certified day with it). A typed date
+    that is the last import, or the date the journal already gives (a profile read and written
+    back unchanged), imports nothing: importing the derived date would pin it against later
+    corrections of the exams it came from."""
     rules = sv.settings.certification.journal_rules()
+    tz = sv.settings.timezone
     mine = [e.entry() for e in entries]
-    imported = typed if typed is not None and typed != latest_import(mine) else None
+    unchanged = (latest_import(mine), certified_until(mine, rules, tz))
+    imported = typed if typed is not None and typed not in unchanged else None
     if imported is not None:
         mine.append(Entry(max((e.id for e in mine), default=0) + 1, IMPORTED, True, 0.0, imported))
-    return imported, certified_until(mine, rules, sv.settings.timezone)
+    return imported, certified_until(mine, rules, tz)
 
 
 def imported_entry(operator_id: str, day: date, caller: Principal, at: float) -> NewEntry:

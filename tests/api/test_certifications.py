@@ -169,6 +169,28 @@ async def test_a_lapse_takes_the_operator_off_the_line_and_leaves_its_contact(
     assert [o["contact_id"] for o in offers] == [waiting["id"]]
 
 
+async def test_a_profile_written_back_as_read_does_not_pin_the_derived_date(
+    api: Clients,
+) -> None:
+    # GET shows the date the exams give; PUTting the profile back unchanged must not import it,
+    # or correcting the exams later would leave the operator certified by that import.
+    await api.supervisor.put("/v1/operators/op-1", UNCERTIFIED)
+    body = await certify(api)
+    practical = body["entry"]["id"]
+    status, profile = await api.supervisor.get("/v1/operators/op-1")
+    assert status == 200 and profile["certified_until"] is not None
+    written = {k: profile[k] for k in PAYMENTS_DESK if k in profile}
+    assert (await api.supervisor.put("/v1/operators/op-1", written))[0] in (200, 201)
+
+    status, body = await api.supervisor.post(
+        "/v1/operators/op-1/certifications", exam("practical", 10, corrects=practical)
+    )
+    assert status == 201, body
+    assert body["certification"]["certified"] is False
+    _, journal = await api.supervisor.get("/v1/operators/op-1/certifications")
+    assert [e["kind"] for e in journal["entries"]].count("imported") == 0
+
+
 async def test_a_typed_date_is_imported_once_into_the_journal(api: Clients) -> None:
     assert (await api.supervisor.put("/v1/operators/op-1", PAYMENTS_DESK))[0] == 201
     await api.supervisor.put("/v1/operators/op-1", {**PAYMENTS_DESK, "name": "Анна П."})
