@@ -17,7 +17,8 @@ Only what is finished is scrubbed, counted from when it finished:
   comments and their history's; the recording itself goes by `[voicemail] retention_days`;
 - identity checks (the phone they were made for), from when they were made;
 - surveys (the phone invited), from when they were sent;
-- feedback (the comment's text and its stems), from when it was given; its themes stay.
+- feedback (the comment's text and its stems), from when it was given; its themes stay;
+- knowledge-base searches (the query as typed and its words), from when they were made.
 
 Each batch is idempotent (a scrubbed row no longer matches) and found through a partial index of
 the rows still to scrub (migration 0007), so a sweep costs what it scrubs, not the table's size.
@@ -99,6 +100,13 @@ KINDS: tuple[Kind, ...] = (
         "id",
         "text != '' AND at < :before",
         "text = '', terms = ''",
+    ),
+    Kind(
+        "kb_searches",
+        "kb_searches",
+        "id",
+        "query != '' AND at < :before",
+        "query = '', normalised = ''",
     ),
     Kind(
         "identity_checks",

@@ -242,3 +242,16 @@ async def test_the_starter_templates_render_the_lines_next_opening(api: Clients)
     status, out = await api.operator.post(f"/v1/kb/templates/{closed['id']}/render", {})
     assert status == 200, out
     assert "{" not in out["text"] and "(московское время)" in out["text"]
+
+
+async def test_a_phone_typed_into_a_search_is_masked_in_the_report(api: Clients) -> None:
+    # Editors read the "no answer" list; a query typed during a call may hold the citizen's
+    # phone: it is kept masked, and its digits are not among the query's words.
+    assert await search(api.operator, "абырвалг 89123456789") == []
+
+    status, reports = await api.supervisor.get("/v1/kb/reports")
+
+    assert status == 200, reports
+    [gap] = reports["no_answer"]
+    assert "3456" not in str(gap), gap
+    assert gap["query"] == "абырвалг" and "+7 912" in gap["example"], gap

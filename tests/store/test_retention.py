@@ -21,6 +21,7 @@ from hotline.services import Services
 from hotline.store import StoreHandle, Tx, open_store
 from hotline.store import retention as retention_store
 from hotline.store.feedback import add_feedback
+from hotline.store.kb_usage import SearchRecord, record_search
 from hotline.store.rollups import RollupRows, counters_of, write_rows
 from hotline.voicemail import watcher as watcher_module
 from hotline.voicemail.watcher import VoicemailWatcher
@@ -238,6 +239,23 @@ async def test_old_feedback_loses_its_text_and_keeps_its_themes(store: StoreHand
     assert await rows(store, themes) == before
     kept = await rows(store, "SELECT source_id, text, terms != '' FROM feedback ORDER BY 1")
     assert kept == [("old", "", False), ("young", text, True)]
+
+
+async def test_old_knowledge_base_searches_lose_their_text(store: StoreHandle) -> None:
+    async def given(tx: Tx) -> None:
+        for at in (OLD, YOUNG):
+            record = SearchRecord("пособие Петровой", "пособ петров", 0, "tok-1", "op-1", None)
+            await record_search(tx, record, at=at)
+
+    await store.transact(given)
+
+    assert await watcher(store).scrub_personal_data(NOW) == {"kb_searches": 1}
+
+    kept = await rows(store, "SELECT at, query, normalised, hits, token_id FROM kb_searches")
+    assert sorted(kept) == [
+        (OLD, "", "", 0, "tok-1"),
+        (YOUNG, "пособие Петровой", "пособ петров", 0, "tok-1"),
+    ]
 
 
 async def test_a_sweep_does_a_bounded_amount_and_the_next_goes_on(
