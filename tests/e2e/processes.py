@@ -93,13 +93,19 @@ async def start_server(
         process = await trio.lowlevel.open_process(
             command, cwd=cwd, stderr=stderr, preexec_fn=prepare
         )
-    with trio.fail_after(START_TIMEOUT_S):
-        while (url := serving_url(log)) is None:
-            if process.poll() is not None:
-                raise AssertionError(
-                    f"the server exited with {process.returncode}: {log.read_text()}"
-                )
-            await trio.sleep(0.05)
+    try:
+        with trio.fail_after(START_TIMEOUT_S):
+            while (url := serving_url(log)) is None:
+                if process.poll() is not None:
+                    raise AssertionError(
+                        f"the server exited with {process.returncode}: {log.read_text()}"
+                    )
+                await trio.sleep(0.05)
+    except BaseException:
+        # Too slow to start (a busy machine) or cancelled: never leave a server behind the test.
+        process.kill()
+        await process.wait()
+        raise
     return Server(process, url, log)
 
 
