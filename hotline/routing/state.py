@@ -121,8 +121,7 @@ class RoutingState:
                 raise Conflict(f"operator holds {load} {channel} contacts", field="capacity")
         self._matcher.unpark_operator(op)
         op.languages = spec.languages
-        op.certified_until = spec.certified_until
-        self._watch_certification(op)
+        self._recertify(op, spec.certified_until)
         op.capacity = dict(spec.capacity)
         op.load = {ch: op.load.get(ch, 0) for ch in op.capacity}
         self._skills.set_skills(op, dict(spec.skills))
@@ -463,12 +462,18 @@ class RoutingState:
         offered work again once it is ready. Cut short to `now` or before: it lapses at once."""
         op = self._operator(op_id)
         out: list[Event] = []
-        op.certified_until = certified_until
-        self._watch_certification(op)
+        self._recertify(op, certified_until)
         self._lapse_if_uncertified(op, now, out)
         if op.routable:
             self._route_operator(op, now, out)
         return out
+
+    def _recertify(self, op: OperatorRecord, until: float | None) -> None:
+        """A new end of `op`'s certification; its timer is set only when the end moved (a
+        profile saved unchanged adds no timer)."""
+        if until != op.certified_until:
+            op.certified_until = until
+            self._watch_certification(op)
 
     def _watch_certification(self, op: OperatorRecord) -> None:
         """Set the lapse timer of `op`'s certification (none for never, or for ever)."""

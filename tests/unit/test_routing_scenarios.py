@@ -167,6 +167,18 @@ def test_certification_cut_short_lapses_at_once(router: AuditedRouter) -> None:
     assert offers(router.enqueue(contact("c1", "documents"), at=20)) == []
 
 
+def test_the_same_certification_given_again_sets_no_second_timer(router: AuditedRouter) -> None:
+    # Every profile save passes the operator's certification again: unchanged, it must not
+    # push another lapse timer (the heap grew by one per save, until the lapse).
+    router.add_ready(operator("ann", {"documents": 5}), at=0)
+    ends = T0 + 100
+    for at in range(1, 50):
+        router.step(at, lambda now: router.state.certify("ann", ends, now))
+    assert [t for t in router.state._lapse_timers if t == (ends, "ann")] == [(ends, "ann")]
+    lapsed = of_type(router.tick(at=100), OperatorChanged)
+    assert [(e.state, e.reason) for e in lapsed] == [(OperatorState.BREAK, "certification_lapsed")]
+
+
 def test_contact_in_english_is_never_offered_to_a_russian_only_operator(
     router: AuditedRouter,
 ) -> None:
