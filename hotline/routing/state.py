@@ -385,7 +385,7 @@ class RoutingState:
 
     def next_deadline(self) -> float | None:
         """The earliest moment at which `tick` may have something to do."""
-        # `Timers.next_deadline`, spelt out: asked before every step of a simulation.
+        # The five heaps read in place: asked before every step of a simulation.
         at = _INF
         o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
         if o and o[0][0] < at:
@@ -408,7 +408,8 @@ class RoutingState:
         o, w, t, li = self._offer_timers, self._wrap_timers, self._target_timers, self._limit_timers
         la = self._lapse_timers
         while True:
-            # `Timers.due(now)`, spelt out: most timers fall due stale, and cost only this.
+            # The earliest of the five heaps, ties in timers.py's order: most timers fall due
+            # stale, and cost only this.
             at, kind = _INF, -1
             if o and o[0][0] < at:
                 at, kind = o[0][0], OFFER

@@ -8,9 +8,11 @@
   open offer goes back to the queue and a ready operator is put on break (a contact it holds
   stays with it).
 
-Entries are never removed early: the state checks, when one falls due, whether it still applies
-(the offer is the same offer, the operator still wraps up until that time, the contact still
-waits). Pure: times are arguments, nothing here reads a clock.
+`RoutingState.next_deadline` and `tick` read the five heaps directly, in this order (the one
+place that does: they run before every step of a simulation). Entries are never removed early:
+the state checks, when one falls due, whether it still applies (the offer is the same offer, the
+operator still wraps up until that time, the contact still waits). Pure: times are arguments,
+nothing here reads a clock.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ TARGET: Final = 2
 LIMIT: Final = 3
 LAPSE: Final = 4
 
-_INF = float("inf")
-
 
 class Timers:
     __slots__ = ("lapses", "limits", "offers", "targets", "wrap_ups")
@@ -42,31 +42,3 @@ class Timers:
         self.targets: list[TargetTimer] = []
         self.limits: list[LimitTimer] = []
         self.lapses: list[LapseTimer] = []
-
-    def next_deadline(self) -> float | None:
-        """The earliest moment at which a timer falls due."""
-        at = self._earliest()[0]
-        return None if at == _INF else at
-
-    def due(self, now: float) -> int | None:
-        """Which kind of timer falls due first by `now` (`OFFER`, `WRAP_UP`, `TARGET`,
-        `LIMIT` or `LAPSE`; on equal times in that order), or None. The caller pops it from
-        its heap. The actor's router ticks before every command: be quick."""
-        at, kind = self._earliest()
-        return None if at > now else kind
-
-    def _earliest(self) -> tuple[float, int]:
-        o, w, t, li = self.offers, self.wrap_ups, self.targets, self.limits
-        at, kind = _INF, -1
-        if o and o[0][0] < at:
-            at, kind = o[0][0], OFFER
-        if w and w[0][0] < at:
-            at, kind = w[0][0], WRAP_UP
-        if t and t[0][0] < at:
-            at, kind = t[0][0], TARGET
-        if li and li[0][0] < at:
-            at, kind = li[0][0], LIMIT
-        la = self.lapses
-        if la and la[0][0] < at:
-            at, kind = la[0][0], LAPSE
-        return at, kind
