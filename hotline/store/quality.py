@@ -10,7 +10,9 @@ store has never seen: a restored contact is enqueued again at a restart and is n
 - a voice, chat or callback contact completed with a mobile phone that has not opted out, and
   in the sample, gets one survey (UNIQUE per contact) and one SMS in the outbox (dedupe key
   `survey:<contact id>`), asking NPS too unless that phone was asked it within `nps_every_s`;
-- both are counted into `kpi_quality` (hotline.kpi.quality says what each counter is).
+- both are counted into `kpi_quality` (hotline.kpi.quality says what each counter is), by
+  `QualityCounts`, which hotline/store/quality_rebuild.py uses too when the KPI rebuild counts
+  the rollup again (a changed `[kpi]` interval or time zone).
 Everything is worked out from the events and the tables inside the transaction, so a batch that
 fails and is written again does it all again from scratch: nothing doubles, nothing is lost.
 
