@@ -7,7 +7,10 @@ abandon, the interval and the time zone (`CountedWith`); a start with other valu
 recorded (or none recorded: a database from before migration 0012) replays every contact and
 operator event through a fresh tracker into fresh rollups, a window of history per transaction,
 and records the rules last. A crash in the middle leaves no record, so the next start does it
-all again; the log says when a rebuild starts and how long it took.
+all again; the log says when a rebuild starts and how long it took. The quality rollup
+(`kpi_quality`) is kept by the same interval and days, so it is counted again with them, from
+the contacts, their events and the surveys (hotline/store/quality_rebuild.py): each window's
+arrivals and completions in the transaction of its other rows, then the surveys.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ from hotline.routing.model import (
     OperatorState,
 )
 from hotline.store.actor import StoreHandle
+from hotline.store.quality_rebuild import (
+    survey_id_span,
+    write_contacts_between,
+    write_surveys_from,
+)
 from hotline.store.rollups import (
     CountedWith,
     KpiRecorder,
@@ -87,8 +95,6 @@ async def rebuild_rollups(store: StoreHandle, rules: KpiRules, *, minute_since: 
     replayed = 0
     for lo, hi in _windows(await store.read(_event_span)):
         events = await store.read(_events_between(lo, hi))
-        if not events:
-            continue
         replayed += len(events)
         facts: list[Fact] = []
         tracker.feed_all(events, facts.append)
@@ -96,7 +102,10 @@ async def rebuild_rollups(store: StoreHandle, rules: KpiRules, *, minute_since: 
         rows = rows_of(
             count_facts(counting, facts), rules.interval_s, days, minute_since=minute_since
         )
-        await store.transact(_writing(rows))
+        # The window's quality counts (its arrivals and completions) in the same transaction.
+        await store.transact(_writing(rows, lo, hi, rules.interval_s, days, minute_since))
+    for first in await store.read(survey_id_span):  # the survey invitations and answers
+        await store.transact(_writing_surveys(first, rules.interval_s, days, minute_since))
     operators = operator_state_rows(tracker.open_operators())
 
     async def finish(tx: Tx) -> None:
@@ -111,15 +120,28 @@ def _events_between(lo: float, hi: float) -> Callable[[Tx], Awaitable[list[Event
     return lambda tx: events_between(tx, lo, hi)
 
 
-def _writing(rows: RollupRows) -> Callable[[Tx], Awaitable[None]]:
-    return lambda tx: write_rows(tx, rows)
+def _writing(
+    rows: RollupRows, lo: float, hi: float, interval_s: int, days: LocalDays, minute_since: float
+) -> Callable[[Tx], Awaitable[None]]:
+    async def work(tx: Tx) -> None:
+        await write_rows(tx, rows)
+        await write_contacts_between(tx, lo, hi, interval_s, days, minute_since=minute_since)
+
+    return work
+
+
+def _writing_surveys(
+    first: int, interval_s: int, days: LocalDays, minute_since: float
+) -> Callable[[Tx], Awaitable[None]]:
+    return lambda tx: write_surveys_from(tx, first, interval_s, days, minute_since=minute_since)
 
 
 async def _event_span(tx: Tx) -> tuple[float, float] | None:
     r = await tx.fetchone(
         "SELECT min(lo) AS lo, max(hi) AS hi FROM ("
         " SELECT min(at) AS lo, max(at) AS hi FROM contact_events"
-        " UNION ALL SELECT min(at), max(at) FROM operator_events WHERE kind = 'state_changed')"
+        " UNION ALL SELECT min(at), max(at) FROM operator_events WHERE kind = 'state_changed'"
+        " UNION ALL SELECT min(answered_at), max(answered_at) FROM surveys)"
     )
     if r is None or r["lo"] is None:
         return None

@@ -10,7 +10,9 @@ store has never seen: a restored contact is enqueued again at a restart and is n
 - a voice, chat or callback contact completed with a mobile phone that has not opted out, and
   in the sample, gets one survey (UNIQUE per contact) and one SMS in the outbox (dedupe key
   `survey:<contact id>`), asking NPS too unless that phone was asked it within `nps_every_s`;
-- both are counted into `kpi_quality` (hotline.kpi.quality says what each counter is).
+- both are counted into `kpi_quality` (hotline.kpi.quality says what each counter is), by
+  `QualityCounts`, which hotline/store/quality_rebuild.py uses too when the KPI rebuild counts
+  the rollup again (a changed `[kpi]` interval or time zone).
 Everything is worked out from the events and the tables inside the transaction, so a batch that
 fails and is written again does it all again from scratch: nothing doubles, nothing is lost.
 
@@ -22,6 +24,7 @@ to the feedback table through `hotline.store.feedback.add_feedback`, sorted by t
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,7 +74,30 @@ UPDATE contacts AS n SET repeat_of = (
  WHERE n.id IN {_IDS} AND n.phone IS NOT NULL
  RETURNING id, repeat_of
 """
-_OPERATORS_OF = f"SELECT id, operator_id FROM contacts WHERE id IN {_IDS}"
+# The operator credited with a repeat (`c`, at its first `enqueued` event `x`): the one the
+# earlier contact's row held just before, as its events left it (an enqueue or a withdrawn offer
+# clears it; an end without one keeps it). Worked out from the event log rather than the row,
+# so that it does not depend on where the journal's batches were cut, and a rebuild
+# (hotline/store/quality_rebuild.py) finds it again.
+CREDITED = """
+SELECT CASE WHEN p.kind IN ('enqueued', 'offer_withdrawn') THEN NULL ELSE p.operator_id END
+  FROM contact_events AS p
+ WHERE p.contact_id = c.repeat_of AND p.id < x.id
+   AND (p.kind IN ('enqueued', 'offered', 'offer_withdrawn', 'accepted')
+        OR (p.kind = 'ended' AND p.operator_id IS NOT NULL))
+ ORDER BY p.id DESC LIMIT 1
+"""
+# A contact's first `enqueued` event (a restored contact is enqueued again at a restart).
+FIRST_ENQUEUED = """
+x.kind = 'enqueued' AND NOT EXISTS (
+  SELECT 1 FROM contact_events AS f
+   WHERE f.contact_id = x.contact_id AND f.kind = 'enqueued' AND f.id < x.id)
+"""
+_CREDITED_FOR = f"""
+SELECT c.id, ({CREDITED}) AS credited
+  FROM contacts AS c JOIN contact_events AS x ON x.contact_id = c.id
+ WHERE c.id IN {_IDS} AND c.repeat_of IS NOT NULL AND {FIRST_ENQUEUED}
+"""
 # The completed contacts, whether their phone opted out and when it was last asked NPS.
 _COMPLETED = f"""
 SELECT c.id, c.channel, c.topic, c.priority, c.phone, c.operator_id, c.repeat_of,
@@ -123,6 +149,47 @@ class QualityCounts:
             t = self.tallies[key] = QualityTally()
         return t
 
+    # What each happening counts, on the queue side and on its operator's: the journal's and
+    # the survey service's counting, and the rebuild's (hotline/store/quality_rebuild.py).
+
+    def arrival(
+        self, at: float, topic: str, priority: str, channel: str, *, repeat: bool, of: str | None
+    ) -> None:
+        """A new contact; a repeat is also counted to `of`, the operator whose contact came
+        back (when it had one)."""
+        self.at(at, topic, priority, channel, NO_GROUP).count_contact(repeat=repeat)
+        if repeat and of is not None:
+            self.at(at, NO_GROUP, NO_GROUP, NO_GROUP, of).count_contact(repeat=True)
+
+    def completion(self, at: float, operator_id: str | None, *, repeat_of: str | None) -> None:
+        """A completed contact: a first contact its operator resolved."""
+        if operator_id is not None and repeat_of is None:
+            self.at(at, NO_GROUP, NO_GROUP, NO_GROUP, operator_id).count_contact(repeat=False)
+
+    def invitation(
+        self, at: float, topic: str, priority: str, channel: str, operator_id: str | None
+    ) -> None:
+        """A survey SMS put in the outbox."""
+        self.at(at, topic, priority, channel, NO_GROUP).surveys_sent += 1
+        if operator_id is not None:
+            self.at(at, NO_GROUP, NO_GROUP, NO_GROUP, operator_id).surveys_sent += 1
+
+    def answer(
+        self,
+        at: float,
+        topic: str,
+        priority: str,
+        channel: str,
+        operator_id: str | None,
+        *,
+        csat: int,
+        nps: int | None,
+    ) -> None:
+        """A citizen's answer to a survey."""
+        self.at(at, topic, priority, channel, NO_GROUP).count_answer(csat, nps)
+        if operator_id is not None:
+            self.at(at, NO_GROUP, NO_GROUP, NO_GROUP, operator_id).count_answer(csat, nps)
+
     def line(self) -> list[LineCount]:
         """The queue side's tallies by instant and queue: what the live view adds."""
         return [(*k[:4], t) for k, t in self.tallies.items() if k[4] == NO_GROUP]
@@ -168,19 +235,15 @@ class QualityRecorder:
             "window": self.rules.repeat_window_s,
         }
         repeat_of = {r["id"]: r["repeat_of"] for r in await tx.fetchall(_SET_REPEAT_OF, params)}
-        earlier = [x for x in repeat_of.values() if x is not None]
-        operator_of: dict[str, str | None] = {}
-        if earlier:
-            rows = await tx.fetchall(_OPERATORS_OF, {"ids": json.dumps(earlier)})
-            operator_of = {r["id"]: r["operator_id"] for r in rows}
+        repeats = [cid for cid, first in repeat_of.items() if first is not None]
+        credited: dict[str, str | None] = {}
+        if repeats:
+            rows = await tx.fetchall(_CREDITED_FOR, {"ids": json.dumps(repeats)})
+            credited = {r["id"]: r["credited"] for r in rows}
         for e in enqueued:
-            first = repeat_of.get(e.contact_id)
-            counts.at(e.at, e.topic, e.priority, e.channel.value, NO_GROUP).count_contact(
-                repeat=first is not None
-            )
-            if first is not None and (op := operator_of.get(first)) is not None:
-                # The operator whose contact came back.
-                counts.at(e.at, NO_GROUP, NO_GROUP, NO_GROUP, op).count_contact(repeat=True)
+            repeat = repeat_of.get(e.contact_id) is not None
+            of = credited.get(e.contact_id)
+            counts.arrival(e.at, e.topic, e.priority, e.channel.value, repeat=repeat, of=of)
 
     async def _completed(self, tx: Tx, ended: list[Ended], counts: QualityCounts) -> int:
         rows = await tx.fetchall(_COMPLETED, {"ids": json.dumps([e.contact_id for e in ended])})
@@ -188,9 +251,7 @@ class QualityRecorder:
         candidates: list[tuple[Ended, Any]] = []
         for e in ended:
             r = by_id[e.contact_id]
-            op = e.operator_id or r["operator_id"]
-            if op is not None and r["repeat_of"] is None:
-                counts.at(e.at, NO_GROUP, NO_GROUP, NO_GROUP, op).count_contact(repeat=False)
+            counts.completion(e.at, e.operator_id or r["operator_id"], repeat_of=r["repeat_of"])
             if self._may_survey(e.contact_id, r):
                 candidates.append((e, r))
         if not candidates:
@@ -224,9 +285,7 @@ class QualityRecorder:
         ]
         await enqueue_messages(tx, messages)
         for v in invited:
-            counts.at(v["at"], v["topic"], v["priority"], v["channel"], NO_GROUP).surveys_sent += 1
-            if (op := v["operator_id"]) is not None:
-                counts.at(v["at"], NO_GROUP, NO_GROUP, NO_GROUP, op).surveys_sent += 1
+            counts.invitation(v["at"], v["topic"], v["priority"], v["channel"], v["operator_id"])
         return len(invited)
 
     def _may_survey(self, contact_id: str, r: Any) -> bool:
@@ -277,8 +336,12 @@ class QualityRecorder:
 # -- the rollup ---------------------------------------------------------------------------------
 
 
-def rows_of(counts: QualityCounts, interval_s: int, days: LocalDays) -> list[tuple[Any, ...]]:
-    """Upsert rows adding `counts` to their minute, interval and local day."""
+def rows_of(
+    counts: QualityCounts, interval_s: int, days: LocalDays, *, minute_since: float | None = None
+) -> list[tuple[Any, ...]]:
+    """Upsert rows adding `counts` to their minute (from `minute_since` on, when given: a
+    rebuild leaves out the minutes the retention would purge), interval and local day."""
+    since = -math.inf if minute_since is None else minute_since
     folded: dict[QualityKey, QualityTally] = {}
     for (at, *group), t in counts.tallies.items():
         minute = int(at - at % MINUTE_S)
@@ -287,14 +350,23 @@ def rows_of(counts: QualityCounts, interval_s: int, days: LocalDays) -> list[tup
             ("interval", minute - minute % interval_s),
             ("day", days.start_of(minute)),
         ):
+            if grain == "minute" and minute < since:
+                continue
             key: QualityKey = (grain, start, *group)  # type: ignore[assignment]
             folded.setdefault(key, QualityTally()).merge(t)
     return [(*key, *t.values()) for key, t in folded.items()]
 
 
-async def write_counts(tx: Tx, counts: QualityCounts, interval_s: int, days: LocalDays) -> None:
+async def write_counts(
+    tx: Tx,
+    counts: QualityCounts,
+    interval_s: int,
+    days: LocalDays,
+    *,
+    minute_since: float | None = None,
+) -> None:
     if counts.tallies:
-        await tx.executemany(_UPSERT, rows_of(counts, interval_s, days))
+        await tx.executemany(_UPSERT, rows_of(counts, interval_s, days, minute_since=minute_since))
 
 
 # -- the citizen's side -------------------------------------------------------------------------
@@ -378,9 +450,8 @@ async def answer_survey(
             at=at,
         )
     counts = QualityCounts()
-    counts.at(at, survey.topic, survey.priority, survey.channel, NO_GROUP).count_answer(csat, nps)
-    if survey.operator_id is not None:
-        counts.at(at, NO_GROUP, NO_GROUP, NO_GROUP, survey.operator_id).count_answer(csat, nps)
+    s = survey
+    counts.answer(at, s.topic, s.priority, s.channel, s.operator_id, csat=csat, nps=nps)
     await write_counts(tx, counts, interval_s, days)
     return AnswerResult("answered", survey, counts, at)
 

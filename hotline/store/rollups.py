@@ -384,7 +384,8 @@ async def save_counted_with(tx: Tx, counted_with: CountedWith) -> None:
 
 async def clear_rollups(tx: Tx) -> None:
     """Every rollup row and the record of their rules (a rebuild's first step)."""
-    for table in ("kpi_queue", "kpi_operator", "kpi_operator_deadline", "kpi_counted_with"):
+    tables = ("kpi_queue", "kpi_operator", "kpi_operator_deadline", "kpi_quality")
+    for table in (*tables, "kpi_counted_with"):
         await tx.execute(f"DELETE FROM {table}")
 
 

@@ -1,10 +1,12 @@
 """The KPI rollups on disk are the core's own tallies of the facts: per minute and per interval
 exactly `Buckets` of those facts, per local day their sum; however a stream is cut into batches;
-a rebuild from the event tables writes the very rows the journal wrote; the tracker comes back
-from the store as it was; and the minute rows go after their retention, the others stay."""
+a rebuild from the event tables writes the very rows the journal wrote (the quality rollup's too,
+from the contacts and the surveys); the tracker comes back from the store as it was; and the
+minute rows go after their retention, the others stay."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Sequence
@@ -12,15 +14,25 @@ from typing import Any, TypeVar
 
 import pytest
 
+from hotline.config import load_settings
 from hotline.kpi import Buckets, KpiRules, KpiTracker, Tally
 from hotline.kpi.facts import Fact
-from hotline.routing.model import Event
+from hotline.routing.model import Enqueued, Event
+from hotline.services.surveys import quality_rules
 from hotline.store import StoreHandle, Tx
-from hotline.store.events import append_router_events, save_operator
+from hotline.store.events import ContactNote, append_router_events, save_operator
 from hotline.store.kpi import load_buckets, read_period
 from hotline.store.kpi_rebuild import open_kpi, rebuild_rollups
-from hotline.store.rollups import KpiRecorder, load_tracker, minute_rules, purge_minutes
+from hotline.store.quality import QualityRecorder, answer_survey
+from hotline.store.rollups import (
+    KpiRecorder,
+    LocalDays,
+    load_tracker,
+    minute_rules,
+    purge_minutes,
+)
 from hotline.store.rows import OperatorProfile
+from tests.api.conftest import SHIPPED
 from tests.kpi_day import DAY, DAY_START, DrivenLine
 
 RULES = KpiRules(classes=("urgent", "normal"))
@@ -263,3 +275,109 @@ async def test_minute_rollups_go_after_their_retention_and_the_others_stay(
     assert after == {g: n for g, n in before.items() if g != "minute"}
     later = await store.read(lambda tx: load_buckets(tx, RULES, "minute", noon, 4e9))
     assert later.operators  # the younger minutes stay
+
+
+# -- the quality rollup --------------------------------------------------------------------------
+
+PHONES = [f"+7912{n:07d}" for n in range(40)]  # few callers: many repeat contacts
+
+
+async def journal_with_quality(
+    store: StoreHandle, events: Sequence[Event], rules: KpiRules
+) -> None:
+    """The journal's batches with its quality recorder (repeats, surveys, their counts), every
+    caller's phone one of `PHONES`, and then about two surveys in three answered, up to three
+    days later."""
+    rng = random.Random(7)
+    events = [
+        dataclasses.replace(e, note=ContactNote(phone=rng.choice(PHONES)))
+        if isinstance(e, Enqueued)
+        else e
+        for e in events
+    ]
+    quality_of = dataclasses.replace(
+        quality_rules(load_settings(SHIPPED)), interval_s=rules.interval_s, days=LocalDays(rules.tz)
+    )
+    recorder, quality = KpiRecorder(KpiTracker(), rules), QualityRecorder(quality_of)
+    for batch in batches(events, seed=1):
+        counted = recorder.count(batch)
+
+        async def work(tx: Tx, batch: list[Event] = batch, counted: Any = counted) -> None:
+            new = await quality.new_contacts(tx, batch)
+            await append_router_events(tx, batch)
+            await recorder.write(tx, counted)
+            await quality.write(tx, batch, new)
+
+        await store.transact(work)
+
+    async def answer(tx: Tx) -> None:
+        for r in await tx.fetchall("SELECT code, ask_nps, created_at FROM surveys ORDER BY id"):
+            if rng.random() < 0.66:
+                nps = rng.randint(0, 10) if r["ask_nps"] else None
+                at = r["created_at"] + rng.randint(30, 3 * DAY)
+                await answer_survey(tx, r["code"], csat=rng.randint(1, 5), nps=nps, comment=None,
+                                    source="test", at=at, interval_s=quality_of.interval_s,
+                                    days=quality_of.days)  # fmt: skip
+
+    await store.transact(answer)
+
+
+async def quality_rows(store: StoreHandle, grain: str) -> list[tuple[Any, ...]]:
+    async def work(tx: Tx) -> list[tuple[Any, ...]]:
+        sql = "SELECT * FROM kpi_quality WHERE grain = ? ORDER BY 1, 2, 3, 4, 5, 6"
+        return [tuple(r) for r in await tx.fetchall(sql, (grain,))]
+
+    return await store.read(work)
+
+
+@pytest.fixture
+def morning() -> DrivenLine:
+    """A third of the day: enough repeats and answers, and a quicker journal."""
+    line = DrivenLine(seed=3)
+    line.run(DAY_START + DAY // 3)
+    return line
+
+
+async def test_a_rebuild_writes_the_quality_rows_the_journal_and_the_answers_wrote(
+    store: StoreHandle, morning: DrivenLine
+) -> None:
+    await journal_with_quality(store, morning.events, RULES)
+    written = {g: await quality_rows(store, g) for g in ("minute", "interval", "day")}
+
+    await rebuild_rollups(store, RULES, minute_since=0)
+
+    assert {g: await quality_rows(store, g) for g in written} == written
+    # ... and they count what the figures need, on both sides.
+    firsts, repeats, sent, answers, _, nps, *_ = (
+        sum(c) for c in zip(*(r[6:] for r in written["day"]), strict=True)
+    )
+    assert min(firsts, repeats, sent, answers, nps) > 20
+    operator_repeats = [r for r in written["day"] if r[5] != "" and r[7] > 0]
+    assert len(operator_repeats) >= len(morning.operators) // 2
+
+
+async def test_the_quality_rollup_is_counted_again_at_start_when_the_interval_changed(
+    store: StoreHandle, morning: DrivenLine
+) -> None:
+    now = float(DAY_START + DAY)
+    await open_kpi(store, RULES, now=now, keep_minutes_s=2 * DAY)  # the first start: none yet
+    await journal_with_quality(store, morning.events, RULES)
+    before = {g: await quality_rows(store, g) for g in ("minute", "interval", "day")}
+
+    half_hours = KpiRules(interval_s=1800, classes=RULES.classes)
+    await open_kpi(store, half_hours, now=now + 4 * DAY, keep_minutes_s=10 * DAY)
+
+    minutes, intervals = await quality_rows(store, "minute"), await quality_rows(store, "interval")
+    assert minutes == before["minute"] and await quality_rows(store, "day") == before["day"]
+    assert intervals != before["interval"]
+    folded: dict[tuple[Any, ...], list[int]] = {}
+    for _, start, *group_and_counters in minutes:
+        key = ("interval", start - start % 1800, *group_and_counters[:4])
+        sums = folded.setdefault(key, [0] * len(group_and_counters[4:]))
+        folded[key] = [a + b for a, b in zip(sums, group_and_counters[4:], strict=True)]
+    assert intervals == sorted((*k, *v) for k, v in folded.items())
+
+    await open_kpi(store, RULES, now=now + 4 * DAY, keep_minutes_s=4 * DAY)  # and back
+    assert await quality_rows(store, "interval") == before["interval"]
+    kept = await quality_rows(store, "minute")
+    assert kept == [r for r in before["minute"] if r[1] >= now]
