@@ -407,6 +407,13 @@ async def search(
     return hits
 
 
+async def optimize_index(tx: Tx) -> None:
+    """Merge the FTS5 index's segments into one: a bulk import leaves one per batch, and every
+    search reads each term's documents from each segment (a third to a half of a search's cost
+    over 10,000 articles imported in ten batches)."""
+    await tx.execute("INSERT INTO kb_index (kb_index) VALUES ('optimize')")
+
+
 async def document_counts(tx: Tx, groups: Mapping[str, Sequence[Option]]) -> dict[str, int]:
     """For each query word, about how many indexed articles hold a stem its options match (the
     sum over its options and their stems: an over-count, never an under-count; 0 when none
