@@ -41,6 +41,8 @@ __all__ = [
 WRITERS = (Role.SUPERVISOR, Role.EDITOR)
 READERS = (Role.SUPERVISOR, Role.EDITOR, Role.OPERATOR)
 STARTER_AUTHOR = "hotline (starter base)"
+# An import that writes this many articles merges the search index into one segment after.
+OPTIMIZE_AFTER = 100
 
 
 def _editor(principal: Principal) -> Editor:
@@ -272,6 +274,8 @@ async def _import(
             at=at,
         )
         updated += 1
+    if created + updated >= OPTIMIZE_AFTER:
+        await kb_store.optimize_index(tx)
     return ImportCounts(created, updated, unchanged)
 
 

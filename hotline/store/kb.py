@@ -350,12 +350,21 @@ async def get_version(tx: Tx, article_id: int, version: int) -> VersionRow | Non
 
 
 async def search(
-    tx: Tx, match: str, *, topic: str | None, language: str | None, limit: int
+    tx: Tx,
+    match: str,
+    *,
+    topic: str | None,
+    language: str | None,
+    limit: int,
+    titles_only: bool = False,
 ) -> list[Hit]:
-    """Published articles matching the FTS5 expression `match` over the stems, best first.
+    """Published articles matching the FTS5 expression `match` over the stems, best first;
+    with `titles_only`, matching in the title or tags (bm25 then scores only those rows).
 
     Two statements: the ranking alone (FTS5 sorts by `rank` itself, computing nothing else per
     match), then the text of the few rows kept, by id."""
+    if titles_only:
+        match = f"{{title_stems tags_stems}} : ({match})"
     where, params = ["kb_index MATCH ?", "rank MATCH ?"], [match, _RANK]
     joined = ""
     if language is not None or topic is not None:
@@ -396,6 +405,13 @@ async def search(
     ]
     hits.sort(key=lambda h: (h.score, h.id))
     return hits
+
+
+async def optimize_index(tx: Tx) -> None:
+    """Merge the FTS5 index's segments into one: a bulk import leaves one per batch, and every
+    search reads each term's documents from each segment (a third to a half of a search's cost
+    over 10,000 articles imported in ten batches)."""
+    await tx.execute("INSERT INTO kb_index (kb_index) VALUES ('optimize')")
 
 
 async def document_counts(tx: Tx, groups: Mapping[str, Sequence[Option]]) -> dict[str, int]:
