@@ -636,7 +636,7 @@ class RoutingMachine(RuleBasedStateMachine):
 
 
 RoutingMachine.TestCase.settings = settings(
-    max_examples=1000,
+    max_examples=600,  # 36,000 steps a run: about 90 s of CPU with the switch and lapse rules
     stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
