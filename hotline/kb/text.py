@@ -17,12 +17,11 @@ The last word may still be being typed: its raw form is a prefix too. Common fun
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import Stemmer
+from hotline.domain.words import WORD, normalise, stem, words
 
 __all__ = [
     "STOP_WORDS",
@@ -38,9 +37,6 @@ __all__ = [
     "words",
 ]
 
-# A word: letters and digits (Cyrillic, Latin), with inner hyphens kept apart («смс-код» is two).
-_WORD = re.compile(r"[0-9a-zа-я]+")
-_CYRILLIC = re.compile(r"[а-я]")
 # A stem this short is matched whole: as a prefix it would match too much («код*» → «кодекс»).
 MIN_PREFIX_STEM = 4
 # The raw last word is a prefix from this length on («па» is not yet a word worth matching).
@@ -56,29 +52,6 @@ STOP_WORDS = frozenset(
     at be by can do for from how i in is it me my of on or the to what where with you your
     """.split()  # noqa: SIM905
 )
-
-
-@lru_cache(maxsize=2)
-def _stemmer(language: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(language)
-
-
-def normalise(text: str) -> str:
-    """Lower case, ё as е: the one spelling everything is compared in."""
-    return text.lower().replace("ё", "е")
-
-
-def words(text: str) -> list[str]:
-    """The words of `text`, normalised, in order."""
-    return _WORD.findall(normalise(text))
-
-
-@lru_cache(maxsize=65_536)
-def stem(word: str) -> str:
-    """The stem of one normalised word: Russian for Cyrillic, English for the rest."""
-    language = "russian" if _CYRILLIC.search(word) else "english"
-    stemmed: str = _stemmer(language).stemWord(word)
-    return stemmed
 
 
 @lru_cache(maxsize=1_024)  # the starter base is stemmed at every fresh start: once per process
@@ -104,7 +77,7 @@ def query_terms(query: str) -> QueryTerms:
     found = words(query)
     meaningful = [w for w in found if w not in STOP_WORDS] or found
     meaningful = meaningful[:MAX_QUERY_WORDS]
-    still_typing = bool(found) and _WORD.fullmatch(normalise(query[-1:]) or " ") is not None
+    still_typing = bool(found) and WORD.fullmatch(normalise(query[-1:]) or " ") is not None
     typed = found[-1] if still_typing and found[-1] in meaningful else None
     return QueryTerms(tuple(dict.fromkeys(meaningful)), typed)
 

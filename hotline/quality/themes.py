@@ -30,12 +30,12 @@ a labelled set (tests/quality/).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-import Stemmer
+from hotline.domain.words import WORD, stem, words
+from hotline.domain.words import normalise as fold
 
 
 class Theme(StrEnum):
@@ -53,27 +53,10 @@ FUZZY_MIN = 6  # shorter stems must match exactly: one letter changes too many s
 NEGATIONS = frozenset({"не", "ни", "нет"})
 FILLERS = frozenset({"пожалуйста", "пожалуста", "плиз", "пжл", "пжлст", "пож"})
 ABSORBS = {Theme.NEW_SERVICE: Theme.SUGGESTION}  # a theme found drops the one it absorbs
-_WORD = re.compile(r"[0-9a-zа-я]+")
-
-_stemmer = Stemmer.Stemmer("russian")
-
-
-def fold(text: str) -> str:
-    """Lower case with `ё` as `е`: how every comparison here sees a text."""
-    return text.lower().replace("ё", "е")
-
-
-def words(text: str) -> list[str]:
-    """The folded words of a text, in order (letters and digits; punctuation splits)."""
-    return _WORD.findall(fold(text))
 
 
 def _theme_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in FILLERS]
-
-
-def stem(word: str) -> str:
-    return str(_stemmer.stemWord(word))
 
 
 def terms(text: str) -> list[str]:
@@ -221,7 +204,7 @@ def _compile(theme: Theme, phrase: str) -> _Rule:
     parts: list[_Part] = []
     for token in raw:
         body = token.rstrip("*").lstrip("=")
-        if not _WORD.fullmatch(body):
+        if not WORD.fullmatch(body):
             raise RulesError(f"{theme}: {phrase!r}: {token!r} is not one word")
         if token.endswith("*"):
             parts.append(_Part(body, "prefix"))

@@ -15,7 +15,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hotline.quality.themes import THEMES, Theme, stem
+from hotline.domain.words import stem
+from hotline.quality.themes import THEMES, Theme
 
 # Function words and the line's own vocabulary, which every comment holds in every period.
 _STOP_WORDS = (
