@@ -37,6 +37,7 @@ from hotline.store.feedback import FeedbackSource, add_feedback
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_messages
 from hotline.store.rollups import LocalDays
 from hotline.store.tx import Tx
+from hotline.voicemail.policy import AttemptOutcome
 
 SURVEYED_CHANNELS = ("voice", "chat", "callback")
 NO_GROUP = ""  # the side a row is not of: operator_id on the queue side, the rest on the other
@@ -100,7 +101,7 @@ SELECT c.id, ({CREDITED}) AS credited
 """
 # The completed contacts, whether their phone opted out and when it was last asked NPS.
 _COMPLETED = f"""
-SELECT c.id, c.channel, c.topic, c.priority, c.phone, c.operator_id, c.repeat_of,
+SELECT c.id, c.channel, c.topic, c.priority, c.phone, c.operator_id, c.repeat_of, c.outcome,
        EXISTS (SELECT 1 FROM survey_opt_outs AS o WHERE o.phone = c.phone) AS opted_out,
        (SELECT max(s.created_at) FROM surveys AS s
          WHERE s.ask_nps = 1 AND s.phone = c.phone) AS nps_at
@@ -252,7 +253,7 @@ class QualityRecorder:
         for e in ended:
             r = by_id[e.contact_id]
             counts.completion(e.at, e.operator_id or r["operator_id"], repeat_of=r["repeat_of"])
-            if self._may_survey(e.contact_id, r):
+            if self._may_survey(e.contact_id, r) and _talked(e, r):
                 candidates.append((e, r))
         if not candidates:
             return 0
@@ -520,3 +521,12 @@ async def load_live_quality(tx: Tx, live: LiveQuality, *, now: float) -> LiveQua
     }
     live.restore(today=today, minutes=minutes, day=(day_start, day_end))
     return live
+
+
+def _talked(e: Ended, r: Any) -> bool:
+    """Whether the citizen was spoken to: a voicemail's callback reports whether it reached
+    them, and one that did not is no conversation to rate."""
+    if r["channel"] != "callback":
+        return True
+    outcome = getattr(e.note, "outcome", None) or r["outcome"]
+    return bool(outcome == AttemptOutcome.REACHED)

@@ -185,6 +185,10 @@ async def test_reaching_the_citizen_completes_the_voicemail_and_its_callback_con
             "SELECT state, outcome FROM contacts WHERE id = ?", vm["contact_id"]
         )
         assert contact == [("completed", "reached")]
+        # A callback that reached the citizen is a conversation to rate (the attempts that did
+        # not reach them, in the test above, get no survey).
+        surveys = await line.fetch("SELECT contact_id FROM surveys")
+        assert surveys == [(vm["contact_id"],)]
         status, kpi = await line.supervisor.get(
             "/v1/voicemails/compliance", query_string={"from": "2026-03-16", "to": "2026-03-16"}
         )
