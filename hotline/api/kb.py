@@ -117,22 +117,28 @@ class ArticleOut(Response):
 
     @classmethod
     def of(cls, row: ArticleRow) -> ArticleOut:
-        d = row.draft
         return cls(
             id=row.id,
-            kind=d.kind.value,
-            title=d.title,
-            body=d.body,
-            topics=list(d.topics),
-            tags=list(d.tags),
-            language=d.language,
-            status=d.status.value,
-            review_by=d.review_by,
+            **_draft_fields(row.draft),
             author=row.author,
             version=row.version,
             created_at=_when(row.created_at),
             updated_at=_when(row.updated_at),
         )
+
+
+def _draft_fields(d: ArticleDraft) -> dict[str, Any]:
+    """An article's own fields as an article and each of its versions show them."""
+    return {
+        "kind": d.kind.value,
+        "title": d.title,
+        "body": d.body,
+        "topics": list(d.topics),
+        "tags": list(d.tags),
+        "language": d.language,
+        "status": d.status.value,
+        "review_by": d.review_by,
+    }
 
 
 class ArticlePage(Response):
@@ -167,7 +173,6 @@ class VersionOut(Response):
 
     @classmethod
     def of(cls, v: VersionRow) -> VersionOut:
-        d = v.draft
         return cls(
             article_id=v.article_id,
             version=v.version,
@@ -175,14 +180,7 @@ class VersionOut(Response):
             editor=v.editor,
             changed=v.changed,
             note=v.note,
-            kind=d.kind.value,
-            title=d.title,
-            body=d.body,
-            topics=list(d.topics),
-            tags=list(d.tags),
-            language=d.language,
-            status=d.status.value,
-            review_by=d.review_by,
+            **_draft_fields(v.draft),
         )
 
 
