@@ -22,7 +22,9 @@ disk. After each commit, `after_commit(events, facts)` hears what was written (t
 Likewise its `QualityRecorder` (hotline/store/quality.py), if given: repeat contacts and the
 survey SMS of completed contacts are written in the batch's transaction, worked out there from
 the events (a retried batch works them out again from scratch), and `after_quality(written)`
-hears what they counted after the commit.
+hears what they counted after the commit. The `repeat_of` a new contact's row was given goes back
+to its create through the reply slot of its note (`RepeatReply`), before `sync()` returns: the
+create's answer needs no read of the row it has just written.
 
 If a batch cannot be written (the store is read-only after a full disk or an I/O error, or a
 COMMIT failed), the journal keeps that very batch and retries it, backing off up to `RETRY_MAX_S`,
@@ -156,6 +158,8 @@ class Journal:
                         break
                 counted = self._kpi.count(batch)  # once: a retried batch is not fed again
                 written = await self._write(batch, counted)
+                if written is not None:  # before the waiters wake: their creates answer with it
+                    written.answer_repeats(batch)
                 self._durable += len(batch)
                 self._batches += 1
                 self._largest = max(self._largest, len(batch))

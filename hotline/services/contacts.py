@@ -32,7 +32,7 @@ from hotline.services import Services, audit
 from hotline.services.auth import Principal, Role
 from hotline.services.keylocks import idempotency_scope
 from hotline.services.paging import read_page
-from hotline.store.events import ContactNote, IdempotencyRecord, new_contact_row
+from hotline.store.events import ContactNote, IdempotencyRecord, RepeatReply, new_contact_row
 from hotline.store.queries import (
     find_idempotency_key,
     get_contact,
@@ -119,12 +119,18 @@ async def _create(
 ) -> ContactView:
     contact_id = new_contact_id()
     spec = NewContact(id=contact_id, channel=req.channel, topic=req.topic, language=language)
-    note = ContactNote(phone=phone, idempotency=idempotency)
+    reply = RepeatReply()
+    note = ContactNote(phone=phone, idempotency=idempotency, repeat=reply)
     admission = await sv.router.admit(spec, note=note)
     # The answer is the journal's own projection of the router's events, and the one column
-    # the journal works out from other rows beside them: the contact it repeats, if any.
+    # the journal works out from other rows beside them: the contact it repeats, if any, which
+    # the journal hands back with the commit (no read of the row); without a quality recorder
+    # it leaves the reply unanswered, and the row says what it holds.
     row = new_contact_row(admission.events)
-    repeat_of = await sv.store.read(lambda tx: get_repeat_of(tx, contact_id))
+    if reply.answered:
+        repeat_of = reply.repeat_of
+    else:
+        repeat_of = await sv.store.read(lambda tx: get_repeat_of(tx, contact_id))
     if repeat_of is not None:
         row = dataclasses.replace(row, repeat_of=repeat_of)
     if admission.position is None:

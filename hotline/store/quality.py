@@ -33,6 +33,7 @@ from typing import Any, Literal
 from hotline.domain.phones import is_russian_mobile
 from hotline.kpi.quality import QUALITY_COUNTERS, LiveQuality, QualityTally, sampled
 from hotline.routing.model import ContactState, Ended, Enqueued, Event
+from hotline.store.events import ContactNote
 from hotline.store.feedback import FeedbackSource, add_feedback
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_messages
 from hotline.store.rollups import LocalDays
@@ -200,6 +201,21 @@ class QualityCounts:
 class QualityWritten:
     counts: QualityCounts
     surveys: int  # SMS invitations put in the outbox
+    # Each new contact of the batch and the `repeat_of` its row was given (None: a first contact).
+    repeat_of: dict[str, str | None] = field(default_factory=dict)
+
+    def answer_repeats(self, batch: Sequence[Event]) -> None:
+        """Fill the reply slot (`RepeatReply`) of each new contact's note in `batch` with the
+        `repeat_of` its committed row holds (call once the transaction is on disk)."""
+        repeat_of = self.repeat_of
+        if not repeat_of:
+            return
+        for e in batch:
+            if isinstance(e, Enqueued) and isinstance(e.note, ContactNote):
+                reply = e.note.repeat
+                if reply is not None and e.contact_id in repeat_of:
+                    reply.repeat_of = repeat_of[e.contact_id]
+                    reply.answered = True
 
 
 class QualityRecorder:
@@ -223,14 +239,16 @@ class QualityRecorder:
         """Repeats, surveys and their counts for `batch`, whose events are written already."""
         counts = QualityCounts()
         enqueued = [e for e in batch if isinstance(e, Enqueued) and e.contact_id in new]
-        if enqueued:
-            await self._repeats(tx, enqueued, counts)
+        repeat_of = await self._repeats(tx, enqueued, counts) if enqueued else {}
         completed = [e for e in batch if isinstance(e, Ended) and e.state is ContactState.COMPLETED]
         sent = await self._completed(tx, completed, counts) if completed else 0
         await write_counts(tx, counts, self.rules.interval_s, self.rules.days)
-        return QualityWritten(counts, sent)
+        return QualityWritten(counts, sent, repeat_of)
 
-    async def _repeats(self, tx: Tx, enqueued: list[Enqueued], counts: QualityCounts) -> None:
+    async def _repeats(
+        self, tx: Tx, enqueued: list[Enqueued], counts: QualityCounts
+    ) -> dict[str, str | None]:
+        """Set and count the `repeat_of` of the new contacts `enqueued`; what each was given."""
         params = {
             "ids": json.dumps([e.contact_id for e in enqueued]),
             "window": self.rules.repeat_window_s,
@@ -245,6 +263,8 @@ class QualityRecorder:
             repeat = repeat_of.get(e.contact_id) is not None
             of = credited.get(e.contact_id)
             counts.arrival(e.at, e.topic, e.priority, e.channel.value, repeat=repeat, of=of)
+        # A row without a phone is not updated: its repeat_of stays NULL.
+        return {e.contact_id: repeat_of.get(e.contact_id) for e in enqueued}
 
     async def _completed(self, tx: Tx, ended: list[Ended], counts: QualityCounts) -> int:
         rows = await tx.fetchall(_COMPLETED, {"ids": json.dumps([e.contact_id for e in ended])})

@@ -278,3 +278,24 @@ async def test_the_schedule_says_which_channels_are_open(api: Clients) -> None:
     assert set(channels) == {"voice", "chat", "voicemail"}
     assert channels["voice"]["open"] is True and channels["chat"]["open"] is True
     assert (await api.anonymous.get("/v1/schedule"))[0] == 401
+
+
+async def test_a_create_answers_with_the_contact_it_repeats_without_reading_the_store(
+    api: Clients, services: Services
+) -> None:
+    first = (await api.integration.post("/v1/contacts", CALL))[1]
+    reads = 0
+    read = services.store.read
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        return read(*args, **kwargs)
+
+    services.store.read = counted  # type: ignore[method-assign]
+    status, second = await api.integration.post("/v1/contacts", CALL)
+    services.store.read = read  # type: ignore[method-assign]
+
+    assert (status, second["repeat_of"], reads) == (201, first["id"], 0)
+    _, shown = await api.supervisor.get(f"/v1/contacts/{second['id']}")
+    assert shown["repeat_of"] == first["id"]  # what the row holds

@@ -1,6 +1,7 @@
 """The journal's quality recorder in the store: a batch whose transaction fails and is written
 again (the journal's retry) leaves one survey, one SMS and single counts; a contact enqueued
-again at a restart is not counted again."""
+again at a restart is not counted again; each new contact's create hears the `repeat_of` its row
+was given."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hotline.config import load_settings
 from hotline.routing.model import Accepted, Channel, ContactState, Ended, Enqueued, Event
 from hotline.services.surveys import quality_rules
 from hotline.store import StoreHandle, Tx
-from hotline.store.events import ContactNote, append_router_events
+from hotline.store.events import ContactNote, RepeatReply, append_router_events
 from hotline.store.quality import QualityRecorder, QualityWritten
 from tests.api.conftest import SHIPPED
 
@@ -24,8 +25,10 @@ class Boom(Exception):
     pass
 
 
-def arrived(cid: str, at: float) -> Enqueued:
-    note = ContactNote(phone=PHONE)
+def arrived(
+    cid: str, at: float, phone: str | None = PHONE, reply: RepeatReply | None = None
+) -> Enqueued:
+    note = ContactNote(phone=phone, repeat=reply)
     return Enqueued(cid, at, Channel.VOICE, "payments", "ru", "urgent", at, at + 300, at + 600,
                     note=note)  # fmt: skip
 
@@ -100,3 +103,28 @@ async def test_a_contact_enqueued_again_at_a_restart_is_not_counted_again(
         store, "SELECT sum(firsts) AS f, sum(repeats) AS r FROM kpi_quality WHERE grain = 'day'"
     )
     assert line == {"f": 1, "r": 1}
+
+
+async def test_each_new_contacts_reply_holds_the_repeat_of_its_committed_row(
+    store: StoreHandle,
+) -> None:
+    recorder = QualityRecorder(quality_rules(load_settings(SHIPPED)))
+    await write(store, recorder, [arrived("c0", T - 3600)])
+    replies = {cid: RepeatReply() for cid in ("c0", "c1", "c2", "c3", "c4")}
+    batch: list[Event] = [
+        arrived("c0", T - 3600, reply=replies["c0"]),  # enqueued again at a restart: not new
+        arrived("c1", T, reply=replies["c1"]),  # repeats c0
+        arrived("c2", T + 60, reply=replies["c2"]),  # repeats c1, in the same batch
+        arrived("c3", T + 60, phone=None, reply=replies["c3"]),  # no phone: never a repeat
+        arrived("c4", T + 60, phone="+79120000000", reply=replies["c4"]),  # a first contact
+    ]
+    with pytest.raises(Boom):
+        await write(store, recorder, batch, fail=True)
+    written = await write(store, recorder, batch)
+    written.answer_repeats(batch)
+
+    stored = await rows(store, "SELECT id, repeat_of FROM contacts ORDER BY id")
+    assert [("c0", False, None)] + [(r["id"], True, r["repeat_of"]) for r in stored[1:]] == [
+        (cid, reply.answered, reply.repeat_of) for cid, reply in replies.items()
+    ]
+    assert [r["repeat_of"] for r in stored] == [None, "c0", "c1", None, None]
