@@ -5,6 +5,10 @@ was given."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +18,12 @@ from hotline.routing.model import Accepted, Channel, ContactState, Ended, Enqueu
 from hotline.services.surveys import quality_rules
 from hotline.store import StoreHandle, Tx
 from hotline.store.events import ContactNote, RepeatReply, append_router_events
-from hotline.store.quality import QualityRecorder, QualityWritten
+from hotline.store.quality import _SET_REPEAT_OF, QualityRecorder, QualityWritten
 from tests.api.conftest import SHIPPED
 
 T = 1_800_000_000.0
 PHONE = "+79123456789"
+OTHER = "+79120000000"
 
 
 class Boom(Exception):
@@ -128,3 +133,49 @@ async def test_each_new_contacts_reply_holds_the_repeat_of_its_committed_row(
         (cid, reply.answered, reply.repeat_of) for cid, reply in replies.items()
     ]
     assert [r["repeat_of"] for r in stored] == [None, "c0", "c1", None, None]
+
+
+async def test_a_contact_repeats_the_latest_of_many_earlier_ones_the_last_queued_of_a_tie(
+    store: StoreHandle,
+) -> None:
+    recorder = QualityRecorder(quality_rules(load_settings(SHIPPED)))
+    window = recorder.rules.repeat_window_s
+    await write(store, recorder, [arrived("old", T - 600 - window - 1)])  # before every window
+    await write(store, recorder, [arrived(f"e{n:02d}", T - 600 + n) for n in range(30)])
+    await write(store, recorder, [arrived("tie-a", T), arrived("tie-b", T)])  # queued a, then b
+    await write(store, recorder, [arrived("new", T)])
+    await write(store, recorder, [arrived("later", T + window)])  # exactly at the window's edge
+
+    stored = {r["id"]: r["repeat_of"] for r in await rows(store, "SELECT * FROM contacts")}
+    assert (stored["old"], stored["e00"], stored["e29"]) == (None, None, "e28")
+    assert (stored["tie-a"], stored["tie-b"], stored["new"]) == ("e29", "tie-a", "tie-b")
+    assert stored["later"] == "new"
+
+
+async def test_finding_the_contact_repeated_costs_the_same_however_many_came_before(
+    store: StoreHandle, db_path: Path
+) -> None:
+    # SQLite's own count of the steps it runs (not a time): the lookup walks the phone's index
+    # back from the new contact and stops, rather than sorting every earlier contact.
+    recorder = QualityRecorder(quality_rules(load_settings(SHIPPED)))
+    await write(store, recorder, [arrived(f"a{n:02d}", T + n) for n in range(5)])
+    await write(store, recorder, [arrived(f"b{n:02d}", T + n, phone=OTHER) for n in range(60)])
+    await write(store, recorder, [arrived("a", T + 100), arrived("b", T + 100, phone=OTHER)])
+
+    def steps(contact_id: str, repeats: str) -> int:
+        count = 0
+
+        def step() -> int:
+            nonlocal count
+            count += 1
+            return 0
+
+        with closing(sqlite3.connect(db_path)) as db:
+            db.set_progress_handler(step, 1)
+            db.execute("BEGIN")
+            params = {"ids": json.dumps([contact_id]), "window": recorder.rules.repeat_window_s}
+            assert db.execute(_SET_REPEAT_OF, params).fetchall() == [(contact_id, repeats)]
+            db.execute("ROLLBACK")
+        return count
+
+    assert steps("b", "b59") == steps("a", "a04")
