@@ -289,6 +289,7 @@ def run_phase(
     channels: list[str],
     pyspy: tuple[str, Path] | None,
     count: int = 0,
+    profile_as: str = "",
 ) -> Phase:
     """One phase; with `pyspy` (its command and a directory), the server is sampled meanwhile.
     With `count`, it ends once that many requests are answered (no warm-up; the fill of the
@@ -303,7 +304,8 @@ def run_phase(
     began = time.monotonic()
     try:
         if pyspy is not None:
-            spy = _start_pyspy(pyspy[0], server.process.pid, pyspy[1] / f"{kind}.folded")
+            folded = pyspy[1] / f"{profile_as or kind}.folded"
+            spy = _start_pyspy(pyspy[0], server.process.pid, folded)
         for i, share in enumerate(shares):
             command = [sys.executable, str(Path(__file__).resolve()), "loadgen"]
             command += ["--port", str(server.port), "--kind", kind, "--token", server.integration]
@@ -472,7 +474,7 @@ def run(args: argparse.Namespace) -> int:
                     phase = run_phase(floor, "healthz", args, channels, None)
                 elif name == "depth":
                     assert deep is not None
-                    phase = run_phase(deep, "create", args, channels, None)
+                    phase = run_phase(deep, "create", args, channels, pyspy, profile_as="depth")
                 else:
                     phase = run_phase(server, name, args, channels, pyspy)
                 done.append(dataclasses.replace(phase, name=name))
@@ -544,8 +546,9 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         _print_profile(profile)
     if pyspy is not None:
-        for name in ("healthz", "create"):
-            _print_folded(name, workdir / f"{name}.folded")
+        for name in ("healthz", "create", "depth"):  # what grows with depth shows in the last
+            if name in phases:
+                _print_folded(name, workdir / f"{name}.folded")
     if floor is not None:
         bare = phases["floor"]
         print(
