@@ -11,6 +11,8 @@ import functools
 import logging
 import re
 
+import trio
+
 from hotline.jsonlog import log_event
 from hotline.routing.actor import RouterActor
 from hotline.routing.model import Event, event_fields
@@ -22,8 +24,16 @@ FEED_BUFFER = 4096  # events the log may fall behind a burst before it loses som
 async def log_router_events(actor: RouterActor) -> None:
     while True:
         async with actor.subscribe(buffer=FEED_BUFFER) as feed:
-            async for event in feed:
-                log_event(log, event_name(event), **event_fields(event))
+            async for first in feed:
+                # What piled up meanwhile is written in this same step: each `receive` of a
+                # buffered event would pass through the scheduler once more for nothing.
+                event: Event | None = first
+                while event is not None:
+                    log_event(log, event_name(event), **event_fields(event))
+                    try:
+                        event = feed.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        event = None
         log_event(log, "router.log_lagged", logging.WARNING)
 
 
