@@ -10,11 +10,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import InstantIn, Request, Response, Text, instant, operator_id_of
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.services import certifications
 from hotline.store.certifications import JournalRow
 

@@ -5,7 +5,7 @@ accept, reject and complete what they are offered. Each answer comes after the c
 from __future__ import annotations
 
 from quart import Blueprint, request
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.openapi import idempotency_key, may_answer
 from hotline.api.schemas import (
@@ -18,6 +18,7 @@ from hotline.api.schemas import (
     OperatorChoice,
 )
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.routing.model import Channel
 from hotline.services import contacts
 

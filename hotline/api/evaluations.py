@@ -8,11 +8,12 @@ from typing import Annotated
 
 from pydantic import Field, StrictBool, StringConstraints
 from quart import Blueprint
-from quart_schema import validate_request, validate_response
+from quart_schema import validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import Code, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.services import evaluations
 from hotline.store.evaluations import EvaluationRow
 

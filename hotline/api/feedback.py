@@ -19,10 +19,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.schemas import InstantIn, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.domain.masking import mask_personal_numbers
 from hotline.quality.themes import Theme
 from hotline.quality.trends import Trend

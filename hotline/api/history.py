@@ -15,11 +15,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import ContactOut, OperatorChoice, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.domain.masking import mask_phone
 from hotline.routing.model import Channel
 from hotline.services import history, switch

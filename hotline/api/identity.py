@@ -11,11 +11,12 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 from quart import Blueprint
-from quart_schema import validate_request, validate_response
+from quart_schema import validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import Request, Response, Text
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.services import identity
 
 blueprint = Blueprint("identity", __name__, url_prefix="/v1/identity")

@@ -15,11 +15,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import Code, Day, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.domain.errors import NotFound
 from hotline.kb.articles import ArticleDraft, Kind, Status
 from hotline.services import kb, kb_search, kb_templates

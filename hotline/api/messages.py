@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.openapi import may_answer
 from hotline.api.schemas import InstantIn, Request, Response, Text, instant
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.domain.masking import looks_like_phone, mask_phone
 from hotline.services import messages
 from hotline.services.paging import MAX_KEY

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import trio
 from quart import Blueprint, Response, request
-from quart_schema import validate_request, validate_response
+from quart_schema import validate_response
 
 from hotline.api.openapi import answers_with, may_answer
 from hotline.api.schemas import (
@@ -24,6 +24,7 @@ from hotline.api.schemas import (
     operator_id_of,
 )
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.services import operators
 from hotline.services.offers import OfferNews
 from hotline.store.rows import OperatorProfile

@@ -13,12 +13,13 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field, StringConstraints
 from quart import Blueprint, request
-from quart_schema import validate_querystring, validate_request, validate_response
+from quart_schema import validate_querystring, validate_response
 
 from hotline.api.openapi import idempotency_key, may_answer
 from hotline.api.schemas import Code, Request, Response
 from hotline.api.schemas import Text as PlainText
 from hotline.api.services import caller, current_services
+from hotline.api.validation import validate_request
 from hotline.domain.identity import mask_name
 from hotline.domain.masking import mask_phone
 from hotline.services import tickets

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+import quart_schema.conversion
 import trio
 
 from hotline.api import create_app
+from hotline.api.schemas import NewContactBody
 from hotline.app import start_services
 from hotline.config import Settings
 from hotline.schedule.settings import ScheduleSettings
@@ -299,3 +302,22 @@ async def test_a_create_answers_with_the_contact_it_repeats_without_reading_the_
     assert (status, second["repeat_of"], reads) == (201, first["id"], 0)
     _, shown = await api.supervisor.get(f"/v1/contacts/{second['id']}")
     assert shown["repeat_of"] == first["id"]  # what the row holds
+
+
+async def test_a_body_is_validated_without_building_a_validator_per_request(
+    api: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+    real = quart_schema.conversion.TypeAdapter
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(quart_schema.conversion, "TypeAdapter", counted)
+    good = await api.integration.post("/v1/contacts", CALL)
+    status, bad = await api.integration.post("/v1/contacts", {**CALL, "channel": "fax"})
+
+    # (the test client builds adapters of its own for the dicts it sends)
+    assert (good[0], status, bad["error"]["field"]) == (201, 422, "channel")
+    assert NewContactBody not in built
