@@ -598,16 +598,21 @@ def _start_pyspy(command: str, pid: int, output: Path) -> subprocess.Popen[bytes
 
 # Stages of the server's work, for the py-spy summary: a sample counts for the first stage
 # that one of its frames names. Names of functions in hotline and its libraries: if they move,
-# a stage shows 0% and its time falls to "other".
+# a stage shows 0% and its time falls to "other" (or to "trio scheduler", the frame every task
+# runs under). py-spy 0.4 names a frame `function (file:line)`, without its class.
 STAGES = (
     ("logging: access log line", ("_log_request (hotline/api/access_log",)),
     ("logging: router event lines", ("log_router_events",)),
     (
         "store bridge, asyncio side (trio-asyncio loop, aiosqlite)",
-        ("BaseTrioEventLoop._main_loop",),
+        ("BaseTrioEventLoop._main_loop", "_main_loop (trio_asyncio"),
     ),
-    ("store and journal tasks, trio side", ("Store.run (", "Journal.run (", "Store._serve_reads")),
-    ("router actor", ("RouterActor.run",)),
+    (
+        "store and journal tasks, trio side",
+        ("Store.run (", "Journal.run (", "Store._serve_reads", "(hotline/store/actor.py"),
+    ),
+    ("journal task", ("run (hotline/journal.py",)),
+    ("router actor", ("RouterActor.run", "run (hotline/routing/actor.py")),
     ("create: open-ticket read, caller side", ("find_open_ticket",)),
     ("create: phone normalisation", ("normalize_phone",)),
     (
@@ -615,7 +620,10 @@ STAGES = (
         ("RouterHandle", "Journal.sync", "DurableRouter"),
     ),
     ("create: rest of the handler", ("create (hotline/api/contacts",)),
-    ("request body and validation (quart-schema)", ("validate_request.<locals>",)),
+    (
+        "request body and validation (quart-schema)",
+        ("validate_request.<locals>", "wrapper (hotline/api/validation.py"),
+    ),
     ("response building (make_response, JSON)", ("finalize_request", "make_response")),
     ("HTTP send (quart, hypercorn, h11, socket)", ("_send_response", "app_send")),
     ("Quart / quart-trio request plumbing", ("TrioASGIHTTPConnection", "QuartTrio")),
