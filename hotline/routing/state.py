@@ -25,11 +25,9 @@ from hotline.routing.model import (
     Breached,
     Channel,
     ContactState,
-    Ended,
     Enqueued,
     Event,
     NewContact,
-    Offered,
     OfferWithdrawn,
     OperatorChanged,
     OperatorSpec,
@@ -38,6 +36,11 @@ from hotline.routing.model import (
     Presence,
     QueuePosition,
     RouterStatistics,
+    accepted,
+    ended,
+    enqueued,
+    offered,
+    operator_changed,
 )
 from hotline.routing.policy import PriorityClass, RoutingPolicy
 from hotline.routing.records import (
@@ -207,7 +210,7 @@ class RoutingState:
         c.state = ASSIGNED
         op.offer = None
         op.idle_since = now
-        out.append(Accepted(contact_id, op_id, now, now - c.arrived_at))
+        out.append(accepted(contact_id, op_id, now, now - c.arrived_at))
         # Shown busy since the offer, and still: nothing to publish about the operator.
         self._route_operator(op, now, out)
         return out
@@ -602,7 +605,7 @@ class RoutingState:
         heappush(self._target_timers, (target, rank, deadline, arrived, seq, cid))
         channel, topic, language, priority = c.channel, c.topic, c.language, c.priority
         out.append(
-            Enqueued(cid, now, channel, topic, language, priority, arrived, target, deadline, names)
+            enqueued(cid, now, channel, topic, language, priority, arrived, target, deadline, names)
         )
         # Straight to the matcher: a new contact is in no queue yet, so there is nothing to
         # unpark (what `_route_contact` would do first).
@@ -653,11 +656,11 @@ class RoutingState:
         op.load[c.channel] += 1
         expires = now + self.policy.offer_timeout_s
         heappush(self._offer_timers, (expires, n, cid))
-        out.append(Offered(cid, op_id, now, expires))
+        out.append(offered(cid, op_id, now, expires))
         # It was routable (ready, no wrap-up, no offer) and now holds a contact: it is busy.
         if op.shown is not SHOWN_BUSY:
             op.shown = SHOWN_BUSY
-            out.append(OperatorChanged(op_id, now, SHOWN_BUSY, "offered"))
+            out.append(operator_changed(op_id, now, SHOWN_BUSY, "offered"))
 
     # -- transitions shared by several operations -------------------------------------------
 
@@ -750,7 +753,7 @@ class RoutingState:
         self._ended[state] += 1
         c.state = state
         del self._contacts[c.id]
-        out.append(Ended(c.id, now, state, op_id, transferred_to))
+        out.append(ended(c.id, now, state, op_id, transferred_to))
 
     def _end_wrap_up(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:
         if op.parked:
@@ -811,7 +814,7 @@ class RoutingState:
         shown = op.state()
         if shown is not op.shown:
             op.shown = shown
-            out.append(OperatorChanged(op.id, now, shown, why))
+            out.append(operator_changed(op.id, now, shown, why))
 
     # -- lookups ----------------------------------------------------------------------------
 
