@@ -13,14 +13,18 @@ is replayed against:
    so that every decision is one query answered by index seeks (`bench_routing_sql.py`); the
    routing target is held against this one;
 5. `sql-sort`: the FreeSWITCH mod_callcenter-style dispatcher this bench used before, whose
-   agent-side query sorts every waiting member of the agent's queues (for comparison).
+   agent-side query sorts every waiting member of the agent's queues (for comparison);
+6. `py-floor`: the leanest pure-Python dispatcher we could write that makes the same offers on
+   this stream (`bench_routing_floor.py`: no timers, no events but the offers, no counters): what
+   any Python core could at best do, so that the core's ratio to `sql-dispatch` can be read
+   against what the language allows.
 
 A *decision* is one routing event processed: one call into the router, which may or may not
 produce an offer. Each is timed with `perf_counter_ns`; decisions/s is events / summed latency.
-`pure`, `actor`, `sql-dispatch` and `sql-sort` run `--repeat` times (5, `timeit`'s default),
-interleaved, and each reports its fastest run (all runs are printed): on a shared machine noise
-only ever slows a run down, and the interleaving gives the baselines the same chances as the core
-they are compared with.
+`pure`, `actor`, `sql-dispatch`, `sql-sort` and `py-floor` run `--repeat` times (5, `timeit`'s
+default), interleaved, and each reports its fastest run (all runs are printed): on a shared
+machine noise only ever slows a run down, and the interleaving gives the baselines the same
+chances as the core they are compared with.
 The stream is closed-loop: an offer the router makes is accepted a little later, then completed,
 then the operator ends wrap-up (which asks for the next offer); arrivals keep the queue at its
 initial size and a small share of waiting contacts abandon. The event kinds, arrivals and delays
@@ -46,6 +50,7 @@ from functools import partial
 from typing import Protocol
 
 import trio
+from bench_routing_floor import FloorDispatch
 from bench_routing_sql import IndexedSqlDispatch, SortingSqlDispatch
 
 from hotline.clock import WallClock
@@ -590,9 +595,16 @@ def run(args: argparse.Namespace) -> int:
     prefix = f", first {n_sql} events" if n_sql < n_events else ""
     sql_note = "sqlite3, index seeks" + prefix
     sort_note = "sqlite3 mod_callcenter-style, sorts" + prefix
+    floor_note = "leanest Python dispatcher, offers only"
     # Interleaved (pure, actor, sql, pure, ...) so that a slow spell of a shared machine falls on
     # all alike; each keeps its fastest run, as timeit does: noise only ever slows a run.
-    runs: dict[str, list[RunResult]] = {"pure": [], "actor": [], "sql-dispatch": [], "sql-sort": []}
+    runs: dict[str, list[RunResult]] = {
+        "pure": [],
+        "actor": [],
+        "sql-dispatch": [],
+        "sql-sort": [],
+        "py-floor": [],
+    }
     for _ in range(max(1, args.repeat)):
         runs["pure"].append(
             run_sync("pure", "RoutingState, indexed", RoutingState(wl.policy), wl, n_events)
@@ -604,10 +616,13 @@ def run(args: argparse.Namespace) -> int:
         runs["sql-sort"].append(
             run_sync("sql-sort", sort_note, SortingSqlDispatch(wl.policy), wl, n_sql)
         )
-    pure, actor, sql, sort = (_fastest(tries) for tries in runs.values())
+        runs["py-floor"].append(
+            run_sync("py-floor", floor_note, FloorDispatch(wl.policy), wl, n_events)
+        )
+    pure, actor, sql, sort, floor = (_fastest(tries) for tries in runs.values())
     naive_note = "ScanRoutingState" + (f", first {n_naive} events" if n_naive < n_events else "")
     naive = run_sync("naive", naive_note, ScanRoutingState(wl.policy), wl, n_naive)
-    results = [pure, actor, naive, sql, sort]
+    results = [pure, actor, naive, sql, sort, floor]
 
     mix = ", ".join(f"{k} {v}" for k, v in pure.kinds.most_common())
     offers = sum(len(t) for t in pure.trace)
@@ -654,6 +669,11 @@ def run(args: argparse.Namespace) -> int:
         (">= 20x naive", vs_naive >= 20),
         (">= 15x sql-dispatch", vs_sql >= 15),
     ]
+    floor_vs_sql = floor.rate / sql.rate if sql.rate else 0.0
+    print(
+        f"floor: py-floor {floor.rate:.0f} decisions/s, {floor_vs_sql:.1f}x sql-dispatch; "
+        f"pure at {pure.rate / floor.rate if floor.rate else 0.0:.2f} of the floor"
+    )
     print("targets: " + ", ".join(f"{what} {'met' if ok else 'MISSED'}" for what, ok in targets))
     print(
         f"routing: {pure.rate:.0f} decisions/s pure, {actor.rate:.0f}/s actor, "

@@ -57,7 +57,7 @@ def test_routing_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) 
     lines = capsys.readouterr().out.strip().splitlines()
     assert LAST_LINE.fullmatch(lines[-1]), lines[-1]
     rows = {line.split()[0]: line for line in lines if line.split()[:1]}
-    for name in ("actor", "naive", "sql-dispatch", "sql-sort"):
+    for name in ("actor", "naive", "sql-dispatch", "sql-sort", "py-floor"):
         assert "same offers as pure" in rows[name], rows[name]
     assert rows["naive"].split()[1] == "100"
     assert rows["sql-dispatch"].split()[1] == "300"
@@ -67,6 +67,7 @@ def test_routing_benchmark_runs_and_reports(capsys: pytest.CaptureFixture[str]) 
 def test_every_router_of_the_routing_bench_makes_the_offers_the_core_makes() -> None:
     load_bench()  # puts scripts/ on sys.path
     import bench_routing
+    from bench_routing_floor import FloorDispatch
     from bench_routing_sql import IndexedSqlDispatch, SortingSqlDispatch
 
     n = 3000
@@ -80,6 +81,7 @@ def test_every_router_of_the_routing_bench_makes_the_offers_the_core_makes() -> 
         bench_routing.run_sync("naive", "", ScanRoutingState(wl.policy), wl, n),
         bench_routing.run_sync("sql-dispatch", "", IndexedSqlDispatch(wl.policy), wl, n),
         bench_routing.run_sync("sql-sort", "", SortingSqlDispatch(wl.policy), wl, n),
+        bench_routing.run_sync("py-floor", "", FloorDispatch(wl.policy), wl, n),
         bench_routing.run_actor(wl, n),
     ]
     for other in others:

@@ -84,7 +84,7 @@ def check(state: RoutingState, now: float) -> None:
     state._matcher.check()
 
     # Rule 6: every contact is live or ended exactly once, and the counts add up.
-    by_state = state._by_state
+    by_state = state.counts_by_state()
     live = Counter(c.state for c in contacts.values())
     for s in (ContactState.WAITING, ContactState.OFFERED, ContactState.ASSIGNED):
         _require(by_state[s] == live[s], 6, f"{s} count {by_state[s]} != {live[s]} live")

@@ -345,18 +345,21 @@ class IndexedMatcher:
 
     def place_contact(self, c: ContactRecord, now: float) -> OperatorRecord | None:
         lanes = c.lanes
-        if lanes is None:
-            lanes = self._lanes_of(c)
+        if lanes is None:  # a new contact: the lanes of its shape, mostly known already
+            routes = c.routes
+            if len(routes) == 1:
+                lanes = self._shapes.get((routes[0], c.language, c.channel))
+            if lanes is None:
+                lanes = self._lanes_of(c)
+            else:
+                c.lanes = lanes
         for _, free in lanes:
             if free.heap:  # someone may be free: look properly
                 op = self.best_operator_for(c, now)
                 if op is not None:
                     return op
                 break
-        self._park(c, lanes)
-        return None
-
-    def _park(self, c: ContactRecord, lanes: list[_Pair]) -> None:
+        # Nobody free: park it (inline: a call here cost as much as the parking).
         entry: ContactEntry = (c.rank, c.deadline_at, c.arrived_at, c.seq, c.version, c)
         for lane, _ in lanes:
             run = lane.run
@@ -371,6 +374,7 @@ class IndexedMatcher:
             if len(run) + len(lane.heap) > 2 * live + _SLACK:
                 lane.compact()
         c.parked = lanes  # a contact stands in all its lanes: their (shared) list says where
+        return None
 
     def unpark_contact(self, c: ContactRecord) -> None:
         # Nothing parked means no live entry: every entry already carries an older version.

@@ -173,6 +173,88 @@ class OperatorChanged:
     reason: str
 
 
+# -- the same events, built for the routing hot path ----------------------------------------------
+# `Offered(...)` goes through `type.__call__` and the dataclass's `__init__`, a Python frame that
+# CPython 3.11 cannot inline: about twice what the object costs. The core builds its per-decision
+# events with these instead: the same type and fields (tests/unit/test_routing_events.py holds
+# each to its class, field by field), a third of a microsecond less per decision.
+
+_new = object.__new__
+
+
+def enqueued(
+    contact_id: str,
+    at: float,
+    channel: Channel,
+    topic: str,
+    language: str,
+    priority: str,
+    arrived_at: float,
+    target_at: float,
+    deadline_at: float,
+    skills: tuple[str, ...],
+) -> Enqueued:
+    e: Enqueued = _new(Enqueued)
+    e.contact_id = contact_id
+    e.at = at
+    e.channel = channel
+    e.topic = topic
+    e.language = language
+    e.priority = priority
+    e.arrived_at = arrived_at
+    e.target_at = target_at
+    e.deadline_at = deadline_at
+    e.skills = skills
+    e.note = None
+    return e
+
+
+def offered(contact_id: str, operator_id: str, at: float, expires_at: float) -> Offered:
+    e: Offered = _new(Offered)
+    e.contact_id = contact_id
+    e.operator_id = operator_id
+    e.at = at
+    e.expires_at = expires_at
+    return e
+
+
+def accepted(contact_id: str, operator_id: str, at: float, waited_s: float) -> Accepted:
+    e: Accepted = _new(Accepted)
+    e.contact_id = contact_id
+    e.operator_id = operator_id
+    e.at = at
+    e.waited_s = waited_s
+    return e
+
+
+def ended(
+    contact_id: str,
+    at: float,
+    state: ContactState,
+    operator_id: str | None,
+    transferred_to: str | None,
+) -> Ended:
+    e: Ended = _new(Ended)
+    e.contact_id = contact_id
+    e.at = at
+    e.state = state
+    e.operator_id = operator_id
+    e.transferred_to = transferred_to
+    e.note = None
+    return e
+
+
+def operator_changed(
+    operator_id: str, at: float, state: OperatorState, reason: str
+) -> OperatorChanged:
+    e: OperatorChanged = _new(OperatorChanged)
+    e.operator_id = operator_id
+    e.at = at
+    e.state = state
+    e.reason = reason
+    return e
+
+
 Event = (
     Enqueued | Offered | OfferWithdrawn | Accepted | Overflowed | Breached | Ended | OperatorChanged
 )

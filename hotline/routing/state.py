@@ -20,15 +20,14 @@ from hotline.routing import invariants
 from hotline.routing.figures import queue_figures, queue_position
 from hotline.routing.matchers import IndexedMatcher, Matcher, ScanMatcher
 from hotline.routing.model import (
+    TERMINAL_STATES,
     Accepted,
     Breached,
     Channel,
     ContactState,
-    Ended,
     Enqueued,
     Event,
     NewContact,
-    Offered,
     OfferWithdrawn,
     OperatorChanged,
     OperatorSpec,
@@ -37,6 +36,11 @@ from hotline.routing.model import (
     Presence,
     QueuePosition,
     RouterStatistics,
+    accepted,
+    ended,
+    enqueued,
+    offered,
+    operator_changed,
 )
 from hotline.routing.policy import PriorityClass, RoutingPolicy
 from hotline.routing.records import (
@@ -81,7 +85,12 @@ class RoutingState:
         self._target_timers = self._timers.targets
         self._limit_timers = self._timers.limits
         self._lapse_timers = self._timers.lapses
-        self._by_state: dict[ContactState, int] = dict.fromkeys(ContactState, 0)
+        # Contacts by state: the live ones in three counters (a dict keyed by an enum costs
+        # four times an attribute on every transition), the ended ones in a dict.
+        self._n_waiting = 0
+        self._n_offered = 0
+        self._n_assigned = 0
+        self._ended: dict[ContactState, int] = dict.fromkeys(TERMINAL_STATES, 0)
         # Caches of what policy and specs say again and again: one routes tuple per topic or
         # skill set (so that routes compare by identity and a contact allocates none), a class
         # per topic, sorted skills per route.
@@ -196,13 +205,12 @@ class RoutingState:
         if c is None or op is None or c.state is not OFFERED or op.offer != contact_id:
             c, op = self._offer_of(contact_id, op_id)  # raises the precise error
         out: list[Event] = []
-        by_state = self._by_state  # `_set_state(c, ASSIGNED)`, spelt out
-        by_state[OFFERED] -= 1
-        by_state[ASSIGNED] += 1
+        self._n_offered -= 1  # `_set_state(c, ASSIGNED)`, spelt out
+        self._n_assigned += 1
         c.state = ASSIGNED
         op.offer = None
         op.idle_since = now
-        out.append(Accepted(contact_id, op_id, now, now - c.arrived_at))
+        out.append(accepted(contact_id, op_id, now, now - c.arrived_at))
         # Shown busy since the offer, and still: nothing to publish about the operator.
         self._route_operator(op, now, out)
         return out
@@ -260,7 +268,7 @@ class RoutingState:
         self._seq = c.seq
         self._skills.register_route(c.skills)
         self._contacts[c.id] = c
-        self._by_state[WAITING] += 1
+        self._n_waiting += 1
         self.created += 1
         c.breached = breached
         if overflowed:
@@ -359,7 +367,7 @@ class RoutingState:
             self._skills.register_route(c.skills)
             self._skill_names[c.skills] = tuple(sorted(c.skills))
         self._contacts[c.id] = c
-        self._by_state[ASSIGNED] += 1
+        self._n_assigned += 1
         self.created += 1
         c.state = ASSIGNED
         c.operator = op.id
@@ -517,7 +525,7 @@ class RoutingState:
         figures = queue_figures(self._contacts.values(), self._skills, now) if queues else ()
         return RouterStatistics(
             self.created,
-            dict(self._by_state),  # every state, zeros too
+            self.counts_by_state(),
             dict(ops),
             self.breaches,
             self.overflows,
@@ -591,13 +599,13 @@ class RoutingState:
             self._skills.register_route(skills)
             names = self._skill_names[skills] = tuple(sorted(skills))
         self._contacts[cid] = c
-        self._by_state[WAITING] += 1
+        self._n_waiting += 1
         self.created += 1
         rank, deadline, arrived, target = c.rank, c.deadline_at, c.arrived_at, c.target_at
         heappush(self._target_timers, (target, rank, deadline, arrived, seq, cid))
         channel, topic, language, priority = c.channel, c.topic, c.language, c.priority
         out.append(
-            Enqueued(cid, now, channel, topic, language, priority, arrived, target, deadline, names)
+            enqueued(cid, now, channel, topic, language, priority, arrived, target, deadline, names)
         )
         # Straight to the matcher: a new contact is in no queue yet, so there is nothing to
         # unpark (what `_route_contact` would do first).
@@ -637,9 +645,8 @@ class RoutingState:
             matcher.unpark_operator(op)
         cid, op_id = c.id, op.id
         # `_set_state(c, OFFERED)`, spelt out: only a waiting contact is ever offered.
-        by_state = self._by_state
-        by_state[WAITING] -= 1
-        by_state[OFFERED] += 1
+        self._n_waiting -= 1
+        self._n_offered += 1
         c.state = OFFERED
         c.operator = op_id
         c.offered_at = now
@@ -649,11 +656,11 @@ class RoutingState:
         op.load[c.channel] += 1
         expires = now + self.policy.offer_timeout_s
         heappush(self._offer_timers, (expires, n, cid))
-        out.append(Offered(cid, op_id, now, expires))
+        out.append(offered(cid, op_id, now, expires))
         # It was routable (ready, no wrap-up, no offer) and now holds a contact: it is busy.
         if op.shown is not SHOWN_BUSY:
             op.shown = SHOWN_BUSY
-            out.append(OperatorChanged(op_id, now, SHOWN_BUSY, "offered"))
+            out.append(operator_changed(op_id, now, SHOWN_BUSY, "offered"))
 
     # -- transitions shared by several operations -------------------------------------------
 
@@ -681,7 +688,9 @@ class RoutingState:
         op.offer = None
         op.load[c.channel] -= 1
         c.operator = None
-        self._set_state(c, WAITING)
+        self._n_offered -= 1  # `_set_state(c, WAITING)`: only an offered contact is withdrawn
+        self._n_waiting += 1
+        c.state = WAITING
         out.append(OfferWithdrawn(c.id, op.id, now, why))
         if not ending and not c.overflowed and now >= c.target_at:
             self._overflow(c, now, out)
@@ -734,9 +743,17 @@ class RoutingState:
     ) -> None:
         if c.parked:
             self._matcher.unpark_contact(c)
-        self._set_state(c, state)
+        was = c.state  # `_set_state(c, state)`, spelt out: a live contact ends
+        if was is ASSIGNED:
+            self._n_assigned -= 1
+        elif was is WAITING:
+            self._n_waiting -= 1
+        else:
+            self._n_offered -= 1
+        self._ended[state] += 1
+        c.state = state
         del self._contacts[c.id]
-        out.append(Ended(c.id, now, state, op_id, transferred_to))
+        out.append(ended(c.id, now, state, op_id, transferred_to))
 
     def _end_wrap_up(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:
         if op.parked:
@@ -769,17 +786,35 @@ class RoutingState:
         return added
 
     def _set_state(self, c: ContactRecord, state: ContactState) -> None:
-        by_state = self._by_state
-        by_state[c.state] -= 1
-        by_state[state] += 1
+        self._tally(c.state, -1)
+        self._tally(state, 1)
         c.state = state
+
+    def _tally(self, state: ContactState, n: int) -> None:
+        if state is WAITING:
+            self._n_waiting += n
+        elif state is OFFERED:
+            self._n_offered += n
+        elif state is ASSIGNED:
+            self._n_assigned += n
+        else:
+            self._ended[state] += n
+
+    def counts_by_state(self) -> dict[ContactState, int]:
+        """How many contacts are in each state, every state named (zeros too)."""
+        counts = dict.fromkeys(ContactState, 0)
+        counts.update(self._ended)
+        counts[WAITING] = self._n_waiting
+        counts[OFFERED] = self._n_offered
+        counts[ASSIGNED] = self._n_assigned
+        return counts
 
     def _show(self, op: OperatorRecord, now: float, why: str, out: list[Event]) -> None:
         """Publish the operator's shown state when it changed."""
         shown = op.state()
         if shown is not op.shown:
             op.shown = shown
-            out.append(OperatorChanged(op.id, now, shown, why))
+            out.append(operator_changed(op.id, now, shown, why))
 
     # -- lookups ----------------------------------------------------------------------------
 
