@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
 from hotline.kpi.facts import FactSink
-from hotline.routing import NewContact, Presence, RoutingState
+from hotline.routing import Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
     ContactState,
@@ -164,7 +165,22 @@ class Simulation:
 
     def run(self, progress: Callable[[float], None] | None = None) -> SimResult:
         """Simulate from the warm-up's start to the end; `progress` is told the share of
-        virtual time done, now and then."""
+        virtual time done, now and then.
+
+        Python's cycle collector is paused meanwhile (and left as it was found after). A
+        run allocates a dozen containers a contact (events, records, timers, facts), almost
+        none of them in a cycle, and the collector walked the young ones after every 700
+        allocations: a tenth of a run's time, to free next to nothing (a day of 100,000
+        contacts leaves some 10,000 objects in cycles, freed when it resumes)."""
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(progress)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _run(self, progress: Callable[[float], None] | None) -> SimResult:
         rules, start, end, begin = self.rules, self.start, self.end, self.begin
         state = self.state
         buckets = Buckets(rules)
@@ -281,8 +297,7 @@ class Simulation:
                     n_contacts += 1
                     cid = str(n_contacts)
                     handle_of[cid] = handle_s
-                    contact = NewContact(cid, k.channel, k.topic, k.language, k.skills, k.priority)
-                    apply(enqueue(contact, now), now)
+                    apply(enqueue(k.contact(cid), now), now)
                     if patience is not None and cid in handle_of:  # not answered at once
                         seq += 1
                         heappush(heap, (now + patience, seq, _ABANDON, cid, None))
