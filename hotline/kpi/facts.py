@@ -265,8 +265,22 @@ class KpiTracker:
                 if state is o.state:
                     continue  # the same state for another reason (a second chat, a restart)
                 at = e.at
-                if at > o.since:
-                    _piece_to(o, at, sink)
+                if at > o.since:  # `_piece_to(o, at, sink)`, spelt out: two pieces a contact
+                    last = o.state
+                    holding = o.holding > 0 and last not in _COUNTED_AS_SHOWN
+                    if last is _WRAP_UP:
+                        sink.operator_time(
+                            o.id,
+                            o.since,
+                            at,
+                            last,
+                            o.last_topic,
+                            o.last_priority,
+                            o.last_channel,
+                            holding,
+                        )
+                    else:
+                        sink.operator_time(o.id, o.since, at, last, None, None, None, holding)
                 o.state = state
                 o.since = at
             elif kind is Accepted:
