@@ -13,8 +13,8 @@ Every event the router returns goes through a `KpiTracker` into `Buckets` (a few
 time, in order), so the figures are the live line's. The warm-up is discarded: only facts at
 or after the measured start count; an operator's piece of time that spans the start is cut
 there (its part before is dropped), and at the end each operator's current piece is added up
-to the end. Contacts whose wait has
-not ended by the end are not counted (the live line counts a wait where it ends).
+to the end. Contacts whose wait has not ended by the end are not counted (the live line
+counts a wait where it ends).
 
 Shifts: at a shift's end an operator with contacts in hand is put on break (no new offers;
 an open offer goes back to the queue), finishes them, and then signs off; a break starts on
