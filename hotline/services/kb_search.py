@@ -19,7 +19,15 @@ from hotline.domain.masking import mask_personal_numbers
 from hotline.kb.articles import Status
 from hotline.kb.snippet import marked_words, snippet
 from hotline.kb.spelling import allowed_edits, close_spellings
-from hotline.kb.text import Option, QueryTerms, match_expression, query_options, query_terms, stem
+from hotline.kb.text import (
+    Option,
+    QueryTerms,
+    match_expression,
+    query_options,
+    query_terms,
+    stem,
+    widest,
+)
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.kb import READERS, WRITERS
@@ -129,6 +137,8 @@ async def _ranked(
 
     if every and min(sizes) == 0:
         return []
+    if every:  # common words only: the same match with fewer phrases for bm25 to score
+        words = [widest(group) for group in words]
     if every and min(sizes) > CANDIDATES:
         by_rarity = sorted(range(len(words)), key=sizes.__getitem__)
         for pivot in by_rarity[:PIVOTS]:
