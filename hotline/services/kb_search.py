@@ -124,36 +124,35 @@ async def _ranked(
     stems `sizes` articles hold (over-counts, from `kb_stems`).
 
     bm25 costs microseconds per matching article, and ORDER BY rank LIMIT scores every match,
-    so a match that may hold more than `CANDIDATES` articles is ranked over a tier first, and
-    over the whole match only when the tier has fewer than `limit` answers (a tiered index):
+    so a match that may hold more than `CANDIDATES` articles is ranked over a tier, and over
+    the whole match only when the tier has fewer than `limit` answers (a tiered index; the
+    store counts a tier's matches before it ranks any):
     - any word: the articles matching in the title or tags (outweighing the body 8 and 4 to 1);
     - every word, each common (else `_informative` would not ask for all): the articles whose
       title or tags hold the rarest word (the most informative, the highest idf) and the
       others anywhere; then the same for the next rarest, up to `PIVOTS` words.
     A word no article holds makes the match of every word empty without asking FTS5."""
-
-    async def ranked(match: str) -> list[kb_store.Hit]:
-        return await kb_store.search(tx, match, topic=topic, language=language, limit=limit)
-
     if every and min(sizes) == 0:
         return []
+    tiers: list[str] = []
     if every:  # common words only: the same match with fewer phrases for bm25 to score
         words = [widest(group) for group in words]
-    if every and min(sizes) > CANDIDATES:
-        by_rarity = sorted(range(len(words)), key=sizes.__getitem__)
-        for pivot in by_rarity[:PIVOTS]:
-            others = [group for i, group in enumerate(words) if i != pivot]
-            tier = kb_store.in_titles(match_expression([words[pivot]]))
-            if others:
-                tier += " AND " + match_expression(others, every=True)
-            hits = await ranked(tier)
-            if len(hits) >= limit:
-                return hits
-    elif not every and sum(sizes) > CANDIDATES:
-        hits = await ranked(kb_store.in_titles(match_expression(words)))
-        if len(hits) >= limit:
-            return hits
-    return await ranked(match_expression(words, every=every))
+        if min(sizes) > CANDIDATES:
+            by_rarity = sorted(range(len(words)), key=sizes.__getitem__)
+            for pivot in by_rarity[:PIVOTS]:
+                others = [group for i, group in enumerate(words) if i != pivot]
+                tier = kb_store.in_titles(match_expression([words[pivot]]))
+                tiers.append(tier + "".join(f" AND {match_expression([g])}" for g in others))
+    elif sum(sizes) > CANDIDATES:
+        tiers.append(kb_store.in_titles(match_expression(words)))
+    return await kb_store.search(
+        tx,
+        match_expression(words, every=every),
+        topic=topic,
+        language=language,
+        limit=limit,
+        tiers=tiers,
+    )
 
 
 async def find_articles(

@@ -356,28 +356,38 @@ async def search(
     topic: str | None,
     language: str | None,
     limit: int,
+    tiers: Sequence[str] = (),
 ) -> list[Hit]:
-    """Published articles matching the FTS5 expression `match` over the stems, best first.
+    """Published articles matching the FTS5 expression `match` over the stems, best first;
+    with `tiers` (expressions each matching a part of `match`), those of the first tier that
+    matches at least `limit` articles, if one does.
 
-    One statement (each is a round trip to the database's thread): the ranking alone, in a
-    subquery (FTS5 sorts by `rank` itself, computing nothing else per match), then the text
-    of the few rows kept, by id."""
-    where, params = ["kb_index MATCH ?", "rank MATCH ?"], [match, _RANK]
-    joined = ""
-    if language is not None or topic is not None:
-        joined = " JOIN kb_articles AS a ON a.id = kb_index.rowid"
-    if language is not None:
-        where.append("a.language = ?")
-        params.append(language)
-    if topic is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(a.topics) WHERE value = ?)")
-        params.append(topic)
+    One statement (each is a round trip to the database's thread). A tier is chosen by
+    counting its first `limit` matches, which costs no ranking: bm25 reads the whole list of
+    documents of each of its phrases for their idf before it scores the first row, so a tier
+    ranked only to find it too small would cost as much as one kept. Then the ranking alone,
+    in a subquery (FTS5 sorts by `rank` itself, computing nothing else per match), and the
+    text of the few rows kept, by id."""
+    joined, filters, filter_params = _filters(topic=topic, language=language)
+    # The MATCH: the expression, or a choice among the tiers with the expression last.
+    chosen = "?"
+    params: list[str | int] = []
+    if tiers:
+        probe = (
+            f"(SELECT count(*) FROM (SELECT 1 FROM kb_index{joined}"
+            f" WHERE kb_index MATCH ?{filters} LIMIT ?))"
+        )
+        cases = " ".join(f"WHEN {probe} >= ? THEN ?" for _ in tiers)
+        chosen = f"(SELECT CASE {cases} ELSE ? END)"
+        for tier in tiers:
+            params += [tier, *filter_params, limit, limit, tier]
+    params.append(match)
     rows = await tx.fetchall(
         "SELECT a.id, r.rank, a.title, a.body, a.topics, a.language, a.version, i.body_stems"
         f" FROM (SELECT kb_index.rowid AS id, rank FROM kb_index{joined}"
-        f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT ?) AS r"
+        f" WHERE kb_index MATCH {chosen} AND rank MATCH ?{filters} ORDER BY rank LIMIT ?) AS r"
         " JOIN kb_articles AS a ON a.id = r.id JOIN kb_index AS i ON i.rowid = r.id",
-        (*params, limit),
+        (*params, _RANK, *filter_params, limit),
     )
     hits = [
         Hit(
@@ -394,6 +404,21 @@ async def search(
     ]
     hits.sort(key=lambda h: (h.score, h.id))
     return hits
+
+
+def _filters(*, topic: str | None, language: str | None) -> tuple[str, str, list[str]]:
+    """The join, the conditions (each after an AND) and their parameters that keep a search
+    to a topic and a language."""
+    if language is None and topic is None:
+        return "", "", []
+    conditions, params = [], []
+    if language is not None:
+        conditions.append(" AND a.language = ?")
+        params.append(language)
+    if topic is not None:
+        conditions.append(" AND EXISTS (SELECT 1 FROM json_each(a.topics) WHERE value = ?)")
+        params.append(topic)
+    return " JOIN kb_articles AS a ON a.id = kb_index.rowid", "".join(conditions), params
 
 
 def in_titles(match: str) -> str:
