@@ -128,9 +128,10 @@ async def _ranked(
     the whole match only when the tier has fewer than `limit` answers (a tiered index; the
     store counts a tier's matches before it ranks any):
     - any word: the articles matching in the title or tags (outweighing the body 8 and 4 to 1);
-    - every word, each common (else `_informative` would not ask for all): the articles whose
-      title or tags hold the rarest word (the most informative, the highest idf) and the
-      others anywhere; then the same for the next rarest, up to `PIVOTS` words.
+    - every word, each common (else `_informative` would not ask for all): the articles with
+      every word in the title or tags; else those whose title or tags hold the rarest word
+      (the most informative, the highest idf) and the others anywhere; else the same for the
+      next rarest, up to `PIVOTS` words.
     A word no article holds makes the match of every word empty without asking FTS5."""
     if every and min(sizes) == 0:
         return []
@@ -138,6 +139,7 @@ async def _ranked(
     if every:  # common words only: the same match with fewer phrases for bm25 to score
         words = [widest(group) for group in words]
         if min(sizes) > CANDIDATES:
+            tiers.append(kb_store.in_titles(match_expression(words, every=True)))
             by_rarity = sorted(range(len(words)), key=sizes.__getitem__)
             for pivot in by_rarity[:PIVOTS]:
                 others = [group for i, group in enumerate(words) if i != pivot]
@@ -151,7 +153,7 @@ async def _ranked(
         topic=topic,
         language=language,
         limit=limit,
-        tiers=tiers,
+        tiers=list(dict.fromkeys(tiers)),  # one word: its rarest is all of it
     )
 
 
