@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from itertools import accumulate, islice
 
 from hotline.kb.text import Option
 
@@ -25,49 +26,57 @@ MARK_OPEN, MARK_CLOSE = "<mark>", "</mark>"
 WINDOW_WORDS = 24
 # The words of the original text, as `hotline.kb.text.words` finds them once lower-cased.
 _TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+")
-_MARKDOWN = re.compile(r"[#*_`|]+|^\s*>", re.MULTILINE)  # emphasis, headings, tables, quotes
+# Markdown's marks, read as spaces: a quote's `>` at the start of a line, and emphasis,
+# headings and tables (`str.replace` of each is several times faster than a regex pass).
+_QUOTE = re.compile(r"^\s*>", re.MULTILINE)
+_MARKS = "#*_`|"
 
 
 def marked_words(body_stems: str, options: Iterable[Option]) -> list[bool]:
     """For each stem of a body's stem column, whether one of `options` matches it."""
-    choices = tuple(options)
-    seen: dict[str, bool] = {}  # an article repeats its words: judge each once
-    marks = []
-    for token in body_stems.split():
-        hit = seen.get(token)
-        if hit is None:
-            hit = seen[token] = any(o.matches(token) for o in choices)
-        marks.append(hit)
-    return marks
+    exact, prefixes = set(), []
+    for option in options:
+        if option.prefix:
+            prefixes.append(option.term)
+        else:
+            exact.add(option.term)
+    # `str.startswith` takes a tuple: each stem is judged at C speed (a body has ~100 of them).
+    starts = tuple(prefixes)
+    return [token in exact or token.startswith(starts) for token in body_stems.split()]
 
 
 def snippet(body: str, marks: Sequence[bool]) -> str:
     """About `WINDOW_WORDS` words of `body` around its best run of matches, marked; `marks[i]`
     says whether the i-th word matched."""
-    text = " ".join(_MARKDOWN.sub(" ", body).split())
-    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    if not spans:
+    plain = _QUOTE.sub(" ", body)
+    for mark in _MARKS:
+        plain = plain.replace(mark, " ")
+    text = " ".join(plain.split())
+    count = len(_TOKEN.findall(text))
+    if not count:
         return ""
-    hit = [i < len(marks) and marks[i] for i in range(len(spans))]
-    best, best_count = 0, -1
-    running = sum(hit[:WINDOW_WORDS])
-    for start in range(max(1, len(spans) - WINDOW_WORDS + 1)):
-        if start:
-            running += hit[start + WINDOW_WORDS - 1] - hit[start - 1]
-        if running > best_count:
-            best, best_count = start, running
+    hit = [bool(m) for m in marks[:count]] + [False] * (count - len(marks))
+    # The window with the most matches, the first of equals, from the running totals.
+    total = [0, *accumulate(hit)]
+    if count > WINDOW_WORDS:
+        sums = [total[s + WINDOW_WORDS] - total[s] for s in range(count - WINDOW_WORDS + 1)]
+        best = sums.index(max(sums))
+    else:
+        best = 0
     first = max(0, best - 2) if best else 0
-    last = min(len(spans), first + WINDOW_WORDS)
+    last = min(count, first + WINDOW_WORDS)
+    # Only the window's words are located (the regex engine skips the text before it), and
+    # only the matched words are cut out to be marked: the rest is escaped in runs.
+    spans = [m.span() for m in islice(_TOKEN.finditer(text), first, last)]
     pieces: list[str] = ["…" if first else ""]
-    cursor = spans[first][0]
-    for index in range(first, last):
-        a, b = spans[index]
-        pieces.append(html.escape(text[cursor:a]))
-        word = html.escape(text[a:b])
-        pieces.append(f"{MARK_OPEN}{word}{MARK_CLOSE}" if hit[index] else word)
-        cursor = b
-    if last < len(spans):
-        pieces.append(html.escape(text[cursor : spans[last - 1][1]]) + "…")
+    cursor = spans[0][0]
+    for index, (a, b) in enumerate(spans, first):
+        if hit[index]:
+            pieces.append(html.escape(text[cursor:a]))
+            pieces.append(f"{MARK_OPEN}{html.escape(text[a:b])}{MARK_CLOSE}")
+            cursor = b
+    if last < count:
+        pieces.append(html.escape(text[cursor : spans[-1][1]]) + "…")
     else:
         pieces.append(html.escape(text[cursor:]))
     return "".join(pieces).strip()

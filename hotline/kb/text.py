@@ -33,6 +33,7 @@ __all__ = [
     "query_terms",
     "stem",
     "stems",
+    "widest",
     "word_options",
     "words",
 ]
@@ -106,6 +107,19 @@ def word_options(word: str, *, typed: bool, extra: Iterable[str] = ()) -> tuple[
         options.add(Option(word, True))
     options.update(Option(e, False) for e in extra)
     return tuple(sorted(options))
+
+
+def widest(options: Iterable[Option]) -> tuple[Option, ...]:
+    """`options` without those another one covers: a prefix matches everything its longer
+    prefixes and its own word do («заявлен»* covers the typed «заявление»*). The same
+    articles match; bm25 no longer counts such a word twice, and FTS5 has one phrase less to
+    score."""
+    choices = tuple(options)
+    return tuple(
+        o
+        for o in choices
+        if not any(p != o and p.prefix and o.term.startswith(p.term) for p in choices)
+    )
 
 
 def query_options(

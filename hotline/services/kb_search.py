@@ -19,7 +19,15 @@ from hotline.domain.masking import mask_personal_numbers
 from hotline.kb.articles import Status
 from hotline.kb.snippet import marked_words, snippet
 from hotline.kb.spelling import allowed_edits, close_spellings
-from hotline.kb.text import Option, QueryTerms, match_expression, query_options, query_terms, stem
+from hotline.kb.text import (
+    Option,
+    QueryTerms,
+    match_expression,
+    query_options,
+    query_terms,
+    stem,
+    widest,
+)
 from hotline.services import Services
 from hotline.services.auth import Principal, Role
 from hotline.services.kb import READERS, WRITERS
@@ -40,8 +48,11 @@ __all__ = [
 MAX_QUERY_CHARS = 500
 # A query word held by more articles than this is common (see `_informative`).
 COMMON_DOCS = 300
-# A match that may hold more articles than this is ranked over titles and tags first (`_ranked`).
+# A match that may hold more articles than this is ranked over a tier first (`_ranked`).
 CANDIDATES = 500
+# How many of a query's rarest words, one after another, may make the tier of a match of every
+# word: each is one more FTS5 statement, and the less rare a word, the less its title says.
+PIVOTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +73,27 @@ class SearchAnswer:
 
 
 async def _corrections(tx: Tx, terms: QueryTerms, counts: dict[str, int]) -> dict[str, list[str]]:
-    """For each word that no indexed article holds: the index's nearest stems."""
-    found: dict[str, list[str]] = {}
+    """For each word that no indexed article holds: the index's nearest stems. The candidates
+    of all such words come in one statement."""
+    misspelt: list[tuple[str, str, int]] = []
     for word in terms.words:
         stemmed = stem(word)
         edits = allowed_edits(stemmed)
-        if edits == 0 or counts[word] > 0:
-            continue
-        candidates = await kb_store.terms_like(
-            tx, stemmed[0], len(stemmed) - edits, len(stemmed) + edits
+        if edits and counts[word] == 0:
+            misspelt.append((word, stemmed, edits))
+    ranges = [
+        letter_range
+        for _, stemmed, edits in misspelt
+        for letter_range in (
+            (stemmed[0], len(stemmed) - edits, len(stemmed) + edits),
+            # a misspelt first letter: the second letter's words too
+            (stemmed[1], len(stemmed) - edits - 1, len(stemmed) + edits - 1),
         )
-        if len(stemmed) > 1:  # a misspelt first letter: look at the second letter's words too
-            candidates += await kb_store.terms_like(
-                tx, stemmed[1], len(stemmed) - edits - 1, len(stemmed) + edits - 1
-            )
-        close = close_spellings(stemmed, candidates)
+    ]
+    candidates = await kb_store.terms_like(tx, ranges)
+    found: dict[str, list[str]] = {}
+    for i, (word, stemmed, _) in enumerate(misspelt):
+        close = close_spellings(stemmed, candidates[2 * i] + candidates[2 * i + 1])
         if close:
             found[word] = close
     return found
@@ -96,26 +113,48 @@ def _informative(counts: dict[str, int], corrected: Collection[str]) -> tuple[li
 async def _ranked(
     tx: Tx,
     words: list[tuple[Option, ...]],
+    sizes: list[int],
     *,
     every: bool,
-    expected: int,
     topic: str | None,
     language: str | None,
     limit: int,
 ) -> list[kb_store.Hit]:
-    """The best `limit` articles matching `words` (all of them with `every`, else any). bm25
-    costs some microseconds per matching article, and ORDER BY rank LIMIT scores every match:
-    when more than `CANDIDATES` articles may match (`expected`, from the stem counts), only
-    those matching in the title or tags are ranked first (the title and tags outweigh the body
-    eightfold and fourfold), and the body is searched too only when they are fewer than `limit`."""
-    expression = match_expression(words, every=every)
-    if expected > CANDIDATES:
-        hits = await kb_store.search(
-            tx, expression, topic=topic, language=language, limit=limit, titles_only=True
-        )
-        if len(hits) >= limit:
-            return hits
-    return await kb_store.search(tx, expression, topic=topic, language=language, limit=limit)
+    """The best `limit` articles matching `words` (all of them with `every`, else any), whose
+    stems `sizes` articles hold (over-counts, from `kb_stems`).
+
+    bm25 costs microseconds per matching article, and ORDER BY rank LIMIT scores every match,
+    so a match that may hold more than `CANDIDATES` articles is ranked over a tier, and over
+    the whole match only when the tier has fewer than `limit` answers (a tiered index; the
+    store counts a tier's matches before it ranks any):
+    - any word: the articles matching in the title or tags (outweighing the body 8 and 4 to 1);
+    - every word, each common (else `_informative` would not ask for all): the articles with
+      every word in the title or tags; else those whose title or tags hold the rarest word
+      (the most informative, the highest idf) and the others anywhere; else the same for the
+      next rarest, up to `PIVOTS` words.
+    A word no article holds makes the match of every word empty without asking FTS5."""
+    if every and min(sizes) == 0:
+        return []
+    tiers: list[str] = []
+    if every:  # common words only: the same match with fewer phrases for bm25 to score
+        words = [widest(group) for group in words]
+        if min(sizes) > CANDIDATES:
+            tiers.append(kb_store.in_titles(match_expression(words, every=True)))
+            by_rarity = sorted(range(len(words)), key=sizes.__getitem__)
+            for pivot in by_rarity[:PIVOTS]:
+                others = [group for i, group in enumerate(words) if i != pivot]
+                tier = kb_store.in_titles(match_expression([words[pivot]]))
+                tiers.append(tier + "".join(f" AND {match_expression([g])}" for g in others))
+    elif sum(sizes) > CANDIDATES:
+        tiers.append(kb_store.in_titles(match_expression(words)))
+    return await kb_store.search(
+        tx,
+        match_expression(words, every=every),
+        topic=topic,
+        language=language,
+        limit=limit,
+        tiers=list(dict.fromkeys(tiers)),  # one word: its rarest is all of it
+    )
 
 
 async def find_articles(
@@ -132,12 +171,12 @@ async def find_articles(
     sizes = dict(counts)
     if corrections:  # a corrected word matches as many articles as its corrections hold
         sizes.update(await kb_store.document_counts(tx, {w: groups[w] for w in corrections}))
-    chosen_sizes = [sizes[w] for w in chosen]
+    chosen_groups, chosen_sizes = [groups[w] for w in chosen], [sizes[w] for w in chosen]
     hits = await _ranked(
         tx,
-        [groups[w] for w in chosen],
+        chosen_groups,
+        chosen_sizes,
         every=every,
-        expected=min(chosen_sizes) if every else sum(chosen_sizes),
         topic=topic,
         language=language,
         limit=limit,
@@ -145,9 +184,9 @@ async def find_articles(
     if not hits and every and len(chosen) > 1:  # common words that never meet: any of them
         hits = await _ranked(
             tx,
-            [groups[w] for w in chosen],
+            chosen_groups,
+            chosen_sizes,
             every=False,
-            expected=sum(chosen_sizes),
             topic=topic,
             language=language,
             limit=limit,

@@ -356,44 +356,43 @@ async def search(
     topic: str | None,
     language: str | None,
     limit: int,
-    titles_only: bool = False,
+    tiers: Sequence[str] = (),
 ) -> list[Hit]:
     """Published articles matching the FTS5 expression `match` over the stems, best first;
-    with `titles_only`, matching in the title or tags (bm25 then scores only those rows).
+    with `tiers` (expressions each matching a part of `match`), those of the first tier that
+    matches at least `limit` articles, if one does.
 
-    Two statements: the ranking alone (FTS5 sorts by `rank` itself, computing nothing else per
-    match), then the text of the few rows kept, by id."""
-    if titles_only:
-        match = f"{{title_stems tags_stems}} : ({match})"
-    where, params = ["kb_index MATCH ?", "rank MATCH ?"], [match, _RANK]
-    joined = ""
-    if language is not None or topic is not None:
-        joined = " JOIN kb_articles AS a ON a.id = kb_index.rowid"
-    if language is not None:
-        where.append("a.language = ?")
-        params.append(language)
-    if topic is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(a.topics) WHERE value = ?)")
-        params.append(topic)
-    ranked = await tx.fetchall(
-        f"SELECT kb_index.rowid, rank FROM kb_index{joined} WHERE {' AND '.join(where)}"
-        " ORDER BY rank LIMIT ?",
-        (*params, limit),
-    )
-    if not ranked:
-        return []
-    score = {r[0]: r[1] for r in ranked}
-    marks = ", ".join("?" for _ in ranked)
+    One statement (each is a round trip to the database's thread). A tier is chosen by
+    counting its first `limit` matches, which costs no ranking: bm25 reads the whole list of
+    documents of each of its phrases for their idf before it scores the first row, so a tier
+    ranked only to find it too small would cost as much as one kept. Then the ranking alone,
+    in a subquery (FTS5 sorts by `rank` itself, computing nothing else per match), and the
+    text of the few rows kept, by id."""
+    joined, filters, filter_params = _filters(topic=topic, language=language)
+    # The MATCH: the expression, or a choice among the tiers with the expression last.
+    chosen = "?"
+    params: list[str | int] = []
+    if tiers:
+        probe = (
+            f"(SELECT count(*) FROM (SELECT 1 FROM kb_index{joined}"
+            f" WHERE kb_index MATCH ?{filters} LIMIT ?))"
+        )
+        cases = " ".join(f"WHEN {probe} >= ? THEN ?" for _ in tiers)
+        chosen = f"(SELECT CASE {cases} ELSE ? END)"
+        for tier in tiers:
+            params += [tier, *filter_params, limit, limit, tier]
+    params.append(match)
     rows = await tx.fetchall(
-        "SELECT a.id, a.title, a.body, a.topics, a.language, a.version, i.body_stems"
-        " FROM kb_articles AS a JOIN kb_index AS i ON i.rowid = a.id"
-        f" WHERE a.id IN ({marks})",
-        tuple(score),
+        "SELECT a.id, r.rank, a.title, a.body, a.topics, a.language, a.version, i.body_stems"
+        f" FROM (SELECT kb_index.rowid AS id, rank FROM kb_index{joined}"
+        f" WHERE kb_index MATCH {chosen} AND rank MATCH ?{filters} ORDER BY rank LIMIT ?) AS r"
+        " JOIN kb_articles AS a ON a.id = r.id JOIN kb_index AS i ON i.rowid = r.id",
+        (*params, _RANK, *filter_params, limit),
     )
     hits = [
         Hit(
             r["id"],
-            score[r["id"]],
+            r["rank"],
             r["title"],
             r["body"],
             json.loads(r["topics"]),
@@ -405,6 +404,27 @@ async def search(
     ]
     hits.sort(key=lambda h: (h.score, h.id))
     return hits
+
+
+def _filters(*, topic: str | None, language: str | None) -> tuple[str, str, list[str]]:
+    """The join, the conditions (each after an AND) and their parameters that keep a search
+    to a topic and a language."""
+    if language is None and topic is None:
+        return "", "", []
+    conditions, params = [], []
+    if language is not None:
+        conditions.append(" AND a.language = ?")
+        params.append(language)
+    if topic is not None:
+        conditions.append(" AND EXISTS (SELECT 1 FROM json_each(a.topics) WHERE value = ?)")
+        params.append(topic)
+    return " JOIN kb_articles AS a ON a.id = kb_index.rowid", "".join(conditions), params
+
+
+def in_titles(match: str) -> str:
+    """The FTS5 expression `match` restricted to the title and tags columns (bm25 then counts
+    only what is found there for its phrases)."""
+    return f"{{title_stems tags_stems}} : ({match})"
 
 
 async def optimize_index(tx: Tx) -> None:
@@ -436,12 +456,23 @@ async def document_counts(tx: Tx, groups: Mapping[str, Sequence[Option]]) -> dic
     return counts
 
 
-async def terms_like(tx: Tx, first: str, shortest: int, longest: int) -> list[str]:
-    """Index terms that begin with the letter `first`, of a length in [shortest, longest]: the
-    candidates for a misspelt word's correction."""
-    rows = await tx.fetchall(
-        "SELECT term FROM kb_stems WHERE term >= ? AND term < ? AND docs > 0"
-        " AND length(term) BETWEEN ? AND ?",
-        (first, first + "\U0010ffff", shortest, longest),
+async def terms_like(tx: Tx, ranges: Sequence[tuple[str, int, int]]) -> list[list[str]]:
+    """For each `(first, shortest, longest)`: the index terms that begin with the letter
+    `first`, of a length in [shortest, longest] (the candidates for a misspelt word's
+    correction). One statement for all, each range one row (terms hold no spaces)."""
+    if not ranges:
+        return []
+    probe = " UNION ALL ".join(
+        "SELECT ?, (SELECT group_concat(term, ' ') FROM kb_stems WHERE term >= ? AND term < ?"
+        " AND docs > 0 AND length(term) BETWEEN ? AND ?)"
+        for _ in ranges
     )
-    return [r[0] for r in rows]
+    params = [
+        v
+        for i, (first, shortest, longest) in enumerate(ranges)
+        for v in (i, first, first + "\U0010ffff", shortest, longest)
+    ]
+    found: list[list[str]] = [[] for _ in ranges]
+    for index, terms in await tx.fetchall(probe, params):
+        found[index] = terms.split() if terms else []
+    return found

@@ -12,7 +12,15 @@ from hotline.kb.articles import ArticleDraft, Kind, Status, changed_fields, chec
 from hotline.kb.snippet import marked_words, snippet
 from hotline.kb.spelling import close_spellings, edit_distance
 from hotline.kb.templates import render
-from hotline.kb.text import match_expression, query_options, query_terms, stem, stems
+from hotline.kb.text import (
+    Option,
+    match_expression,
+    query_options,
+    query_terms,
+    stem,
+    stems,
+    widest,
+)
 
 
 def test_word_forms_share_a_stem_and_yo_is_e() -> None:
@@ -32,6 +40,18 @@ def test_a_query_drops_function_words_and_keeps_the_last_word_as_typed() -> None
     groups = query_options(query_terms("восстановить пароль OR NEAR"))
     assert match_expression(groups.values()) == '"восстанов"* OR "парол"* OR "near"*'
     assert match_expression(groups.values(), every=True) == '"восстанов"* AND "парол"* AND "near"*'
+
+
+def test_an_option_another_covers_is_left_out_of_the_widest() -> None:
+    typed = query_options(query_terms("как проверить заявление"))["заявление"]
+    assert typed == (Option("заявлен", True), Option("заявление", True))
+    assert widest(typed) == (Option("заявлен", True),)
+    corrected = (Option("парол", True), Option("пароль", False), Option("порог", False))
+    assert widest(corrected) == (Option("парол", True), Option("порог", False))
+    assert widest((Option("код", False), Option("кодекс", True))) == (
+        Option("код", False),
+        Option("кодекс", True),
+    )
 
 
 def test_a_misspelling_is_read_as_the_nearest_indexed_spelling() -> None:
