@@ -18,7 +18,9 @@ are shown beside each phase.
 
 With `--floor`, each round also drives `bench_api_floor.py` (`floor`), a bare Quart-Trio app
 with only `GET /healthz` under Hypercorn: what the framework itself answers at on this machine,
-which bounds what any endpoint of hotline can reach; and (`depth`, unless `--depth 0`) creates on
+which bounds what any endpoint of hotline can reach; the same app's bare `POST /v1/contacts`
+(`post`: the body parsed, 201, nothing validated or stored: the framework's share of a create);
+and (`depth`, unless `--depth 0`) creates on
 a second hotline server that already holds `--depth` waiting contacts (10,000; filled through the
 API before the rounds, and not counted). The targets are then ratios within the run, which the
 neighbours on a shared machine move much less than the figures themselves: creates/s against the
@@ -465,6 +467,7 @@ def run(args: argparse.Namespace) -> int:
         runs: dict[str, list[Phase]] = {"healthz": [], "create": []}
         if floor is not None:
             runs["floor"] = []
+            runs["post"] = []
         if deep is not None:
             runs["depth"] = []
         for _ in range(rounds):
@@ -472,6 +475,9 @@ def run(args: argparse.Namespace) -> int:
                 if name == "floor":
                     assert floor is not None
                     phase = run_phase(floor, "healthz", args, channels, None)
+                elif name == "post":
+                    assert floor is not None
+                    phase = run_phase(floor, "create", args, channels, None)
                 elif name == "depth":
                     assert deep is not None
                     phase = run_phase(deep, "create", args, channels, pyspy, profile_as="depth")
@@ -555,6 +561,16 @@ def run(args: argparse.Namespace) -> int:
             f"floor: a bare Quart-Trio app under Hypercorn answers GET /healthz at "
             f"{bare.rate:.0f} req/s, p99 {bare.percentile_ms(0.99):.1f} ms, "
             f"{bare.cpu_per_answer_s * 1e3:.2f} ms of server CPU per request on this machine"
+        )
+        post = phases["post"]
+        framework = _versus(post, bare)
+        over_post = create.cpu_per_answer_s / post.cpu_per_answer_s
+        print(
+            f"post: the same bare app answers a create's POST (body parsed, 201, nothing stored) "
+            f"at {post.rate:.0f} req/s, {post.cpu_per_answer_s * 1e3:.2f} ms of server CPU: "
+            f"{framework[2]:.2f}x the floor's CPU and {framework[1]:.2f}x its p99 before any "
+            f"work of hotline's; a create costs {over_post:.2f}x "
+            "its CPU"
         )
     print(f"load average at the end: {_load()}")
     if failed:

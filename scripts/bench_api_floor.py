@@ -1,6 +1,9 @@
-"""The floor of `scripts/bench api`: a bare Quart-Trio app, `GET /healthz` and nothing else (no
-hotline, no logging, no hooks), served by Hypercorn as `hotline serve` serves hotline. Whatever
-this answers at, no endpoint of hotline can beat on the same machine.
+"""The floor of `scripts/bench api`: a bare Quart-Trio app (no hotline, no logging, no hooks),
+served by Hypercorn as `hotline serve` serves hotline. Whatever this answers at, no endpoint of
+hotline can beat on the same machine. `GET /healthz` is the floor the targets are stated against;
+`POST /v1/contacts` is the least any create can do in this framework (read and parse the JSON
+body, answer 201 with a JSON object of the size hotline answers with; nothing validated, routed
+or stored): the `post` phase, which says how much of a create's budget the framework takes alone.
 
 Run by `scripts/bench api --floor`: prints the URL it is bound to, then serves until SIGTERM.
 
@@ -21,6 +24,7 @@ from functools import partial
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
+from quart import request
 from quart_trio import QuartTrio
 
 app = QuartTrio(__name__)
@@ -29,6 +33,21 @@ app = QuartTrio(__name__)
 @app.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.post("/v1/contacts")
+async def create() -> tuple[dict[str, object], int]:
+    body = await request.get_json()
+    return {
+        "id": "c-00000000000000000000000000",
+        "state": "waiting",
+        "channel": body["channel"],
+        "topic": body["topic"],
+        "priority": "normal",
+        "position": 1,
+        "arrived_at": "2026-12-02T00:00:00Z",
+        "target_at": "2026-12-02T00:30:00Z",
+    }, 201
 
 
 async def main() -> None:

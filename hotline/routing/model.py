@@ -69,9 +69,11 @@ class OperatorSpec:
     certified_until: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NewContact:
     """A contact to route. Unset fields are filled from the policy (class, target, limit).
+    A value like the events below (not frozen for the same reason: the simulator builds one
+    per arrival), and the router copies its fields into its own record, keeping none of it.
 
     `skills` is what an operator must hold, all of it (a callback needs `callback` and the
     topic); by default it is the topic alone. `arrived_at` may lie in the past when a contact

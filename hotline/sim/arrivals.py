@@ -10,7 +10,6 @@ the dice's).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from bisect import bisect
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from random import Random
 
-from hotline.routing import Channel, NewContact
+from hotline.routing import Channel
 from hotline.sim.draws import Draw, sampler
 from hotline.sim.scenario import HOURS, Scenario
 
@@ -44,39 +43,6 @@ class ContactKind:
         # A callback needs the `callback` skill besides its topic's, as on the line.
         skills = frozenset((topic, "callback")) if ch is Channel.CALLBACK else None
         return cls(topic, ch, language, priority, skills)
-
-    def contact(self, contact_id: str) -> NewContact:
-        """`NewContact(contact_id, channel, topic, language, skills, priority)`, built
-        without its constructor: a frozen dataclass's sets each of its nine fields through
-        `object.__setattr__`, and cost more than anything else the simulator does for an
-        arrival (3.5 us against 2 here; a plain dataclass would cost 0.5). The router keeps
-        none of it: it copies the fields into its own record."""
-        c = _new(NewContact)
-        _set_id(c, contact_id)
-        _set_channel(c, self.channel)
-        _set_topic(c, self.topic)
-        _set_language(c, self.language)
-        _set_skills(c, self.skills)
-        _set_priority(c, self.priority)
-        _set_arrived_at(c, None)
-        _set_target_at(c, None)
-        _set_deadline_at(c, None)
-        return c
-
-
-# `ContactKind.contact`'s tools: NewContact's slots, set past its frozen `__setattr__`.
-_new = object.__new__
-_FIELDS = [field.name for field in dataclasses.fields(NewContact)]
-assert _FIELDS == [
-    "id", "channel", "topic", "language", "skills", "priority", "arrived_at", "target_at",
-    "deadline_at",
-], "NewContact's fields changed: update ContactKind.contact"  # fmt: skip
-_set_id, _set_channel, _set_topic, _set_language, _set_skills, _set_priority = (
-    getattr(NewContact, name).__set__ for name in _FIELDS[:6]
-)
-_set_arrived_at, _set_target_at, _set_deadline_at = (
-    getattr(NewContact, name).__set__ for name in _FIELDS[6:]
-)
 
 
 Arrival = tuple[float, ContactKind, float, float | None]

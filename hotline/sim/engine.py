@@ -41,7 +41,7 @@ from hotline.config import Settings
 from hotline.domain.errors import Conflict
 from hotline.kpi import Buckets, KpiRules, KpiTracker
 from hotline.kpi.facts import FactSink
-from hotline.routing import Presence, RoutingState
+from hotline.routing import NewContact, Presence, RoutingState
 from hotline.routing.model import (
     Accepted,
     ContactState,
@@ -309,7 +309,8 @@ class Simulation:
                     n_contacts += 1
                     cid = str(n_contacts)
                     handle_of[cid] = handle_s
-                    apply(enqueue(k.contact(cid), now), now)
+                    contact = NewContact(cid, k.channel, k.topic, k.language, k.skills, k.priority)
+                    apply(enqueue(contact, now), now)
                     if patience is not None and cid in handle_of:  # not answered at once
                         seq += 1
                         heappush(heap, (now + patience, seq, _ABANDON, cid, None))

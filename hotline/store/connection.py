@@ -26,6 +26,12 @@ from hotline.store.errors import StoreError
 # logger is held at WARNING whatever level the deployer picks, so that none of it is ever written.
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
+# The reader's page cache, in KiB (SQLite's default is 2,000). A knowledge-base search reads the
+# whole list of documents of each of its words from the FTS5 index; an everyday word's list in a
+# base of 10,000 articles is larger than the default cache, so every search read it again from the
+# file (a system call and a copy per page). One reader, so this bounds the memory it may take.
+READER_CACHE_KIB = 32 * 1024
+
 
 @asynccontextmanager
 async def open_connection(
@@ -43,6 +49,7 @@ async def open_connection(
         pragmas = [f"PRAGMA busy_timeout = {int(busy_timeout_ms)}"]
         if read_only:
             pragmas.append("PRAGMA query_only = ON")
+            pragmas.append(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
         else:
             pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
             pragmas.append("PRAGMA foreign_keys = ON")
