@@ -288,11 +288,6 @@ async def get_article(tx: Tx, article_id: int) -> ArticleRow | None:
     return None if row is None else _article(row)
 
 
-async def article_by_slug(tx: Tx, slug: str) -> ArticleRow | None:
-    row = await tx.fetchone(f"SELECT {_ARTICLE_COLUMNS} FROM kb_articles WHERE slug = ?", (slug,))
-    return None if row is None else _article(row)
-
-
 async def list_articles(
     tx: Tx,
     *,
