@@ -474,10 +474,10 @@ def run(args: argparse.Namespace) -> int:
             for name, done in runs.items():
                 if name == "floor":
                     assert floor is not None
-                    phase = run_phase(floor, "healthz", args, channels, None)
+                    phase = run_phase(floor, "healthz", args, channels, pyspy, profile_as="floor")
                 elif name == "post":
                     assert floor is not None
-                    phase = run_phase(floor, "create", args, channels, None)
+                    phase = run_phase(floor, "create", args, channels, pyspy, profile_as="post")
                 elif name == "depth":
                     assert deep is not None
                     phase = run_phase(deep, "create", args, channels, pyspy, profile_as="depth")
@@ -552,7 +552,7 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         _print_profile(profile)
     if pyspy is not None:
-        for name in ("healthz", "create", "depth"):  # what grows with depth shows in the last
+        for name in ("healthz", "create", "floor", "post", "depth"):  # depth last: what grows
             if name in phases:
                 _print_folded(name, workdir / f"{name}.folded")
     if floor is not None:

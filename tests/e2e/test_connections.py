@@ -6,6 +6,7 @@ and running out of file descriptors. See `hotline.http_server` for what each wor
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import resource
@@ -177,6 +178,31 @@ async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_s(
     assert b"connection" not in headers  # kept alive ...
     with trio.fail_after(KEEP_ALIVE_S + BOUND_S):
         await client.wait_closed_by_server()  # ... until it has been idle for keep_alive_s
+
+
+async def test_a_request_sent_a_byte_at_a_time_cannot_hold_an_idle_connection(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    # The keep-alive time counts from when the connection became idle, not from its last bytes.
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    await client.send_request("GET", "/healthz")
+    with trio.fail_after(BOUND_S):
+        assert (await client.receive_response())[0] == 200
+    closed = trio.Event()
+
+    async def dribble() -> None:
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 1000:
+            if closed.is_set():
+                return
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await client.stream.send_all(bytes([byte]))
+            await trio.sleep(KEEP_ALIVE_S / 10)
+
+    nursery.start_soon(dribble)
+    with trio.fail_after(KEEP_ALIVE_S + BOUND_S):
+        await client.wait_closed_by_server()
+    closed.set()
 
 
 async def test_a_kept_alive_connection_serves_several_requests(
