@@ -46,10 +46,15 @@ INSERT INTO contacts (id, channel, topic, language, skills, phone, priority, sta
                       target_at, deadline_at, seq, created_at, updated_at)
 VALUES (:id, :channel, :topic, :language, :skills, :phone, :priority, 'waiting', :arrived_at,
         :target_at, :deadline_at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM contacts), :at, :at)
-ON CONFLICT (id) DO UPDATE SET phone = COALESCE(excluded.phone, contacts.phone)
+ON CONFLICT (id) DO UPDATE SET phone = COALESCE(excluded.phone, contacts.phone),
+  state = 'waiting', operator_id = NULL, channel = excluded.channel, topic = excluded.topic,
+  language = excluded.language, priority = excluded.priority, arrived_at = excluded.arrived_at,
+  target_at = excluded.target_at, deadline_at = excluded.deadline_at, ended_at = NULL,
+  updated_at = excluded.updated_at
 """
-# On conflict (the router re-enqueues a restored contact) the row keeps its place in the queue;
-# the Enqueued event's other effects come through the state patch like any other event's.
+# On conflict (the router re-enqueues a restored contact) the row keeps its place in the queue
+# and takes the rest of what an Enqueued event sets, as a new row does: a contact whose only
+# event in a batch is its Enqueued (every create) needs no UPDATE after its INSERT.
 
 _INSERT_CONTACT_EVENT = """
 INSERT INTO contact_events (contact_id, at, kind, operator_id, data) VALUES (?, ?, ?, ?, ?)
@@ -137,8 +142,6 @@ def _project(events: Iterable[Event], *, log: bool = True) -> _Projection:
         if log:
             operator_id = getattr(event, "operator_id", None)
             p.contact_rows.append((event.contact_id, event.at, kind, operator_id, data))
-        patch = p.contact_patch.setdefault(event.contact_id, {})
-        patch["updated_at"] = event.at
         if isinstance(event, Enqueued):
             note = _note_of(event.note)
             p.new_contacts.append(_new_contact(event, note.phone))
@@ -146,6 +149,10 @@ def _project(events: Iterable[Event], *, log: bool = True) -> _Projection:
                 k = note.idempotency
                 response = _json({"contact_id": event.contact_id})
                 p.keys.append((k.scope, k.key, k.request_hash, response, event.at))
+            patch = p.contact_patch.get(event.contact_id)
+            if patch is None:
+                continue  # the INSERT (or its ON CONFLICT) sets all that the event does
+            # An earlier event of this batch patches the row after the INSERT: this one too.
             patch.update(
                 state=ContactState.WAITING.value,
                 operator_id=None,
@@ -157,8 +164,12 @@ def _project(events: Iterable[Event], *, log: bool = True) -> _Projection:
                 target_at=event.target_at,
                 deadline_at=event.deadline_at,
                 ended_at=None,
+                updated_at=event.at,
             )
-        elif isinstance(event, Offered):
+            continue
+        patch = p.contact_patch.setdefault(event.contact_id, {})
+        patch["updated_at"] = event.at
+        if isinstance(event, Offered):
             patch.update(state=ContactState.OFFERED.value, operator_id=event.operator_id)
         elif isinstance(event, Accepted):
             patch.update(
@@ -217,7 +228,7 @@ def new_contact_row(events: list[Event]) -> ContactRow:
     first = events[0]
     assert isinstance(first, Enqueued)
     p = _project(events, log=False)
-    values = {**p.new_contacts[0], **p.contact_patch[first.contact_id]}
+    values = {**p.new_contacts[0], **p.contact_patch.get(first.contact_id, {})}
     return ContactRow(
         id=first.contact_id,
         channel=Channel(values["channel"]),
@@ -411,6 +422,10 @@ def _new_contact(event: Enqueued, phone: str | None) -> dict[str, Any]:
         "target_at": event.target_at,
         "deadline_at": event.deadline_at,
         "at": event.at,
+        # What the row holds after the INSERT, for `new_contact_row`:
+        "state": ContactState.WAITING.value,
+        "operator_id": None,
+        "ended_at": None,
     }
 
 
