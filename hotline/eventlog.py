@@ -11,10 +11,8 @@ import functools
 import logging
 import re
 
-import trio
-
 from hotline.jsonlog import log_event
-from hotline.routing.actor import RouterActor
+from hotline.routing.actor import RouterActor, batches
 from hotline.routing.model import Event, event_fields
 
 log = logging.getLogger(__name__)
@@ -24,16 +22,9 @@ FEED_BUFFER = 4096  # events the log may fall behind a burst before it loses som
 async def log_router_events(actor: RouterActor) -> None:
     while True:
         async with actor.subscribe(buffer=FEED_BUFFER) as feed:
-            async for first in feed:
-                # What piled up meanwhile is written in this same step: each `receive` of a
-                # buffered event would pass through the scheduler once more for nothing.
-                event: Event | None = first
-                while event is not None:
+            async for batch in batches(feed):
+                for event in batch:
                     log_event(log, event_name(event), **event_fields(event))
-                    try:
-                        event = feed.receive_nowait()
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        event = None
         log_event(log, "router.log_lagged", logging.WARNING)
 
 

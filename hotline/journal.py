@@ -48,6 +48,7 @@ import trio
 from hotline.jsonlog import log_event
 from hotline.kpi import KpiRules, KpiTracker
 from hotline.kpi.facts import Fact
+from hotline.routing.actor import batches
 from hotline.routing.model import Event
 from hotline.store import StoreError, StoreHandle, StoreReadOnly, Tx
 from hotline.store.events import append_router_events
@@ -149,13 +150,7 @@ class Journal:
     ) -> None:
         task_status.started(self)
         try:
-            async for first in self._feed:
-                batch = [first]
-                while len(batch) < self._max_batch:
-                    try:
-                        batch.append(self._feed.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
+            async for batch in batches(self._feed, self._max_batch):
                 counted = self._kpi.count(batch)  # once: a retried batch is not fed again
                 written = await self._write(batch, counted)
                 if written is not None:  # before the waiters wake: their creates answer with it

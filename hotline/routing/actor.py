@@ -15,7 +15,7 @@ state decides is published, in order, to subscribers: the store and KPIs subscri
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
@@ -118,6 +118,23 @@ def _put_operator(state: RoutingState, spec: OperatorSpec, now: float) -> Operat
 
 def _operator_states(state: RoutingState, ids: list[str]) -> dict[str, OperatorState]:
     return {op_id: state.operator_state(op_id) for op_id in ids if state.has_operator(op_id)}
+
+
+async def batches(
+    feed: trio.MemoryReceiveChannel[Event], max_batch: int = 4096
+) -> AsyncIterator[list[Event]]:
+    """A feed's events a list at a time: each one received with whatever has piled up behind it
+    (up to `max_batch`). A `receive` passes through the scheduler even when an event is
+    buffered, so a reader taking them one by one would wake once per event, not once per
+    burst; ends when the feed does."""
+    async for first in feed:
+        batch = [first]
+        while len(batch) < max_batch:
+            try:
+                batch.append(feed.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        yield batch
 
 
 @dataclass(slots=True)

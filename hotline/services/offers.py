@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import trio
 
+from hotline.routing.actor import batches
 from hotline.routing.model import Accepted, Ended, Event, Offered, OfferWithdrawn
 
 LISTENER_BUFFER = 64
@@ -67,19 +68,23 @@ class OfferBoard:
         self, *, task_status: trio.TaskStatus[OfferBoard] = trio.TASK_STATUS_IGNORED
     ) -> None:
         task_status.started(self)
-        async for event in self._feed:
-            if isinstance(event, Offered):
-                self._pending.setdefault(event.operator_id, {})[event.contact_id] = event
-                self._tell(event.operator_id, _offered(event))
-            elif isinstance(event, OfferWithdrawn | Accepted):
-                self._take(event.operator_id, event.contact_id)
-                reason = event.reason if isinstance(event, OfferWithdrawn) else "accepted"
-                news = OfferNews(
-                    "withdrawn", event.contact_id, event.operator_id, event.at, reason=reason
-                )
-                self._tell(event.operator_id, news)
-            elif isinstance(event, Ended) and event.operator_id is not None:
-                self._take(event.operator_id, event.contact_id)
+        async for batch in batches(self._feed):
+            for event in batch:
+                self._apply(event)
+
+    def _apply(self, event: Event) -> None:
+        if isinstance(event, Offered):
+            self._pending.setdefault(event.operator_id, {})[event.contact_id] = event
+            self._tell(event.operator_id, _offered(event))
+        elif isinstance(event, OfferWithdrawn | Accepted):
+            self._take(event.operator_id, event.contact_id)
+            reason = event.reason if isinstance(event, OfferWithdrawn) else "accepted"
+            news = OfferNews(
+                "withdrawn", event.contact_id, event.operator_id, event.at, reason=reason
+            )
+            self._tell(event.operator_id, news)
+        elif isinstance(event, Ended) and event.operator_id is not None:
+            self._take(event.operator_id, event.contact_id)
 
     def _take(self, operator_id: str, contact_id: str) -> None:
         offers = self._pending.get(operator_id)
