@@ -207,6 +207,9 @@ class _Metrics:
     registry: CollectorRegistry
     line: LineCollector
     requests: Histogram
+    # The histogram's child per (route, method, status), looked up once: `labels()` takes a
+    # lock and checks its arguments on every call. Bounded as the labels are (see `_method`).
+    timers: dict[tuple[str, str, int], Any] = field(default_factory=dict)
 
 
 def install(app: Quart, live: LiveFigures) -> None:
@@ -229,12 +232,24 @@ async def _time_request(response: Response) -> Response:
     started = g.get("hotline_started")  # set by `hotline.api.access_log` before anything else
     if started is not None:
         rule = request.url_rule
-        route = rule.rule if rule is not None else UNMATCHED
+        route, method = (rule.rule, request.method) if rule is not None else _unmatched()
         metrics: _Metrics = current_app.extensions[_KEY]
-        metrics.requests.labels(route, request.method, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
+        key = (route, method, response.status_code)
+        timer = metrics.timers.get(key)
+        if timer is None:
+            timer = metrics.timers[key] = metrics.requests.labels(route, method, str(key[2]))
+        timer.observe(time.perf_counter() - started)
     return response
+
+
+def _unmatched() -> tuple[str, str]:
+    """The labels of a request no route took: a client may send any method name, and each
+    would otherwise be a new series kept for as long as the process lives."""
+    method = request.method
+    return UNMATCHED, method if method in _HTTP_METHODS else "other"
+
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 
 @blueprint.get("/metrics")

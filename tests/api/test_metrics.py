@@ -170,3 +170,19 @@ async def test_request_durations_are_labelled_by_route_template(app: Quart, api:
     assert counts[("/v1/contacts/<contact_id>", "404")] == 1
     assert counts[("unmatched", "404")] == 1
     assert not any("c_0000000000000000" in route for route, _ in counts)
+
+
+async def test_methods_no_route_takes_share_one_label(app: Quart) -> None:
+    # Any token is a method to HTTP: one series per made-up name would grow for ever.
+    client = app.test_client()
+    for method in ("BREW", "WHEN", "PROPFIND"):
+        await client.open("/no/such/path", method=method)
+    await client.open("/no/such/path", method="DELETE")
+    _, _, text = await _scrape(app)
+    methods = {
+        s.labels["method"]: s.value
+        for s in _samples(text)
+        if s.name == "hotline_http_request_duration_seconds_count"
+        and s.labels["route"] == "unmatched"
+    }
+    assert methods == {"other": 3, "DELETE": 1}
