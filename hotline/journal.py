@@ -182,7 +182,7 @@ class Journal:
         pause = RETRY_FIRST_S
         for attempt in itertools.count(1):
             try:
-                written = await self._store.transact(work)
+                written = await self._store.transact(work, statements_only=True)
             except StoreError as exc:
                 if self._stalled is None or attempt in (2, 10) or attempt % 100 == 0:
                     log_event(

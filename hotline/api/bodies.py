@@ -61,7 +61,7 @@ def parse_json_body(raw: bytes, *, declared_json: bool) -> Any:
             extra={"char": e.start},
         ) from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _decode(text)
     except json.JSONDecodeError as e:
         raise InvalidJson(
             f"the body is not valid JSON: {e}",
@@ -82,3 +82,7 @@ class _NotJsonNumber(ValueError):
 
 def _refuse_constant(name: str) -> NoReturn:
     raise _NotJsonNumber(f"{name} is not a JSON number")
+
+
+# One decoder for every body: `json.loads` with any option builds a new decoder per call.
+_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode

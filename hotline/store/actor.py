@@ -34,7 +34,7 @@ import outcome
 import trio
 
 from hotline.jsonlog import log_event
-from hotline.store.bridge import asyncio_loop
+from hotline.store.bridge import asyncio_loop, in_asyncio
 from hotline.store.connection import open_connection
 from hotline.store.errors import CommitFailed, StoreReadOnly, StoreUnavailable, storage_fault
 from hotline.store.migrate import migrate
@@ -82,6 +82,7 @@ class _Request(Generic[T]):
     work: Work[T]
     reply: trio.MemorySendChannel[outcome.Outcome[T]]
     snapshot: bool = True
+    statements_only: bool = False
 
 
 class StoreHandle:
@@ -97,16 +98,21 @@ class StoreHandle:
         self._reads = reads
         self._counters = counters
 
-    async def transact(self, work: Work[T]) -> T:
+    async def transact(self, work: Work[T], *, statements_only: bool = False) -> T:
         """`await work(tx)` in a write transaction; its result once the transaction is on disk.
 
         If the caller is cancelled while waiting, the work may still commit: give writes that
         must not happen twice an idempotency key. While the storage cannot be written,
         raises `StoreReadOnly` at once.
+
+        `statements_only=True` says that `work` awaits nothing but its Tx's statements (no trio
+        call, no sleep, no lock): a group made of such works runs as one task on the asyncio
+        side of the bridge, one crossing for the group instead of one per statement (the
+        journal's batches, which carry every routing change, are written so).
         """
         if self._counters.read_only:
             raise StoreReadOnly("the store cannot write now; nothing was written")
-        return await _call(self._writes, work)
+        return await _call(self._writes, work, statements_only=statements_only)
 
     @property
     def writable(self) -> bool:
@@ -128,12 +134,16 @@ class StoreHandle:
 
 
 async def _call(
-    inbox: trio.MemorySendChannel[_Request[Any]], work: Work[T], snapshot: bool = True
+    inbox: trio.MemorySendChannel[_Request[Any]],
+    work: Work[T],
+    snapshot: bool = True,
+    *,
+    statements_only: bool = False,
 ) -> T:
     reply_send, reply_recv = trio.open_memory_channel[outcome.Outcome[T]](1)
     with reply_recv:
         try:
-            await inbox.send(_Request(work, reply_send, snapshot))
+            await inbox.send(_Request(work, reply_send, snapshot, statements_only))
         except trio.BrokenResourceError:
             raise StoreUnavailable("the store is not running") from None
         try:
@@ -191,6 +201,7 @@ class Store:
                 await self._serve_writes(Tx(writer))
 
     async def _serve_writes(self, tx: Tx) -> None:
+        on_asyncio = tx.on_asyncio()
         while True:
             if self._counters.read_only and not await self._probe_until_writable(tx):
                 return
@@ -207,7 +218,11 @@ class Store:
             # Without a result (the actor is dying) a caller's reply channel just closes.
             results: list[outcome.Outcome[Any] | None] = [None] * len(group)
             try:
-                results[:] = await self._write_group(tx, group)
+                if all(request.statements_only for request in group):
+                    # One crossing into asyncio for the whole group (see `transact`).
+                    results[:] = await in_asyncio(self._write_group, on_asyncio, group)
+                else:
+                    results[:] = await self._write_group(tx, group)
             finally:
                 for request, result in zip(group, results, strict=True):
                     _answer(request, result)

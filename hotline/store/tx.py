@@ -2,7 +2,8 @@
 
 The store actor creates it around its connection and passes it to each `work(tx)`; callers never
 see asyncio or aiosqlite. Every method is one round trip to aiosqlite's thread through the
-trio-asyncio bridge, so a batch belongs in `executemany`, not in a loop of `execute`.
+trio-asyncio bridge (unless the store runs the whole work on the asyncio side, see
+`StoreHandle.transact`), so a batch belongs in `executemany`, not in a loop of `execute`.
 
 Rules for `work`: no BEGIN, COMMIT, ROLLBACK or RELEASE of its own (the store owns the
 transaction; a SAVEPOINT it opens and closes itself is fine), no call into the store (the actor
@@ -25,11 +26,18 @@ Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 
 
 class Tx:
-    __slots__ = ("_conn", "_facts")
+    __slots__ = ("_conn", "_facts", "_on_asyncio")
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, *, on_asyncio: bool = False) -> None:
         self._conn = conn
         self._facts: list[object] | None = None
+        # True for the Tx of works the store actor runs on the asyncio side of the bridge
+        # (`transact(..., statements_only=True)`): statements then await aiosqlite directly.
+        self._on_asyncio = on_asyncio
+
+    def on_asyncio(self) -> Tx:
+        """This connection's Tx for works running on the asyncio side of the bridge."""
+        return Tx(self._conn, on_asyncio=True)
 
     def after_commit(self, fact: object) -> None:
         """Say that this work's writes call for something once they are on disk (say, an outbox
@@ -50,20 +58,26 @@ class Tx:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; the number of rows it changed (-1 for a query)."""
+        if self._on_asyncio:
+            return await _execute(self._conn, sql, params)
         return await in_asyncio(_execute, self._conn, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement once per parameter set; the number of rows changed in all."""
         # Materialised here: a generator would otherwise be advanced on aiosqlite's thread.
+        if self._on_asyncio:
+            return await _executemany(self._conn, sql, list(rows))
         return await in_asyncio(_executemany, self._conn, sql, list(rows))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        if self._on_asyncio:
+            return await _fetchall(self._conn, sql, params)
         return await in_asyncio(_fetchall, self._conn, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row, or None. Every row the statement yields is read (one round trip
         instead of three), so give it a statement that yields few: a key lookup, LIMIT 1."""
-        rows = await in_asyncio(_fetchall, self._conn, sql, params)
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
 

@@ -41,9 +41,9 @@ class GatedStore:
         self.gate = trio.Event()
         self.gate.set()
 
-    async def transact(self, work: Any) -> Any:
+    async def transact(self, work: Any, **how: Any) -> Any:
         await self.gate.wait()
-        return await self._store.transact(work)
+        return await self._store.transact(work, **how)
 
 
 @dataclass

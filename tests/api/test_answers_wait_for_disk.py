@@ -31,10 +31,10 @@ class HeldWrites:
         store = services.store.handle
         write = store.transact
 
-        async def transact(work: Any) -> Any:
+        async def transact(work: Any, **how: Any) -> Any:
             self.waiting += 1
             await self._open.wait()
-            return await write(work)
+            return await write(work, **how)
 
         monkeypatch.setattr(store, "transact", transact)
 

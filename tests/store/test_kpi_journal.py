@@ -41,16 +41,16 @@ class FailingOnce:
         self.read = store.read
         self.after_failure: dict[str, int] | None = None
 
-    async def transact(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def transact(self, work: Callable[[Tx], Awaitable[T]], **how: bool) -> T:
         if self.after_failure is not None:
-            return await self._store.transact(work)
+            return await self._store.transact(work, **how)
 
         async def then_fail(tx: Tx) -> T:
             await work(tx)
             raise StoreReadOnly("the disk is full")
 
         try:
-            return await self._store.transact(then_fail)
+            return await self._store.transact(then_fail, **how)
         finally:
             self.after_failure = await self._store.read(counts)
 

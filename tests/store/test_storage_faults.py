@@ -123,11 +123,11 @@ class RefusingStore:
         self.refusing = False
         self.refused = 0
 
-    async def transact(self, work: Any) -> Any:
+    async def transact(self, work: Any, **how: Any) -> Any:
         if self.refusing:
             self.refused += 1
             raise StoreReadOnly("the store cannot write now")
-        return await self._store.transact(work)
+        return await self._store.transact(work, **how)
 
 
 async def test_the_journal_keeps_its_batch_through_a_fault_and_writes_it_in_order(

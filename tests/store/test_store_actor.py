@@ -105,6 +105,47 @@ async def test_failing_work_gets_its_own_error_while_its_group_commits(
     assert keys_on_disk(db_path) == {f"{when}{i}" for when in ("before", "after") for i in range(3)}
 
 
+async def test_a_group_of_statements_only_works_runs_in_one_crossing_with_the_same_rules(
+    store: StoreHandle, db_path: Path
+) -> None:
+    # Run on the asyncio side of the bridge (the journal's batches): still one commit for the
+    # group, a failing work rolled back alone, and a work that awaits trio after all (against
+    # its word) failing alone, not the store.
+    class Refused(Exception):
+        pass
+
+    async def insert_then_fail(tx: Tx) -> None:
+        await insert("bad")(tx)
+        raise Refused("no")
+
+    async def awaits_trio(tx: Tx) -> None:
+        await insert("sleeper")(tx)
+        await trio.sleep(0)
+
+    outcomes: list[str] = []
+
+    async def send(work: Callable[[Tx], Awaitable[object]]) -> None:
+        try:
+            await store.transact(work, statements_only=True)
+            outcomes.append("ok")
+        except Exception as e:  # which one is the assertion
+            outcomes.append(type(e).__name__)
+
+    gate = trio.Event()
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with trio.open_nursery() as nursery:
+            await hold_writer(store, gate, nursery)
+            for work in (insert("k1"), insert_then_fail, insert("k2"), awaits_trio, insert("k3")):
+                nursery.start_soon(send, work)
+                await trio.testing.wait_all_tasks_blocked()
+            commits = store.statistics().commits
+            gate.set()
+        assert await store.transact(insert("k4"), statements_only=True) == 1
+    assert sorted(outcomes) == ["Refused", "RuntimeError", "ok", "ok", "ok"]
+    assert store.statistics().commits == commits + 3  # the gate's, the group's, k4's
+    assert keys_on_disk(db_path) == {"k1", "k2", "k3", "k4"}
+
+
 async def test_a_failed_commit_fails_every_request_of_its_group(
     store: StoreHandle, db_path: Path
 ) -> None:

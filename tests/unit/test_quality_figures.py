@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.kpi import KpiRules, Tally, figures
-from hotline.kpi.quality import LiveQuality, QualityTally, quality_figures, sampled
+from hotline.kpi.quality import (
+    QUALITY_COUNTERS,
+    LiveQuality,
+    QualityTally,
+    quality_figures,
+    sampled,
+)
 from hotline.services.ratelimits import RateLimits
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -96,3 +102,10 @@ def test_a_source_past_its_burst_waits_for_its_rate_and_others_do_not() -> None:
     assert limits.take("ivr", now=100.0, per_s=1.0, burst=3) is None
     assert limits.take("portal", now=101.0, per_s=1.0, burst=3) is None
     assert limits.take("portal", now=101.0, per_s=1.0, burst=3) == pytest.approx(1.0)
+
+
+def test_merging_adds_every_counter() -> None:
+    # `merge` names the counters one by one: a counter added to the tuple must be added there.
+    n = len(QUALITY_COUNTERS)
+    merged = QualityTally(*range(1, n + 1)).merge(QualityTally(*(10 * i for i in range(1, n + 1))))
+    assert merged.values() == tuple(11 * i for i in range(1, n + 1))
