@@ -14,6 +14,7 @@ they are epoch seconds.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -85,6 +86,22 @@ class ApiJson(DefaultJSONProvider):
         if isinstance(o, datetime):
             return format_instant(o)
         return to_jsonable_python(o)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        # Flask's builds a new encoder on every call with options (every response body is one):
+        # the shapes the app writes are built once, the same encoders `json.dumps` would build.
+        if not kwargs:
+            return _PLAIN(obj)
+        if kwargs == _COMPACT_ARGS:
+            return _COMPACT(obj)
+        return super().dumps(obj, **kwargs)
+
+
+_COMPACT_ARGS = {"separators": (",", ":")}  # what `response()` passes outside debug mode
+_PLAIN = json.JSONEncoder(ensure_ascii=False, default=ApiJson.default).encode
+_COMPACT = json.JSONEncoder(
+    ensure_ascii=False, default=ApiJson.default, separators=(",", ":")
+).encode
 
 
 def refuse_nul(fields: Mapping[str, str | None]) -> None:

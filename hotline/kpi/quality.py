@@ -56,8 +56,11 @@ class QualityTally:
     __slots__ = QUALITY_COUNTERS
 
     def __init__(self, *values: int) -> None:
-        given = values or (0,) * len(QUALITY_COUNTERS)
-        for name, value in zip(QUALITY_COUNTERS, given, strict=True):
+        if not values:  # the usual case, spelt out: a committed batch makes a few per contact
+            self.firsts = self.repeats = self.surveys_sent = self.answers = 0
+            self.csat_good = self.nps_answers = self.nps_promoters = self.nps_detractors = 0
+            return
+        for name, value in zip(QUALITY_COUNTERS, values, strict=True):
             setattr(self, name, value)
 
     firsts: int
@@ -103,7 +106,16 @@ class QualityTally:
         return tuple(getattr(self, name) for name in QUALITY_COUNTERS)
 
     def __bool__(self) -> bool:
-        return any(self.values())
+        return bool(
+            self.firsts
+            or self.repeats
+            or self.surveys_sent
+            or self.answers
+            or self.csat_good
+            or self.nps_answers
+            or self.nps_promoters
+            or self.nps_detractors
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, QualityTally):

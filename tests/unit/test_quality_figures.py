@@ -109,3 +109,10 @@ def test_merging_adds_every_counter() -> None:
     n = len(QUALITY_COUNTERS)
     merged = QualityTally(*range(1, n + 1)).merge(QualityTally(*(10 * i for i in range(1, n + 1))))
     assert merged.values() == tuple(11 * i for i in range(1, n + 1))
+
+
+@pytest.mark.parametrize("counter", range(len(QUALITY_COUNTERS)))
+def test_a_tally_is_true_when_any_counter_is_not_zero(counter: int) -> None:
+    assert not QualityTally()
+    assert QualityTally().values() == (0,) * len(QUALITY_COUNTERS)
+    assert QualityTally(*(int(i == counter) for i in range(len(QUALITY_COUNTERS))))
