@@ -166,29 +166,31 @@ async def test_a_client_that_sends_its_whole_too_large_body_reads_the_413_then_g
     assert health.status_code == 200
 
 
-async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_s(
-    nursery: trio.Nursery, settings: Settings
-) -> None:
+async def answered_once(nursery: trio.Nursery, settings: Settings) -> Http1:
+    """A client of a new server whose one `GET /healthz` was answered and kept alive."""
     [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
     client = Http1(await connect(base))
     await client.send_request("GET", "/healthz")
     with trio.fail_after(BOUND_S):
         status, headers, _ = await client.receive_response()
     assert status == 200
-    assert b"connection" not in headers  # kept alive ...
+    assert b"connection" not in headers  # kept alive
+    return client
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_keep_alive_s(
+    nursery: trio.Nursery, settings: Settings
+) -> None:
+    client = await answered_once(nursery, settings)
     with trio.fail_after(KEEP_ALIVE_S + BOUND_S):
-        await client.wait_closed_by_server()  # ... until it has been idle for keep_alive_s
+        await client.wait_closed_by_server()  # once idle for keep_alive_s
 
 
 async def test_a_request_sent_a_byte_at_a_time_cannot_hold_an_idle_connection(
     nursery: trio.Nursery, settings: Settings
 ) -> None:
     # The keep-alive time counts from when the connection became idle, not from its last bytes.
-    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
-    client = Http1(await connect(base))
-    await client.send_request("GET", "/healthz")
-    with trio.fail_after(BOUND_S):
-        assert (await client.receive_response())[0] == 200
+    client = await answered_once(nursery, settings)
     closed = trio.Event()
 
     async def dribble() -> None:
