@@ -208,7 +208,7 @@ class _Metrics:
     line: LineCollector
     requests: Histogram
     # The histogram's child per (route, method, status), looked up once: `labels()` takes a
-    # lock and checks its arguments on every call. Bounded as the labels are (see `_method`).
+    # lock and checks its arguments on every call. Bounded as the labels are (see `_unmatched`).
     timers: dict[tuple[str, str, int], Any] = field(default_factory=dict)
 
 
