@@ -17,8 +17,9 @@ CPU use (utime + stime of its process, from /proc, over the phase) and the load 
 are shown beside each phase.
 
 With `--floor`, each round also drives `bench_api_floor.py` (`floor`), a bare Quart-Trio app
-with only `GET /healthz` under Hypercorn: what the framework itself answers at on this machine,
-which bounds what any endpoint of hotline can reach; the same app's bare `POST /v1/contacts`
+with only `GET /healthz` under stock Hypercorn: what the framework itself answers at on this
+machine (hotline's own connection handling, `hotline.http_server`, answers a GET a little cheaper
+than the stock worker does); the same app's bare `POST /v1/contacts`
 (`post`: the body parsed, 201, nothing validated or stored: the framework's share of a create);
 and (`depth`, unless `--depth 0`) creates on
 a second hotline server that already holds `--depth` waiting contacts (10,000; filled through the

@@ -1,6 +1,7 @@
 """The floor of `scripts/bench api`: a bare Quart-Trio app (no hotline, no logging, no hooks),
-served by Hypercorn as `hotline serve` serves hotline. Whatever this answers at, no endpoint of
-hotline can beat on the same machine. `GET /healthz` is the floor the targets are stated against;
+served by stock Hypercorn (see below). It is what the framework answers at on this machine;
+hotline's own connection handling answers a GET a little cheaper, the app's work being equal.
+`GET /healthz` is the floor the targets are stated against;
 `POST /v1/contacts` is the least any create can do in this framework (read and parse the JSON
 body, answer 201 with a JSON object of the size hotline answers with; nothing validated, routed
 or stored): the `post` phase, which says how much of a create's budget the framework takes alone.

@@ -98,10 +98,15 @@ class ApiJson(DefaultJSONProvider):
 
 
 _COMPACT_ARGS = {"separators": (",", ":")}  # what `response()` passes outside debug mode
-_PLAIN = json.JSONEncoder(ensure_ascii=False, default=ApiJson.default).encode
-_COMPACT = json.JSONEncoder(
-    ensure_ascii=False, default=ApiJson.default, separators=(",", ":")
-).encode
+_PLAIN, _COMPACT = (
+    json.JSONEncoder(
+        ensure_ascii=ApiJson.ensure_ascii,
+        sort_keys=ApiJson.sort_keys,
+        default=ApiJson.default,
+        separators=separators,
+    ).encode
+    for separators in (None, _COMPACT_ARGS["separators"])
+)
 
 
 def refuse_nul(fields: Mapping[str, str | None]) -> None:

@@ -106,16 +106,7 @@ class QualityTally:
         return tuple(getattr(self, name) for name in QUALITY_COUNTERS)
 
     def __bool__(self) -> bool:
-        return bool(
-            self.firsts
-            or self.repeats
-            or self.surveys_sent
-            or self.answers
-            or self.csat_good
-            or self.nps_answers
-            or self.nps_promoters
-            or self.nps_detractors
-        )
+        return any(self.values())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, QualityTally):

@@ -149,23 +149,23 @@ def _project(events: Iterable[Event], *, log: bool = True) -> _Projection:
                 k = note.idempotency
                 response = _json({"contact_id": event.contact_id})
                 p.keys.append((k.scope, k.key, k.request_hash, response, event.at))
+            # The INSERT (or its ON CONFLICT) sets all that the event does. Only when an earlier
+            # event of this batch patches the row (applied after the INSERT) must this one too.
             patch = p.contact_patch.get(event.contact_id)
-            if patch is None:
-                continue  # the INSERT (or its ON CONFLICT) sets all that the event does
-            # An earlier event of this batch patches the row after the INSERT: this one too.
-            patch.update(
-                state=ContactState.WAITING.value,
-                operator_id=None,
-                channel=event.channel.value,
-                topic=event.topic,
-                language=event.language,
-                priority=event.priority,
-                arrived_at=event.arrived_at,
-                target_at=event.target_at,
-                deadline_at=event.deadline_at,
-                ended_at=None,
-                updated_at=event.at,
-            )
+            if patch is not None:
+                patch.update(
+                    state=ContactState.WAITING.value,
+                    operator_id=None,
+                    channel=event.channel.value,
+                    topic=event.topic,
+                    language=event.language,
+                    priority=event.priority,
+                    arrived_at=event.arrived_at,
+                    target_at=event.target_at,
+                    deadline_at=event.deadline_at,
+                    ended_at=None,
+                    updated_at=event.at,
+                )
             continue
         patch = p.contact_patch.setdefault(event.contact_id, {})
         patch["updated_at"] = event.at
