@@ -1,4 +1,5 @@
-"""Each routing event becomes one log line named after it, with the event's fields."""
+"""Each routing event becomes one log line named after it, with the event's fields: at `debug`
+every one, at `info` only those a supervisor acts on (overflow, breach)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from hotline.eventlog import log_router_events
 from hotline.jsonlog import JsonLineFormatter
 from hotline.routing import Channel, NewContact, RoutingState
 from hotline.routing.actor import RouterActor
+from hotline.routing.model import Breached, Overflowed
+from tests.routing_fixtures import MIN, contact, policy
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "hotline.toml"
 
@@ -22,7 +25,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "config" / "hotline.toml"
 async def test_an_enqueued_contact_is_logged_with_its_fields(
     nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="hotline.eventlog")
+    caplog.set_level(logging.DEBUG, logger="hotline.eventlog")
     actor = RouterActor(RoutingState(load_settings(SHIPPED).routing_policy()))
     router = await nursery.start(actor.run)
     nursery.start_soon(log_router_events, actor)
@@ -41,7 +44,7 @@ async def test_an_enqueued_contact_is_logged_with_its_fields(
 async def test_events_that_pile_up_are_logged_each_once_in_the_routers_order(
     nursery: trio.Nursery, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="hotline.eventlog")
+    caplog.set_level(logging.DEBUG, logger="hotline.eventlog")
     actor = RouterActor(RoutingState(load_settings(SHIPPED).routing_policy()))
     router = await nursery.start(actor.run)
     published = actor.subscribe(lossless=True)
@@ -56,3 +59,30 @@ async def test_events_that_pile_up_are_logged_each_once_in_the_routers_order(
     order = [published.receive_nowait().contact_id for _ in range(20)]  # type: ignore[attr-defined]
     logged = [r.hotline_fields["contact_id"] for r in caplog.records]  # type: ignore[attr-defined]
     assert logged == order
+
+
+async def test_at_info_only_overflows_and_breaches_are_logged(
+    nursery: trio.Nursery,
+    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Every event is in the store's events table; the log repeats the everyday ones at debug.
+    caplog.set_level(logging.INFO, logger="hotline.eventlog")
+    actor = RouterActor(RoutingState(policy()))
+    router = await nursery.start(actor.run)
+    feed = actor.subscribe(lossless=True)
+    nursery.start_soon(log_router_events, actor)
+    await trio.testing.wait_all_tasks_blocked()
+
+    await router.enqueue(contact("c1", "documents"))  # no operator: it overflows, then breaches
+    kinds = []
+    with trio.move_on_after(4 * 30 * MIN):
+        async for event in feed:
+            kinds.append(type(event))
+            if isinstance(event, Breached):
+                break
+    await trio.testing.wait_all_tasks_blocked()
+
+    assert kinds[1:] == [Overflowed, Breached]  # after the contact's own Enqueued
+    logged = [(r.getMessage(), r.levelno) for r in caplog.records]
+    assert logged == [("router.overflowed", logging.INFO), ("router.breached", logging.INFO)]
