@@ -33,6 +33,12 @@ wrong for a server that any unauthenticated client can reach:
   server stops accepting, idle connections close at once, a connection closes as soon as its
   request in flight is answered, and requests still running at the end of the grace time are
   cancelled.
+- **Each response took about eight trips through trio's scheduler to write** (Hypercorn writes the
+  head, the body and an empty end of a Content-Length body each under its send lock, and every
+  lock and socket send checkpoints): 0.13 ms of CPU a request, a sixth of a create's. Here the
+  bytes are written at once when no other write is in progress and the socket takes them all
+  (`_write_now`, a non-blocking write), and the empty end is not written at all; what the
+  socket does not take (a large answer, a slow reader) goes on through the locked `send_all`.
 - **Out of file descriptors** (EMFILE/ENFILE) `accept` pauses and retries, logged once per spell
   (`http.accept_paused` / `http.accept_resumed`) instead of trio's traceback ten times a second;
   `raise_open_file_limit()` lifts the soft limit to the hard one at start.
@@ -43,6 +49,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import resource
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -191,8 +198,25 @@ class _Connection(TCPServer):
             with trio.CancelScope(shield=True):
                 await self._start_lingering_close()
                 await self.protocol.handle(Closed())
+        elif isinstance(event, RawData):
+            await self._send(event.data)
         else:
             await super().protocol_send(event)
+
+    async def _send(self, data: bytes) -> None:
+        """Hypercorn's send of raw bytes, without its waits where it needs none (module doc)."""
+        if not data:
+            return  # the end of a Content-Length body: nothing goes on the wire
+        if not self.send_lock.locked():  # no write in progress that these bytes could overtake
+            try:
+                sent = _write_now(self.socket_stream.socket.fileno(), data)
+            except OSError:  # reset, broken pipe or closed: as Hypercorn's send would find
+                await self.protocol.handle(Closed())
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+        await super().protocol_send(RawData(data=data))
 
     async def _start_lingering_close(self) -> None:
         if self.lingering:
@@ -299,6 +323,15 @@ async def serve(
                 connections.cancel_scope.deadline = trio.current_time() + config.graceful_timeout
         await lifespan.wait_for_shutdown()
         lifespan_nursery.cancel_scope.cancel()
+
+
+def _write_now(fd: int, data: bytes) -> int:
+    """Write what the socket `fd` (non-blocking, as trio keeps it) takes now: how many bytes.
+    A closed socket (fd -1) or a broken connection raises OSError."""
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
 
 
 def raise_open_file_limit() -> None:

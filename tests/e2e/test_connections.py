@@ -220,6 +220,43 @@ async def test_a_kept_alive_connection_serves_several_requests(
             client.h11.start_next_cycle()
 
 
+async def test_an_answer_larger_than_the_socket_takes_at_once_arrives_whole_to_a_slow_reader(
+    nursery: trio.Nursery, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server writes what the socket takes at once and leaves the rest to a locked send_all:
+    # a client with a small window that reads late must still get every byte, in order, and
+    # the connection must go on serving.
+    writes: list[tuple[int, int]] = []
+    write_now = hotline.http_server._write_now
+
+    def counted(fd: int, data: bytes) -> int:
+        sent = write_now(fd, data)
+        writes.append((len(data), sent))
+        return sent
+
+    monkeypatch.setattr(hotline.http_server, "_write_now", counted)
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    with trio.fail_after(BOUND_S):
+        reference = Http1(await connect(base))
+        await reference.send_request("GET", "/openapi.json")
+        status, _, whole = await reference.receive_response()
+        assert status == 200
+
+        raw = trio.socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window
+        await raw.connect((host, int(port)))
+        slow = Http1(trio.SocketStream(raw))
+        await slow.send_request("GET", "/openapi.json")
+        await trio.sleep(0.3)  # not reading: the server's socket fills up
+        status, _, body = await slow.receive_response()
+        assert (status, body) == (200, whole)
+        slow.h11.start_next_cycle()
+        await slow.send_request("GET", "/healthz")
+        assert (await slow.receive_response())[0] == 200
+    assert any(sent < size for size, sent in writes), "no answer was ever written in part"
+
+
 def http2_request(host: str) -> bytes:
     """What an HTTP/2 client with prior knowledge sends first: the preface, SETTINGS, a GET."""
     connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
