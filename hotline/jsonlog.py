@@ -66,7 +66,7 @@ class JsonLineFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         fields = getattr(record, _FIELDS, None)
-        if isinstance(fields, Mapping):
+        if type(fields) is dict or isinstance(fields, Mapping):
             for key, value in _masked(fields).items():
                 line.setdefault(key, value)  # a field never overwrites ts, level or event
         if record.exc_info:
@@ -95,15 +95,41 @@ def configure_logging(level: str = "info", stream: IO[str] | None = None) -> Non
 def _masked(fields: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in fields.items():
-        if _is_phone_key(key):
+        kind = _KEY_KINDS.get(key)
+        if kind is None:
+            kind = _kind_of(key)
+        if kind is _PLAIN:
+            # A plain value as it is; a mapping is masked in its turn (the ABC check, the
+            # slow part of a line, only for what is not a plain scalar).
+            if type(value) in _SCALARS or not isinstance(value, Mapping):
+                out[key] = value
+            else:
+                out[key] = _masked(value)
+        elif kind is _PHONE:
             out[key] = mask_phone(str(value)) if value is not None else None
-        elif key in _HIDDEN_KEYS:
-            out[key] = None if value is None else "***"  # nothing of a name or a tax number
-        elif isinstance(value, Mapping):
-            out[key] = _masked(value)
         else:
-            out[key] = value
+            out[key] = None if value is None else "***"  # nothing of a name or a tax number
     return out
+
+
+# What a field's key says of its value, worked out once per key (the keys are the code's own,
+# a few dozen; those of a logged mapping too, so the table is bounded all the same).
+_PLAIN, _PHONE, _HIDDEN = "plain", "phone", "hidden"
+_KEY_KINDS: dict[object, str] = {}
+_KEY_KINDS_MAX = 4096
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _kind_of(key: object) -> str:
+    if _is_phone_key(key):
+        kind = _PHONE
+    elif key in _HIDDEN_KEYS:
+        kind = _HIDDEN
+    else:
+        kind = _PLAIN
+    if len(_KEY_KINDS) < _KEY_KINDS_MAX:
+        _KEY_KINDS[key] = kind
+    return kind
 
 
 def _is_phone_key(key: object) -> bool:

@@ -12,8 +12,11 @@ from inspect import CO_COROUTINE
 from types import FunctionType
 from typing import Any
 
+import trio
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable
 from quart_schema import Info, QuartSchema
 from quart_trio import QuartTrio
+from quart_trio.asgi import TrioASGIHTTPConnection
 
 import hotline
 from hotline.api import (
@@ -49,8 +52,26 @@ from hotline.api.services import Services, attach_services
 __all__ = ["HotlineApp", "Services", "create_app"]
 
 
+class _HttpConnection(TrioASGIHTTPConnection):
+    """Quart-Trio's HTTP connection, its request handled in the task the server started for it.
+
+    Quart-Trio starts two tasks per request, one reading the ASGI messages (the body, then the
+    client's disconnect) and one handling the request, and waits for both in a third, the
+    server's. Here the server's task handles the request itself: one task fewer per request
+    (its start, first and last steps, about 2 % of a create's CPU). Either still ends the other:
+    a disconnect cancels the nursery whose body the handling runs in, and the answer sent
+    cancels the reader."""
+
+    async def __call__(self, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        request = self._create_request_from_scope(send)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.handle_messages, nursery, request, receive)
+            await self.handle_request(nursery, request, send)
+
+
 class HotlineApp(QuartTrio):
     request_class = JsonBodyRequest  # JSON bodies read strictly, errors saying where
+    asgi_http_class = _HttpConnection
 
     def ensure_async(self, func: Any) -> Any:
         """Quart's, with its common case answered first: Quart asks it of every hook and handler

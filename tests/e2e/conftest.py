@@ -14,10 +14,12 @@ from hotline.api import HotlineApp, Services, create_app
 @dataclass
 class SlowRoute:
     """`GET /slow` on the app `serve` builds: it sets `entered`, then answers `{"done": true}`
-    once `release` is set, so a test holds a request in flight for as long as it needs."""
+    once `release` is set, so a test holds a request in flight for as long as it needs; if it
+    is cancelled meanwhile, it sets `cancelled`."""
 
     entered: trio.Event = field(default_factory=trio.Event)
     release: trio.Event = field(default_factory=trio.Event)
+    cancelled: trio.Event = field(default_factory=trio.Event)
 
 
 @pytest.fixture
@@ -30,7 +32,11 @@ def slow_route(monkeypatch: pytest.MonkeyPatch) -> SlowRoute:
         @app.get("/slow")
         async def slow() -> dict[str, bool]:
             route.entered.set()
-            await route.release.wait()
+            try:
+                await route.release.wait()
+            except trio.Cancelled:
+                route.cancelled.set()
+                raise
             return {"done": True}
 
         return app

@@ -257,6 +257,23 @@ async def test_an_answer_larger_than_the_socket_takes_at_once_arrives_whole_to_a
     assert any(sent < size for size, sent in writes), "no answer was ever written in part"
 
 
+async def test_a_client_that_leaves_mid_request_cancels_its_handler_and_the_server_goes_on(
+    nursery: trio.Nursery, settings: Settings, slow_route: SlowRoute
+) -> None:
+    # The handler runs in the server's task for the request, the ASGI reader beside it
+    # (hotline.api._HttpConnection): the reader's disconnect must still end the handler.
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    with trio.fail_after(BOUND_S):
+        leaving = Http1(await connect(base))
+        await leaving.send_request("GET", "/slow")
+        await slow_route.entered.wait()
+        await leaving.stream.aclose()
+        await slow_route.cancelled.wait()
+        client = Http1(await connect(base))
+        await client.send_request("GET", "/healthz")
+        assert (await client.receive_response())[0] == 200
+
+
 def http2_request(host: str) -> bytes:
     """What an HTTP/2 client with prior knowledge sends first: the preface, SETTINGS, a GET."""
     connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hotline import jsonlog
 from hotline.jsonlog import JsonLineFormatter, log_event
 
 
@@ -113,3 +114,28 @@ def test_names_and_tax_numbers_are_hidden_whatever_the_caller_passed(
 
     [line] = lines(stream)
     assert (line["inn"], line["snils"], line["full_name"]) == ("***", "***", "***")
+
+
+def test_keys_are_masked_alike_however_often_and_however_many_are_seen(
+    captured: tuple[logging.Logger, io.StringIO],
+) -> None:
+    # What a key says of its value is remembered per key, in a bounded table: a flood of keys
+    # (a logged mapping of anything) neither grows it without end nor changes what is masked.
+    logger, stream = captured
+    flood = {f"k{n}": n for n in range(5000)}
+    for _ in range(2):
+        log_event(
+            logger,
+            "t",
+            phone="+79123456789",
+            inn="500100732259",
+            flood=flood,
+            nested={"caller_phone": "+79123456789", "full_name": "Анна", 1: 2, True: 3},
+            after_flood_phone="+79123456789",
+        )
+    for line in lines(stream):
+        assert line["phone"] == line["after_flood_phone"] == "+7 912 *** ** 89"
+        assert line["inn"] == "***"
+        assert line["nested"] == {"caller_phone": "+7 912 *** ** 89", "full_name": "***", "1": 3}
+        assert line["flood"] == {f"k{n}": n for n in range(5000)}
+    assert len(jsonlog._KEY_KINDS) <= jsonlog._KEY_KINDS_MAX
