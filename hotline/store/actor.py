@@ -22,23 +22,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
+import aiosqlite
 import outcome
 import trio
 
 from hotline.jsonlog import log_event
-from hotline.store.bridge import asyncio_loop, in_asyncio
+from hotline.store.bridge import asyncio_loop, on_thread
 from hotline.store.connection import open_connection
 from hotline.store.errors import CommitFailed, StoreReadOnly, StoreUnavailable, storage_fault
 from hotline.store.migrate import migrate
-from hotline.store.tx import Tx
+from hotline.store.tx import ThreadTx, Tx, run_now
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +109,10 @@ class StoreHandle:
         raises `StoreReadOnly` at once.
 
         `statements_only=True` says that `work` awaits nothing but its Tx's statements (no trio
-        call, no sleep, no lock): a group made of such works runs as one task on the asyncio
-        side of the bridge, one crossing for the group instead of one per statement (the
-        journal's batches, which carry every routing change, are written so).
+        call, no sleep, no lock): a group made of such works runs whole on the SQLite
+        connection's own thread (`ThreadTx`), one crossing for the group instead of one per
+        statement (the journal's batches, which carry every routing change, are written so).
+        Such a work that awaits anything else fails with RuntimeError, alone.
         """
         if self._counters.read_only:
             raise StoreReadOnly("the store cannot write now; nothing was written")
@@ -198,10 +202,10 @@ class Store:
             ):
                 nursery.start_soon(self._serve_reads, Tx(reader))
                 task_status.started(self.handle)
-                await self._serve_writes(Tx(writer))
+                await self._serve_writes(writer)
 
-    async def _serve_writes(self, tx: Tx) -> None:
-        on_asyncio = tx.on_asyncio()
+    async def _serve_writes(self, writer: aiosqlite.Connection) -> None:
+        tx = Tx(writer)
         while True:
             if self._counters.read_only and not await self._probe_until_writable(tx):
                 return
@@ -219,13 +223,19 @@ class Store:
             results: list[outcome.Outcome[Any] | None] = [None] * len(group)
             try:
                 if all(request.statements_only for request in group):
-                    # One crossing into asyncio for the whole group (see `transact`).
-                    results[:] = await in_asyncio(self._write_group, on_asyncio, group)
+                    # The whole group on the connection's thread, one crossing (`transact`).
+                    results[:] = await on_thread(writer, partial(self._write_group_now, group))
                 else:
                     results[:] = await self._write_group(tx, group)
             finally:
                 for request, result in zip(group, results, strict=True):
                     _answer(request, result)
+
+    def _write_group_now(
+        self, group: list[_Request[Any]], db: sqlite3.Connection
+    ) -> list[outcome.Outcome[Any]]:
+        """`_write_group` on the SQLite connection's thread, its works' statements direct."""
+        return run_now(self._write_group(ThreadTx(db), group))
 
     async def _write_group(self, tx: Tx, group: list[_Request[Any]]) -> list[outcome.Outcome[Any]]:
         # A lone request needs no savepoint: if its work fails, the whole transaction goes.

@@ -8,10 +8,12 @@ sees asyncio: the store's callers hand in trio-side work and get trio-side answe
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import ParamSpec, TypeVar
 
+import aiosqlite
 import trio_asyncio
 
 P = ParamSpec("P")
@@ -35,4 +37,13 @@ async def asyncio_loop() -> AsyncIterator[None]:
 async def in_asyncio(fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
     """`await fn(*args, **kwargs)` as an asyncio task; cancelling the caller cancels that task."""
     result: T = await trio_asyncio.aio_as_trio(fn)(*args, **kwargs)
+    return result
+
+
+async def on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """`fn(db)` on the thread of aiosqlite's `conn`, `db` being its `sqlite3` connection, in
+    order with the statements queued before it: one crossing, however many statements `fn`
+    runs. aiosqlite queues each of its own calls to that thread with `Connection._execute`
+    (0.20-0.22, the versions pyproject allows, tested by tests/store); this queues one more."""
+    result: T = await in_asyncio(conn._execute, lambda: fn(conn._conn))
     return result
