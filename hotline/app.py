@@ -54,8 +54,9 @@ from hotline.voicemail.watcher import VoicemailWatcher
 # objects) fills every few requests under load, and each young collection carries the requests
 # then in flight into the older generations, which makes a full collection, a walk of every
 # waiting contact, come about once a second: 15-30 ms with 10,000-30,000 waiting, the requests in
-# flight all held that long (a third of a create's p99), and 4 % of its CPU in the collector.
-# With 20,000 a young collection runs a few times a second and full ones are rare.
+# flight all held that long (about 12 ms of a create's p99), and 4 % of its CPU in the collector.
+# With 20,000 young collections (~0.3 ms each) come about ten times a second under load, and
+# full ones only as the heap grows: 0.2 s of collector per 18,000 creates instead of 1.1 s.
 GC_THRESHOLDS = (20_000, 10, 10)
 
 log = logging.getLogger(__name__)
