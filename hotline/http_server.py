@@ -35,7 +35,7 @@ wrong for a server that any unauthenticated client can reach:
   cancelled.
 - **Each response took about eight trips through trio's scheduler to write** (Hypercorn writes the
   head, the body and an empty end of a Content-Length body each under its send lock, and every
-  lock and socket send checkpoints): 0.13 ms of CPU a request, a sixth of a create's. Here the
+  lock and socket send checkpoints): 0.13 ms of CPU a request, a tenth of a create's. Here the
   bytes are written at once when no other write is in progress and the socket takes them all
   (`_write_now`, a non-blocking write), and the empty end is not written at all; what the
   socket does not take (a large answer, a slow reader) goes on through the locked `send_all`.
