@@ -150,7 +150,7 @@ class Journal:
     ) -> None:
         task_status.started(self)
         try:
-            async for batch in batches(self._feed, self._max_batch):
+            async for batch in batches(self._feed, self._max_batch, eager=True):
                 counted = self._kpi.count(batch)  # once: a retried batch is not fed again
                 written = await self._write(batch, counted)
                 if written is not None:  # before the waiters wake: their creates answer with it

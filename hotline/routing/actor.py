@@ -121,20 +121,37 @@ def _operator_states(state: RoutingState, ids: list[str]) -> dict[str, OperatorS
 
 
 async def batches(
-    feed: trio.MemoryReceiveChannel[Event], max_batch: int = 4096
+    feed: trio.MemoryReceiveChannel[Event], max_batch: int = 4096, *, eager: bool = False
 ) -> AsyncIterator[list[Event]]:
     """A feed's events a list at a time: each one received with whatever has piled up behind it
     (up to `max_batch`). A `receive` passes through the scheduler even when an event is
     buffered, so a reader taking them one by one would wake once per event, not once per
-    burst; ends when the feed does."""
-    async for first in feed:
-        batch = [first]
-        while len(batch) < max_batch:
+    burst; ends when the feed does.
+
+    `eager`: take what is buffered at once, and wait through the scheduler only for a feed
+    that is empty. For a reader that passes through the scheduler anyway while it handles each
+    batch (the journal, whose every batch waits for its commit): the next batch is then ready
+    when the previous one is done, not a pass later, and a pass under load runs every request
+    in flight."""
+    while True:
+        batch: list[Event] = []
+        if eager:
+            _take_buffered(feed, batch, max_batch)
+        if not batch:
             try:
-                batch.append(feed.receive_nowait())
-            except (trio.WouldBlock, trio.EndOfChannel):
-                break
+                batch.append(await feed.receive())
+            except trio.EndOfChannel:
+                return
+            _take_buffered(feed, batch, max_batch)
         yield batch
+
+
+def _take_buffered(feed: trio.MemoryReceiveChannel[Event], batch: list[Event], limit: int) -> None:
+    while len(batch) < limit:
+        try:
+            batch.append(feed.receive_nowait())
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return
 
 
 @dataclass(slots=True)

@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from typing import ParamSpec, TypeVar
 
 import aiosqlite
+import outcome
+import trio
 import trio_asyncio
 
 P = ParamSpec("P")
@@ -43,7 +45,29 @@ async def in_asyncio(fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.k
 async def on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     """`fn(db)` on the thread of aiosqlite's `conn`, `db` being its `sqlite3` connection, in
     order with the statements queued before it: one crossing, however many statements `fn`
-    runs. aiosqlite queues each of its own calls to that thread with `Connection._execute`
-    (0.20-0.22, the versions pyproject allows, tested by tests/store); this queues one more."""
-    result: T = await in_asyncio(conn._execute, lambda: fn(conn._conn))
+    runs, and no asyncio on the way. The job goes straight onto the queue aiosqlite's thread
+    serves (`Connection._tx`, whose entries are `(future, function)`; with no future the thread
+    answers nobody, 0.22, the version pyproject allows, tested by tests/store), and its result
+    comes back by trio's token: one pass of trio's scheduler, where the asyncio hop took three
+    or four (a task on the trio-asyncio loop, the future's callback, the task's step), each of
+    them running every request then in flight.
+
+    The job cannot be taken back once queued, so a cancelled caller waits for it to finish
+    (milliseconds: it is a group of statements) and gets its result; the cancellation reaches
+    it at its next checkpoint."""
+    if not conn._running or conn._connection is None:
+        raise ValueError("Connection closed")  # as aiosqlite's own calls say it
+    db = conn._connection
+    token = trio.lowlevel.current_trio_token()
+    task = trio.lowlevel.current_task()
+
+    def job() -> None:
+        token.run_sync_soon(trio.lowlevel.reschedule, task, outcome.capture(fn, db))
+
+    conn._tx.put_nowait((None, job))
+    result: T = await trio.lowlevel.wait_task_rescheduled(_until_done)
     return result
+
+
+def _until_done(raise_cancel: object) -> trio.lowlevel.Abort:
+    return trio.lowlevel.Abort.FAILED

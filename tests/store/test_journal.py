@@ -14,7 +14,7 @@ import trio.testing
 from hotline.clock import WallClock
 from hotline.journal import Journal
 from hotline.routing import RoutingState
-from hotline.routing.actor import RouterActor, RouterHandle
+from hotline.routing.actor import RouterActor, RouterHandle, batches
 from hotline.routing.model import Event
 from hotline.store import StoreHandle
 from hotline.store.events import ContactNote
@@ -98,3 +98,25 @@ async def test_a_note_rides_on_its_command_even_if_the_caller_stops_waiting(
             row = await store.read(lambda tx: get_contact(tx, "c1"))
             assert row is not None and row.phone == "+79120000003"
             nursery.cancel_scope.cancel()
+
+
+async def test_the_journal_takes_buffered_events_without_a_pass_of_the_scheduler() -> None:
+    # Its next batch is ready the moment the last commit is: under load a pass of the scheduler
+    # runs every request in flight (the previous batch's answers among them), ~10 ms.
+    send, feed = trio.open_memory_channel[Event](10)
+    state = RoutingState(policy())
+    events = [e for c in ("a", "b", "c") for e in state.enqueue(contact(c, "documents"), T0)]
+    for event in events:
+        send.send_nowait(event)
+    eager = batches(feed, eager=True)
+    with trio.CancelScope() as scope:
+        scope.cancel()  # any checkpoint in here would raise Cancelled
+        assert await anext(eager) == events
+    assert not scope.cancelled_caught
+    send.send_nowait(events[0])
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await anext(batches(feed))  # the plain reader passes through the scheduler first
+    assert scope.cancelled_caught
+    send.close()
+    assert [b async for b in batches(feed, eager=True)] == [[events[0]]]

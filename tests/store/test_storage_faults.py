@@ -54,15 +54,18 @@ async def _grow(tx: Tx) -> None:
     await tx.execute("INSERT INTO filler VALUES (zeroblob(?))", (FILLER_BYTES // 4,))
 
 
+@pytest.mark.parametrize("statements_only", [False, True], ids=["via-actor", "from-caller"])
 async def test_a_full_database_turns_the_store_read_only_until_a_probe_write_commits(
-    tmp_path: Path,
+    tmp_path: Path, statements_only: bool
 ) -> None:
+    # `statements_only`: the failing write is queued to the thread from its caller's task (the
+    # store is idle), not by the actor, which must still be woken to probe.
     db = tmp_path / "hotline.db"
     async with open_store(db) as store:
         await _fill_to_the_page_limit(store)
 
         with pytest.raises(StoreReadOnly) as refused:
-            await store.transact(_grow)
+            await store.transact(_grow, statements_only=statements_only)
         cause = refused.value.__cause__
         assert isinstance(cause, sqlite3.OperationalError)
         assert cause.sqlite_errorcode == sqlite3.SQLITE_FULL and storage_fault(cause) is cause

@@ -4,6 +4,8 @@ failure stays its own, reads never wait for writes, and a stopped store says so.
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
@@ -13,7 +15,8 @@ import trio
 import trio.testing
 
 from hotline.store import CommitFailed, StoreHandle, StoreUnavailable, Tx, open_store
-from hotline.store.bridge import asyncio_loop
+from hotline.store.bridge import asyncio_loop, on_thread
+from hotline.store.connection import open_connection
 
 GIVE_UP_AFTER = 30.0  # real seconds: a test that hangs fails instead
 
@@ -265,3 +268,71 @@ async def test_a_store_inside_an_already_open_asyncio_loop_shares_it(db_path: Pa
         async with asyncio_loop(), open_store(db_path) as store:
             await store.transact(insert("k"))
     assert keys_on_disk(db_path) == {"k"}
+
+
+class _Steps(trio.abc.Instrument):
+    """How many times each task ran a step."""
+
+    def __init__(self) -> None:
+        self.by_name: Counter[str] = Counter()
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.by_name[task.name] += 1
+
+
+async def test_a_statements_only_write_to_an_idle_store_goes_to_the_thread_from_its_caller(
+    store: StoreHandle, db_path: Path
+) -> None:
+    # Not through the actor's task: a pass of the scheduler fewer each way, which under load
+    # runs every request in flight. Any other write still goes through the actor.
+    def actor_steps(steps: _Steps) -> int:
+        return sum(n for name, n in steps.by_name.items() if name.endswith("Store.run"))
+
+    for statements_only, expected in ((True, 0), (False, 1)):
+        steps = _Steps()
+        trio.lowlevel.add_instrument(steps)
+        try:
+            await store.transact(insert(f"k{statements_only}"), statements_only=statements_only)
+        finally:
+            trio.lowlevel.remove_instrument(steps)
+        assert min(actor_steps(steps), 1) == expected, steps.by_name
+    assert keys_on_disk(db_path) == {"kTrue", "kFalse"}
+
+
+async def test_a_caller_cancelled_while_its_work_is_on_the_thread_waits_for_it(
+    db_path: Path,
+) -> None:
+    # The work cannot be taken back from the thread's queue: the caller waits until it has
+    # run (nothing runs on the connection behind its back) and gets its result; the
+    # cancellation reaches it at its next checkpoint.
+    release = threading.Event()
+
+    def slow(db: sqlite3.Connection) -> str:
+        release.wait(GIVE_UP_AFTER)
+        return "done"
+
+    got: list[object] = []
+    async with (
+        asyncio_loop(),
+        open_connection(db_path, read_only=False, busy_timeout_ms=1000) as conn,
+    ):
+        with trio.fail_after(GIVE_UP_AFTER):
+            async with trio.open_nursery() as nursery:
+                scope = trio.CancelScope()
+
+                async def call() -> None:
+                    with scope:
+                        got.append(await on_thread(conn, slow))
+                        await trio.lowlevel.checkpoint()
+                        got.append("went on")
+                    got.append(scope.cancelled_caught)
+
+                nursery.start_soon(call)
+                await trio.testing.wait_all_tasks_blocked()
+                scope.cancel()
+                await trio.sleep(0.05)
+                assert got == []  # still waiting for the thread
+                release.set()
+        assert got == ["done", True]
+        with pytest.raises(ZeroDivisionError):  # what the work raises, as itself
+            await on_thread(conn, lambda db: 1 // 0)
