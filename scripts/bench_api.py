@@ -49,6 +49,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -251,12 +252,14 @@ class _Served:
 
 
 class Floor(_Served):
-    """`bench_api_floor.py`: the bare framework, for the `floor` phase (`--floor`)."""
+    """`bench_api_floor.py`: the bare framework, for the `floor` and `post` phases (`--floor`);
+    with `durable` (a database path), for the `durable` phase."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: Path | None = None) -> None:
         script = Path(__file__).resolve().with_name("bench_api_floor.py")
+        extra = ["--durable", str(durable)] if durable is not None else []
         self.process = subprocess.Popen(
-            [sys.executable, str(script)],
+            [sys.executable, str(script), *extra],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -432,10 +435,12 @@ def run(args: argparse.Namespace) -> int:
     server: Server | None = None
     deep: Server | None = None
     floor: Floor | None = None
+    durable: Floor | None = None
     exit_codes: list[int | None] = []
     try:
         server = Server(workdir, profile)
         floor = Floor() if args.floor else None
+        durable = Floor(workdir / "durable.db") if args.floor else None
         if depth:
             (workdir / "deep").mkdir()
             deep = Server(workdir / "deep", None)
@@ -469,6 +474,7 @@ def run(args: argparse.Namespace) -> int:
         if floor is not None:
             runs["floor"] = []
             runs["post"] = []
+            runs["durable"] = []
         if deep is not None:
             runs["depth"] = []
         for _ in range(rounds):
@@ -479,6 +485,9 @@ def run(args: argparse.Namespace) -> int:
                 elif name == "post":
                     assert floor is not None
                     phase = run_phase(floor, "create", args, channels, pyspy, profile_as="post")
+                elif name == "durable":
+                    assert durable is not None
+                    phase = run_phase(durable, "create", args, channels, pyspy, profile_as=name)
                 elif name == "depth":
                     assert deep is not None
                     phase = run_phase(deep, "create", args, channels, pyspy, profile_as="depth")
@@ -488,7 +497,7 @@ def run(args: argparse.Namespace) -> int:
         phases = {name: _merged(done) for name, done in runs.items()}
         exit_codes = [s.stop() for s in (server, deep) if s is not None]
     finally:
-        for process in (server, deep, floor):
+        for process in (server, deep, floor, durable):
             if process is not None:
                 process.stop()
     print()
@@ -553,7 +562,8 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         _print_profile(profile)
     if pyspy is not None:
-        for name in ("healthz", "create", "floor", "post", "depth"):  # depth last: what grows
+        # depth last: what grows
+        for name in ("healthz", "create", "floor", "post", "durable", "depth"):
             if name in phases:
                 _print_folded(name, workdir / f"{name}.folded")
     if floor is not None:
@@ -573,6 +583,18 @@ def run(args: argparse.Namespace) -> int:
             f"work of hotline's; a create costs {over_post:.2f}x "
             "its CPU"
         )
+        kept = phases["durable"]
+        on_disk = _versus(kept, bare)
+        print(
+            f"durable: the same bare POST answered once its body is committed to SQLite (group "
+            f"commit on a worker thread, WAL, synchronous=FULL, as hotline's store) runs at "
+            f"{kept.rate:.0f} req/s, p99 {kept.percentile_ms(0.99):.1f} ms: {on_disk[0]:.0%} of "
+            f"the floor's req/s, {on_disk[1]:.2f}x its p99, {on_disk[2]:.2f}x its CPU; a create's "
+            f"p99 is {create.percentile_ms(0.99) / kept.percentile_ms(0.99):.2f}x this one's"
+        )
+        with sqlite3.connect(workdir / "durable.db") as db:
+            (rows,) = db.execute("SELECT count(*) FROM contacts").fetchone()
+        print(f"durable: {rows} bodies on disk for {kept.answered} answers")
     print(f"load average at the end: {_load()}")
     if failed:
         print("ERROR: this run had errors (above): its figures are not a measurement")

@@ -5,6 +5,8 @@ hotline's own connection handling answers a GET a little cheaper, the app's work
 `POST /v1/contacts` is the least any create can do in this framework (read and parse the JSON
 body, answer 201 with a JSON object of the size hotline answers with; nothing validated, routed
 or stored): the `post` phase, which says how much of a create's budget the framework takes alone.
+With `--durable PATH`, that POST is answered only once its body is on disk (`Durable`): the least
+any create that keeps what it acknowledges can do in this framework, the `durable` phase.
 
 Run by `scripts/bench api --floor`: prints the URL it is bound to, then serves until SIGTERM.
 
@@ -19,7 +21,11 @@ Bare on purpose: it is served by `hypercorn.trio.serve` itself, not by hotline's
 
 from __future__ import annotations
 
+import json
 import signal
+import sqlite3
+import sys
+import time
 from functools import partial
 
 import trio
@@ -31,6 +37,48 @@ from quart_trio import QuartTrio
 app = QuartTrio(__name__)
 
 
+class Durable:
+    """Group commit, as lean as it goes: each POST adds its row to the pending list and waits;
+    one task takes everything pending, writes it in one transaction on a worker thread
+    (`executemany`, COMMIT) and wakes the writers. The database is set as hotline's store sets
+    its own (WAL, synchronous=FULL: a COMMIT returns once the log is fsynced), so the wait is
+    the one any create pays to be on disk when it is answered."""
+
+    def __init__(self, path: str) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS contacts (id INTEGER PRIMARY KEY, body TEXT, at REAL)"
+        )
+        self._pending: list[tuple[str, float]] = []
+        self._work = trio.Event()
+        self._committed = trio.Event()  # set when what is pending now is on disk
+
+    async def write(self, body: str) -> None:
+        self._pending.append((body, time.time()))
+        committed = self._committed
+        self._work.set()
+        await committed.wait()
+
+    async def run(self) -> None:
+        while True:
+            await self._work.wait()
+            self._work = trio.Event()
+            rows, self._pending = self._pending, []
+            committed, self._committed = self._committed, trio.Event()
+            await trio.to_thread.run_sync(self._commit, rows)
+            committed.set()
+
+    def _commit(self, rows: list[tuple[str, float]]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.executemany("INSERT INTO contacts (body, at) VALUES (?, ?)", rows)
+        self._db.execute("COMMIT")
+
+
+durable: Durable | None = None
+
+
 @app.get("/healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -39,6 +87,8 @@ async def healthz() -> dict[str, str]:
 @app.post("/v1/contacts")
 async def create() -> tuple[dict[str, object], int]:
     body = await request.get_json()
+    if durable is not None:
+        await durable.write(json.dumps(body))
     return {
         "id": "c-00000000000000000000000000",
         "state": "waiting",
@@ -61,13 +111,21 @@ async def main() -> None:
         await stop.wait()
 
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with trio.open_nursery() as nursery:
-            urls = await nursery.start(partial(serve, app, config, shutdown_trigger=until_stopped))
-            print(urls[0], flush=True)
-            async for _ in signals:
-                stop.set()
-                break
+        async with trio.open_nursery() as committing:
+            if durable is not None:
+                committing.start_soon(durable.run)
+            async with trio.open_nursery() as nursery:
+                urls = await nursery.start(
+                    partial(serve, app, config, shutdown_trigger=until_stopped)
+                )
+                print(urls[0], flush=True)
+                async for _ in signals:
+                    stop.set()
+                    break
+            committing.cancel_scope.cancel()  # once Hypercorn has answered all it will
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--durable"]:
+        durable = Durable(sys.argv[2])
     trio.run(main)

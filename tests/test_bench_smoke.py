@@ -96,9 +96,13 @@ def test_api_benchmark_runs_a_server_and_reports(capsys: pytest.CaptureFixture[s
     lines = capsys.readouterr().out.strip().splitlines()
     assert API_LAST_LINE.fullmatch(lines[-1]), lines[-1]
     rows = {line.split()[0]: line for line in lines if line.split()[:1]}
-    for name in ("healthz", "create", "floor", "depth"):  # how many 2xx depends on the machine
+    for name in ("healthz", "create", "floor", "post", "durable", "depth"):  # 2xx: the machine's
         assert rows[name].split()[6] == "0", rows[name]  # non-2xx
     assert "filled with 200 waiting contacts" in "\n".join(lines)
+    # The durable baseline keeps what it answers: as many bodies on disk as answers.
+    kept = re.search(r"^durable: (\d+) bodies on disk for (\d+) answers$", "\n".join(lines), re.M)
+    assert kept is not None
+    assert int(kept[1]) == int(kept[2]) > 0, kept[0]
 
 
 def test_simulate_benchmark_runs_both_simulators_and_reports(
