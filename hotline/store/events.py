@@ -39,34 +39,34 @@ from hotline.store.rows import (
     StoredOperator,
     contact_fields,
 )
-from hotline.store.tx import Tx
+from hotline.store.tx import Rows, Tx
 
-_INSERT_CONTACT = """
-INSERT INTO contacts (id, channel, topic, language, skills, phone, priority, state, arrived_at,
-                      target_at, deadline_at, seq, created_at, updated_at)
-VALUES (:id, :channel, :topic, :language, :skills, :phone, :priority, 'waiting', :arrived_at,
-        :target_at, :deadline_at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM contacts), :at, :at)
-ON CONFLICT (id) DO UPDATE SET phone = COALESCE(excluded.phone, contacts.phone),
+# A new contact's `seq` (its place in the queue) is the largest so far plus its place in the
+# batch: unique and in the batch's order whether SQLite reads the largest once per statement
+# (it does: the subquery is not correlated) or after each row, with gaps between statements.
+_INSERT_CONTACTS = Rows(
+    head="""INSERT INTO contacts (id, channel, topic, language, skills, phone, priority, state,
+                      arrived_at, target_at, deadline_at, seq, created_at, updated_at)""",
+    width=13,
+    row="""(?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?,
+            (SELECT COALESCE(MAX(seq), 0) FROM contacts) + ?, ?, ?)""",
+    tail="""ON CONFLICT (id) DO UPDATE SET phone = COALESCE(excluded.phone, contacts.phone),
   state = 'waiting', operator_id = NULL, channel = excluded.channel, topic = excluded.topic,
   language = excluded.language, priority = excluded.priority, arrived_at = excluded.arrived_at,
   target_at = excluded.target_at, deadline_at = excluded.deadline_at, ended_at = NULL,
-  updated_at = excluded.updated_at
-"""
+  updated_at = excluded.updated_at""",
+)
 # On conflict (the router re-enqueues a restored contact) the row keeps its place in the queue
 # and takes the rest of what an Enqueued event sets, as a new row does: a contact whose only
 # event in a batch is its Enqueued (every create) needs no UPDATE after its INSERT.
 
-_INSERT_CONTACT_EVENT = """
-INSERT INTO contact_events (contact_id, at, kind, operator_id, data) VALUES (?, ?, ?, ?, ?)
-"""
-_INSERT_OPERATOR_EVENT = (
-    "INSERT INTO operator_events (operator_id, at, kind, data) VALUES (?, ?, ?, ?)"
+_INSERT_CONTACT_EVENTS = Rows(
+    "INSERT INTO contact_events (contact_id, at, kind, operator_id, data)", width=5
 )
-
-_INSERT_IDEMPOTENCY_KEY = """
-INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)
-VALUES (?, ?, ?, ?, ?)
-"""
+_INSERT_OPERATOR_EVENTS = Rows("INSERT INTO operator_events (operator_id, at, kind, data)", width=4)
+_INSERT_IDEMPOTENCY_KEYS = Rows(
+    "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_at)", width=5
+)
 
 _PRESENCE_SHOWN = {  # an operator's presence follows from the state the router shows
     OperatorState.OFFLINE: Presence.OFFLINE,
@@ -208,13 +208,15 @@ async def append_router_events(tx: Tx, events: Iterable[Event]) -> None:
     p = _project(events)
     # Rows first (the event rows reference them), then the log, then the net state.
     if p.new_contacts:
-        await tx.executemany(_INSERT_CONTACT, p.new_contacts)
+        await tx.insert_rows(
+            _INSERT_CONTACTS, [_contact_values(c, n) for n, c in enumerate(p.new_contacts, 1)]
+        )
     if p.keys:
-        await tx.executemany(_INSERT_IDEMPOTENCY_KEY, p.keys)
+        await tx.insert_rows(_INSERT_IDEMPOTENCY_KEYS, p.keys)
     if p.contact_rows:
-        await tx.executemany(_INSERT_CONTACT_EVENT, p.contact_rows)
+        await tx.insert_rows(_INSERT_CONTACT_EVENTS, p.contact_rows)
     if p.operator_rows:
-        await tx.executemany(_INSERT_OPERATOR_EVENT, p.operator_rows)
+        await tx.insert_rows(_INSERT_OPERATOR_EVENTS, p.operator_rows)
     await _apply_patches(tx, "contacts", p.contact_patch)
     await _apply_patches(tx, "operators", p.operator_patch)
     if p.callback_facts:
@@ -358,7 +360,7 @@ async def save_operator(tx: Tx, profile: OperatorProfile, *, at: float) -> None:
     )
     data: dict[str, Any] = {"name": profile.name, "skills": skills, "languages": languages}
     data.update(capacity=capacity, certified_until=certified_until)
-    await tx.execute(_INSERT_OPERATOR_EVENT, (profile.id, at, "profile_saved", _json(data)))
+    await tx.insert_rows(_INSERT_OPERATOR_EVENTS, [(profile.id, at, "profile_saved", _json(data))])
 
 
 async def load_operators(tx: Tx, *, operator_id: str | None = None) -> list[StoredOperator]:
@@ -427,6 +429,26 @@ def _new_contact(event: Enqueued, phone: str | None) -> dict[str, Any]:
         "operator_id": None,
         "ended_at": None,
     }
+
+
+def _contact_values(c: Mapping[str, Any], place: int) -> tuple[Any, ...]:
+    """A `_new_contact` as the values of a row of `_INSERT_CONTACTS`, `place` its place in the
+    batch (from 1)."""
+    return (
+        c["id"],
+        c["channel"],
+        c["topic"],
+        c["language"],
+        c["skills"],
+        c["phone"],
+        c["priority"],
+        c["arrived_at"],
+        c["target_at"],
+        c["deadline_at"],
+        place,
+        c["at"],
+        c["at"],
+    )
 
 
 async def _apply_patches(tx: Tx, table: str, patches: Mapping[str, Mapping[str, Any]]) -> None:

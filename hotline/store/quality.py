@@ -37,7 +37,7 @@ from hotline.store.events import ContactNote
 from hotline.store.feedback import FeedbackSource, add_feedback
 from hotline.store.outbox import MessageKind, NewMessage, enqueue_messages
 from hotline.store.rollups import LocalDays
-from hotline.store.tx import Tx
+from hotline.store.tx import Rows, Tx
 from hotline.voicemail.policy import AttemptOutcome
 
 SURVEYED_CHANNELS = ("voice", "chat", "callback")
@@ -48,10 +48,11 @@ QualityKey = tuple[str, int, str, str, str, str]  # grain, start, topic, priorit
 LineCount = tuple[float, str, str, str, QualityTally]  # at, topic, priority, channel, tally
 
 _COLUMNS = ("grain", "start", "topic", "priority", "channel", "operator_id", *QUALITY_COUNTERS)
-_UPSERT = (
-    f"INSERT INTO kpi_quality ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
-    " ON CONFLICT (grain, start, topic, priority, channel, operator_id) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in QUALITY_COUNTERS)
+_UPSERT = Rows(
+    f"INSERT INTO kpi_quality ({', '.join(_COLUMNS)})",
+    width=len(_COLUMNS),
+    tail="ON CONFLICT (grain, start, topic, priority, channel, operator_id) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in QUALITY_COUNTERS),
 )
 
 _IDS = "(SELECT value FROM json_each(:ids))"
@@ -82,7 +83,11 @@ UPDATE contacts AS n SET repeat_of = (
        WHERE c.phone = n.phone AND {_EARLIER} {_LATEST})
   ) ORDER BY arrived_at DESC, seq DESC LIMIT 1)
  WHERE n.id IN {_IDS} AND n.phone IS NOT NULL
- RETURNING id, repeat_of
+"""
+# What it set, as one row (a JSON object by id) rather than a row per contact: on SQLite's
+# thread each row read is a step that gives the GIL away (see `hotline.store.tx.Rows`).
+_REPEAT_OF_SET = f"""
+SELECT json_group_object(id, repeat_of) FROM contacts WHERE id IN {_IDS} AND phone IS NOT NULL
 """
 # The operator credited with a repeat (`c`, at its first `enqueued` event `x`): the one the
 # earlier contact's row held just before, as its events left it (an enqueue or a withdrawn offer
@@ -104,9 +109,10 @@ x.kind = 'enqueued' AND NOT EXISTS (
    WHERE f.contact_id = x.contact_id AND f.kind = 'enqueued' AND f.id < x.id)
 """
 _CREDITED_FOR = f"""
+SELECT json_group_object(id, credited) FROM (
 SELECT c.id, ({CREDITED}) AS credited
   FROM contacts AS c JOIN contact_events AS x ON x.contact_id = c.id
- WHERE c.id IN {_IDS} AND c.repeat_of IS NOT NULL AND {FIRST_ENQUEUED}
+ WHERE c.id IN {_IDS} AND c.repeat_of IS NOT NULL AND {FIRST_ENQUEUED})
 """
 # The completed contacts, whether their phone opted out and when it was last asked NPS.
 _COMPLETED = f"""
@@ -257,16 +263,13 @@ class QualityRecorder:
         self, tx: Tx, enqueued: list[Enqueued], counts: QualityCounts
     ) -> dict[str, str | None]:
         """Set and count the `repeat_of` of the new contacts `enqueued`; what each was given."""
-        params = {
-            "ids": json.dumps([e.contact_id for e in enqueued]),
-            "window": self.rules.repeat_window_s,
-        }
-        repeat_of = {r["id"]: r["repeat_of"] for r in await tx.fetchall(_SET_REPEAT_OF, params)}
+        ids = json.dumps([e.contact_id for e in enqueued])
+        await tx.execute(_SET_REPEAT_OF, {"ids": ids, "window": self.rules.repeat_window_s})
+        repeat_of: dict[str, str | None] = await _json_object(tx, _REPEAT_OF_SET, ids)
         repeats = [cid for cid, first in repeat_of.items() if first is not None]
         credited: dict[str, str | None] = {}
         if repeats:
-            rows = await tx.fetchall(_CREDITED_FOR, {"ids": json.dumps(repeats)})
-            credited = {r["id"]: r["credited"] for r in rows}
+            credited = await _json_object(tx, _CREDITED_FOR, json.dumps(repeats))
         for e in enqueued:
             repeat = repeat_of.get(e.contact_id) is not None
             of = credited.get(e.contact_id)
@@ -386,6 +389,13 @@ def rows_of(
     return [(*key, *t.values()) for key, t in folded.items()]
 
 
+async def _json_object(tx: Tx, sql: str, ids: str) -> dict[str, Any]:
+    row = await tx.fetchone(sql, {"ids": ids})
+    assert row is not None  # an aggregate answers one row, '{}' when nothing matched
+    found: dict[str, Any] = json.loads(row[0])
+    return found
+
+
 async def write_counts(
     tx: Tx,
     counts: QualityCounts,
@@ -395,7 +405,7 @@ async def write_counts(
     minute_since: float | None = None,
 ) -> None:
     if counts.tallies:
-        await tx.executemany(_UPSERT, rows_of(counts, interval_s, days, minute_since=minute_since))
+        await tx.insert_rows(_UPSERT, rows_of(counts, interval_s, days, minute_since=minute_since))
 
 
 # -- the citizen's side -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from hotline.kpi import Buckets, KpiRules, KpiTracker, OpenContact, OpenOperator, Tally
 from hotline.kpi.facts import Fact, OperatorTime
 from hotline.routing.model import Event, OperatorChanged, OperatorState
-from hotline.store.tx import Tx
+from hotline.store.tx import Rows, Tx
 
 Grain = Literal["minute", "interval", "day"]
 GRAINS: tuple[Grain, ...] = ("minute", "interval", "day")
@@ -59,16 +59,16 @@ QUEUE_COLUMNS = (*QUEUE_KEY, *COUNTERS, "deadline_met", "deadline_due")
 OPERATOR_COLUMNS = (*OPERATOR_KEY, *COUNTERS)
 
 
-def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> Rows:
     adds = ", ".join(
         f"{c} = max({c}, excluded.{c})" if c == "wait_max" else f"{c} = {c} + excluded.{c}"
         for c in columns
         if c not in key
     )
-    marks = ", ".join("?" for _ in columns)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}"
+    return Rows(
+        f"INSERT INTO {table} ({', '.join(columns)})",
+        width=len(columns),
+        tail=f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {adds}",
     )
 
 
@@ -228,11 +228,11 @@ def _row(rows: RollupRows, kind: str, key: tuple[Any, ...], t: Tally) -> None:
 
 async def write_rows(tx: Tx, rows: RollupRows) -> None:
     if rows.queue:
-        await tx.executemany(_UPSERT_QUEUE, rows.queue)
+        await tx.insert_rows(_UPSERT_QUEUE, rows.queue)
     if rows.operator:
-        await tx.executemany(_UPSERT_OPERATOR, rows.operator)
+        await tx.insert_rows(_UPSERT_OPERATOR, rows.operator)
     if rows.deadline:
-        await tx.executemany(_UPSERT_DEADLINE, rows.deadline)
+        await tx.insert_rows(_UPSERT_DEADLINE, rows.deadline)
 
 
 def operator_state_rows(operators: Iterable[OpenOperator]) -> list[tuple[Any, ...]]:

@@ -16,7 +16,9 @@ is busy running this very work: it would wait for itself), nothing slow that is 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, TypeAlias, TypeVar
 
 import aiosqlite
@@ -25,6 +27,43 @@ from hotline.store.bridge import in_asyncio
 
 Params: TypeAlias = Sequence[Any] | Mapping[str, Any]
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """An INSERT of many rows as a few statements of many rows each: `head VALUES row, row, ...
+    tail`, where `row` is the parenthesised tuple of one row's values (plain `?` by default:
+    `width` of them). For the journal's batches, whose statements run on SQLite's thread:
+    each step of a statement there gives the GIL away and waits to take it back from the busy
+    trio thread (traced: an `executemany` of 10 rows 4.4 ms with that thread busy, 0.4 ms with
+    it idle), and a statement of many rows is one step where `executemany` takes one per row.
+    A row's values may not refer to the rows of the same statement (each statement sees the
+    table as it was before it ran)."""
+
+    head: str
+    width: int
+    tail: str = ""
+    row: str = ""
+
+    def statements(self, rows: Sequence[Sequence[Any]]) -> Iterator[tuple[str, list[Any]]]:
+        """(sql, parameters) for `rows`, in order: chunks of a power of two rows (so that a few
+        statement texts serve every batch from SQLite's statement cache), largest first."""
+        i = 0
+        while i < len(rows):
+            k = min(MAX_ROWS, 1 << (len(rows) - i).bit_length() - 1)
+            yield self._sql(k), [value for row in rows[i : i + k] for value in row]
+            i += k
+
+    def _sql(self, k: int) -> str:
+        return _rows_sql(self.head, self.row or f"({', '.join(['?'] * self.width)})", self.tail, k)
+
+
+MAX_ROWS = 256  # rows per statement: x the widest row's 20 values, far below SQLite's 32,766
+
+
+@cache
+def _rows_sql(head: str, row: str, tail: str, k: int) -> str:
+    return f"{head} VALUES {', '.join([row] * k)} {tail}"
 
 
 class Tx:
@@ -59,6 +98,14 @@ class Tx:
         """Run one statement once per parameter set; the number of rows changed in all."""
         # Materialised here: a generator would otherwise be advanced on aiosqlite's thread.
         return await in_asyncio(_executemany, self._conn, sql, list(rows))
+
+    async def insert_rows(self, insert: Rows, rows: Sequence[Sequence[Any]]) -> int:
+        """`insert` of `rows`, in order, a few statements of many rows each (`Rows`); the
+        number of rows changed in all."""
+        changed = 0
+        for sql, params in insert.statements(rows):
+            changed += await self.execute(sql, params)
+        return changed
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return await in_asyncio(_fetchall, self._conn, sql, params)

@@ -174,7 +174,10 @@ async def test_finding_the_contact_repeated_costs_the_same_however_many_came_bef
             db.set_progress_handler(step, 1)
             db.execute("BEGIN")
             params = {"ids": json.dumps([contact_id]), "window": recorder.rules.repeat_window_s}
-            assert db.execute(_SET_REPEAT_OF, params).fetchall() == [(contact_id, repeats)]
+            db.execute(_SET_REPEAT_OF, params)
+            db.set_progress_handler(None, 1)
+            found = db.execute("SELECT repeat_of FROM contacts WHERE id = ?", (contact_id,))
+            assert found.fetchall() == [(repeats,)]
             db.execute("ROLLBACK")
         return count
 

@@ -339,3 +339,27 @@ async def test_an_upgraded_database_records_callbacks_as_the_dropped_triggers_di
     expected = voicemail_facts(by_triggers)
     assert [kind for _, kind, _, _ in expected[0]] == ["breached", "callback_accepted"]
     assert voicemail_facts(upgraded) == expected
+
+
+@pytest.mark.parametrize("statements_only", [False, True], ids=["bridge", "thread"])
+async def test_a_large_batch_gives_its_new_contacts_places_in_its_order(
+    store: StoreHandle, db_path: Path, statements_only: bool
+) -> None:
+    # Written as INSERTs of many rows (a power of two each: 256 + 32 + 8 + 4 for 300), with a
+    # restored contact re-enqueued among them, which keeps its place.
+    with trio.fail_after(GIVE_UP_AFTER):
+        await record(store, [enqueued("old", T0), enqueued("restored", T0 + 1)])
+        batch: list[Event] = [enqueued(f"n{i:03d}", T0 + 2 + i) for i in range(300)]
+        batch.insert(150, enqueued("restored", T0 + 1))
+
+        async def work(tx: Tx) -> None:
+            await append_router_events(tx, batch)
+
+        await store.transact(work, statements_only=statements_only)
+        live = await store.read(load_live_contacts)
+    assert [c.id for c in live] == ["old", "restored", *(f"n{i:03d}" for i in range(300))]
+    with closing(sqlite3.connect(db_path)) as conn:
+        seqs = [seq for (seq,) in conn.execute("SELECT seq FROM contacts ORDER BY seq")]
+        (logged,) = conn.execute("SELECT count(*) FROM contact_events").fetchone()
+    assert len(set(seqs)) == len(seqs) == 302
+    assert logged == 2 + 301
