@@ -46,7 +46,7 @@ from hotline.api import (
 from hotline.api.bodies import JsonBodyRequest
 from hotline.api.errors import register_error_handlers
 from hotline.api.openapi import HotlineOpenAPI
-from hotline.api.schemas import ApiJson
+from hotline.api.schemas import ApiJson, answer_models_at_once
 from hotline.api.services import Services, attach_services
 
 __all__ = ["HotlineApp", "Services", "create_app"]
@@ -101,6 +101,7 @@ def create_app(services: Services) -> HotlineApp:
         openapi_provider_class=HotlineOpenAPI,  # errors, required fields, unique operationIds
     )
     app.json = ApiJson(app)  # one time format in every answer
+    app.make_response = answer_models_at_once(app.make_response)  # type: ignore[assignment]
     attach_services(app, services)
     register_error_handlers(app)
     access_log.install(app)
