@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
-from quart import Quart
+from quart import Blueprint, Quart, request
 
-from hotline.api import Services, create_app
+from hotline.api import HotlineApp, Services, create_app
 from hotline.domain.errors import Conflict, Forbidden, HotlineError, Invalid, NotFound
 from hotline.routing import Channel, NewContact, OperatorSpec, Presence
 from tests.api.conftest import Tokens, auth
@@ -148,3 +149,33 @@ async def test_a_bug_is_a_500_that_leaks_nothing(services: Services) -> None:
     text = await response.get_data(as_text=True)
     assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
     assert (await response.get_json())["error"]["code"] == "internal_error"
+
+
+async def test_the_hooks_of_a_blueprint_and_its_parents_run_for_its_routes() -> None:
+    # Quart finds them through `request.blueprints`, which the app's request class answers
+    # itself (without the import Quart's runs on every call).
+    app = HotlineApp(__name__)
+    outer, inner = Blueprint("outer", __name__), Blueprint("inner", __name__)
+    ran: list[str] = []
+
+    def mark(name: str) -> Any:
+        async def hook(response: Any = None) -> Any:
+            ran.append(name)
+            return response
+
+        return hook
+
+    outer.before_request(mark("outer before"))
+    outer.after_request(mark("outer after"))
+    inner.before_request(mark("inner before"))
+
+    @inner.get("/x")
+    async def x() -> dict[str, object]:
+        return {"blueprints": request.blueprints}
+
+    outer.register_blueprint(inner, url_prefix="/in")
+    app.register_blueprint(outer, url_prefix="/out")
+    answer = await app.test_client().get("/out/in/x")
+    assert answer.status_code == 200
+    assert (await answer.get_json())["blueprints"] == ["outer.inner", "outer"]
+    assert ran == ["outer before", "inner before", "outer after"]
