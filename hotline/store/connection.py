@@ -33,6 +33,9 @@ logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 READER_CACHE_KIB = 32 * 1024
 
 
+STATEMENT_CACHE = 1024  # prepared statements kept per connection (sqlite3's default: 128)
+
+
 @asynccontextmanager
 async def open_connection(
     path: Path, *, read_only: bool, busy_timeout_ms: int
@@ -42,8 +45,11 @@ async def open_connection(
         # and -shm files the database file's permissions.
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     # isolation_level=None: sqlite3 opens no transaction behind our back; the actor issues
-    # BEGIN IMMEDIATE / SAVEPOINT / COMMIT itself.
-    conn = await in_asyncio(aiosqlite.connect, str(path), isolation_level=None)
+    # BEGIN IMMEDIATE / SAVEPOINT / COMMIT itself. The statement cache holds the texts of the
+    # journal's inserts of many rows (`hotline.store.tx.Rows`: one per size up to 64 rows).
+    conn = await in_asyncio(
+        aiosqlite.connect, str(path), isolation_level=None, cached_statements=STATEMENT_CACHE
+    )
     try:
         conn.row_factory = sqlite3.Row
         pragmas = [f"PRAGMA busy_timeout = {int(busy_timeout_ms)}"]

@@ -46,11 +46,13 @@ class Rows:
     row: str = ""
 
     def statements(self, rows: Sequence[Sequence[Any]]) -> Iterator[tuple[str, list[Any]]]:
-        """(sql, parameters) for `rows`, in order: chunks of a power of two rows (so that a few
-        statement texts serve every batch from SQLite's statement cache), largest first."""
+        """(sql, parameters) for `rows`, in order: one statement for up to `EXACT_ROWS` rows (a
+        batch's usual size: its texts stay in the writer's statement cache); above, chunks of
+        a power of two rows, largest first, then the rest of `EXACT_ROWS` or fewer."""
         i = 0
         while i < len(rows):
-            k = min(MAX_ROWS, 1 << (len(rows) - i).bit_length() - 1)
+            left = len(rows) - i
+            k = left if left <= EXACT_ROWS else min(MAX_ROWS, 1 << left.bit_length() - 1)
             yield self._sql(k), [value for row in rows[i : i + k] for value in row]
             i += k
 
@@ -58,7 +60,8 @@ class Rows:
         return _rows_sql(self.head, self.row or f"({', '.join(['?'] * self.width)})", self.tail, k)
 
 
-MAX_ROWS = 256  # rows per statement: x the widest row's 20 values, far below SQLite's 32,766
+MAX_ROWS = 256  # rows per statement: x the widest row's 33 values, below SQLite's 32,766
+EXACT_ROWS = 64  # up to this many rows, a statement of exactly as many (see `Rows.statements`)
 
 
 @cache

@@ -345,7 +345,7 @@ async def test_an_upgraded_database_records_callbacks_as_the_dropped_triggers_di
 async def test_a_large_batch_gives_its_new_contacts_places_in_its_order(
     store: StoreHandle, db_path: Path, statements_only: bool
 ) -> None:
-    # Written as INSERTs of many rows (a power of two each: 256 + 32 + 8 + 4 for 300), with a
+    # Written as INSERTs of many rows (256 and 45 for these 301), with a
     # restored contact re-enqueued among them, which keeps its place.
     with trio.fail_after(GIVE_UP_AFTER):
         await record(store, [enqueued("old", T0), enqueued("restored", T0 + 1)])

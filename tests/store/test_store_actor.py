@@ -17,7 +17,7 @@ import trio.testing
 from hotline.store import CommitFailed, StoreHandle, StoreUnavailable, Tx, open_store
 from hotline.store.bridge import asyncio_loop, on_thread
 from hotline.store.connection import open_connection
-from hotline.store.tx import MAX_ROWS, Rows
+from hotline.store.tx import EXACT_ROWS, MAX_ROWS, Rows
 
 GIVE_UP_AFTER = 30.0  # real seconds: a test that hangs fails instead
 
@@ -339,16 +339,20 @@ async def test_a_caller_cancelled_while_its_work_is_on_the_thread_waits_for_it(
             await on_thread(conn, lambda db: 1 // 0)
 
 
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 8, 255, 256, 257, 600])
-def test_rows_of_an_insert_go_in_order_in_statements_of_a_power_of_two_rows(n: int) -> None:
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 64, 65, 255, 256, 257, 600])
+def test_rows_of_an_insert_go_in_order_in_a_statement_per_batch_of_usual_size(n: int) -> None:
     insert = Rows("INSERT INTO t (a, b)", width=2, tail="ON CONFLICT DO NOTHING")
     rows = [(i, f"v{i}") for i in range(n)]
     statements = list(insert.statements(rows))
     sizes = [len(params) // 2 for _, params in statements]
-    assert sum(sizes) == n and sizes == sorted(sizes, reverse=True)
-    assert all(k & (k - 1) == 0 and k <= MAX_ROWS for k in sizes)
+    assert sum(sizes) == n
+    if n <= EXACT_ROWS:  # one statement of exactly as many rows
+        assert sizes == ([n] if n else [])
+    else:  # chunks of a power of two rows, largest first, then the rest (if any) in one
+        assert sizes == sorted(sizes, reverse=True)
+        assert all(k & (k - 1) == 0 and EXACT_ROWS <= k <= MAX_ROWS for k in sizes[:-1])
+        assert sizes[-1] <= EXACT_ROWS or sizes[-1] & (sizes[-1] - 1) == 0
     assert [v for _, params in statements for v in params] == [v for row in rows for v in row]
     for (sql, _), k in zip(statements, sizes, strict=True):
-        assert (
-            sql == f"INSERT INTO t (a, b) VALUES {', '.join(['(?, ?)'] * k)} ON CONFLICT DO NOTHING"
-        )
+        values = ", ".join(["(?, ?)"] * k)
+        assert sql == f"INSERT INTO t (a, b) VALUES {values} ON CONFLICT DO NOTHING"
