@@ -21,7 +21,10 @@ with only `GET /healthz` under stock Hypercorn: what the framework itself answer
 machine (hotline's own connection handling, `hotline.http_server`, answers a GET a little cheaper
 than the stock worker does); the same app's bare `POST /v1/contacts`
 (`post`: the body parsed, 201, nothing validated or stored: the framework's share of a create);
-and (`depth`, unless `--depth 0`) creates on
+the same POST on a second bare app that answers only once the body is committed to SQLite
+(`durable`: group commit, WAL, synchronous=FULL as hotline's store; the least a create that
+keeps what it acknowledges can do here, and how many bodies it kept is checked against its
+answers); and (`depth`, unless `--depth 0`) creates on
 a second hotline server that already holds `--depth` waiting contacts (10,000; filled through the
 API before the rounds, and not counted). The targets are then ratios within the run, which the
 neighbours on a shared machine move much less than the figures themselves: creates/s against the
