@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import to_jsonable_python
-from quart import current_app
+from quart import Quart, current_app
 from quart.json.provider import DefaultJSONProvider
 
 from hotline.domain.errors import Invalid
@@ -98,32 +98,45 @@ class ApiJson(DefaultJSONProvider):
         return super().dumps(obj, **kwargs)
 
 
-MakeResponse = Callable[[Any], Awaitable[Any]]  # `Quart.make_response` and its wrappers
-
-
-def answer_models_at_once(make_response: MakeResponse) -> MakeResponse:
-    """Wrap an app's `make_response` (quart-schema's) so that a handler's answer that is one of
-    the `Response` models (alone, or with a status, or a status and headers) becomes its JSON
-    answer here: the same body (`model_dump`, then the app's JSON provider, as quart-schema and
-    Quart would do), without quart-schema's conversion, which weighs every answer against each
-    model library it knows and looks up its settings through the app's context (~4 % of a
-    create's CPU under load, py-spy). Anything else goes on to `make_response`."""
+def answer_models_at_once(app: Quart) -> None:
+    """Wrap the app's `make_response` (quart-schema's) so that a handler's answer that is one of
+    the `Response` models (alone, or with a status, headers as a mapping, or both) becomes its
+    JSON answer here: the same body (`model_dump`, then the app's JSON provider, as quart-schema
+    and Quart would do), without quart-schema's conversion, which weighs every answer against
+    each model library it knows and looks up its settings through the app's context (~4 % of a
+    create's CPU under load, py-spy). Anything else goes on to `make_response`; everything does
+    if the app asks quart-schema for more than a plain `model_dump()` (casing, dump options)."""
+    config = app.config
+    if config["QUART_SCHEMA_CONVERT_CASING"] or config["QUART_SCHEMA_PYDANTIC_DUMP_OPTIONS"]:
+        return
+    make_response = app.make_response
 
     async def make(result: Any) -> Any:
         parts = result if type(result) is tuple else (result,)
-        if not isinstance(parts[0], Response) or len(parts) > 3:
+        if not _model_answer(parts):
             return await make_response(result)
-        value, status, headers = (*parts, None, None)[:3]
-        answer = current_app.json.response(value.model_dump())
-        if isinstance(status, int):
-            answer.status_code = status
-        elif status is not None:
-            headers = status
-        if headers is not None:
-            answer.headers.update(headers)
+        answer = current_app.json.response(parts[0].model_dump())
+        for part in parts[1:]:
+            if type(part) is int:
+                answer.status_code = part
+            else:
+                answer.headers.update(part)
         return answer
 
-    return make
+    app.make_response = make  # type: ignore[method-assign]
+
+
+def _model_answer(parts: tuple[Any, ...]) -> bool:
+    """(model), (model, status), (model, headers) or (model, status, headers), the status an
+    int and the headers a plain mapping: what `answer_models_at_once` answers itself."""
+    if not parts or not isinstance(parts[0], Response) or len(parts) > 3:
+        return False
+    rest = list(parts[1:])
+    if rest and type(rest[0]) is int:
+        rest.pop(0)
+    if rest and isinstance(rest[0], Mapping) and not isinstance(rest[0], BaseModel):
+        rest.pop(0)
+    return not rest
 
 
 _COMPACT_ARGS = {"separators": (",", ":")}  # what `response()` passes outside debug mode

@@ -55,6 +55,7 @@ async def on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection
     The job cannot be taken back once queued, so a cancelled caller waits for it to finish
     (milliseconds: it is a group of statements) and gets its result; the cancellation reaches
     it at its next checkpoint."""
+    await trio.lowlevel.checkpoint_if_cancelled()  # a caller cancelled already queues nothing
     if not conn._running or conn._connection is None:
         raise ValueError("Connection closed")  # as aiosqlite's own calls say it
     db = conn._connection

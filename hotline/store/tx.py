@@ -53,7 +53,10 @@ class Rows:
         while i < len(rows):
             left = len(rows) - i
             k = left if left <= EXACT_ROWS else min(MAX_ROWS, 1 << left.bit_length() - 1)
-            yield self._sql(k), [value for row in rows[i : i + k] for value in row]
+            chunk = rows[i : i + k]
+            if any(len(row) != self.width for row in chunk):  # else the columns would shift
+                raise ValueError(f"a row of other than {self.width} values: {self.head}")
+            yield self._sql(k), [value for row in chunk for value in row]
             i += k
 
     def _sql(self, k: int) -> str:

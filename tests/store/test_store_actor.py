@@ -335,6 +335,10 @@ async def test_a_caller_cancelled_while_its_work_is_on_the_thread_waits_for_it(
                 assert got == []  # still waiting for the thread
                 release.set()
         assert got == ["done", True]
+        with trio.CancelScope() as scope:  # cancelled before the call: nothing is queued
+            scope.cancel()
+            await on_thread(conn, lambda db: got.append("ran"))
+        assert scope.cancelled_caught and got == ["done", True]
         with pytest.raises(ZeroDivisionError):  # what the work raises, as itself
             await on_thread(conn, lambda db: 1 // 0)
 
@@ -353,6 +357,9 @@ def test_rows_of_an_insert_go_in_order_in_a_statement_per_batch_of_usual_size(n:
         assert all(k & (k - 1) == 0 and EXACT_ROWS <= k <= MAX_ROWS for k in sizes[:-1])
         assert sizes[-1] <= EXACT_ROWS or sizes[-1] & (sizes[-1] - 1) == 0
     assert [v for _, params in statements for v in params] == [v for row in rows for v in row]
+    if n:  # a row short of a value would shift every column after it
+        with pytest.raises(ValueError, match="other than 2 values"):
+            list(insert.statements([*rows[:-1], (n,)]))
     for (sql, _), k in zip(statements, sizes, strict=True):
         values = ", ".join(["(?, ?)"] * k)
         assert sql == f"INSERT INTO t (a, b) VALUES {values} ON CONFLICT DO NOTHING"
