@@ -1,9 +1,11 @@
-"""The one crossing from trio into asyncio, which aiosqlite needs: it is asyncio-only.
+"""The crossings from trio into aiosqlite, which is asyncio-only.
 
 Only `hotline.store` talks to it. `asyncio_loop()` gives the store's own tasks a trio-asyncio loop
 (unless the composition root already opened one around them), and `in_asyncio()` awaits an
-asyncio coroutine function from a trio task inside that loop. Nothing outside this package ever
-sees asyncio: the store's callers hand in trio-side work and get trio-side answers.
+asyncio coroutine function from a trio task inside that loop; `on_thread()` runs a function on
+an aiosqlite connection's own thread and answers the trio task directly, asyncio not in the way.
+Nothing outside this package ever sees asyncio: the store's callers hand in trio-side work and
+get trio-side answers.
 """
 
 from __future__ import annotations
