@@ -39,6 +39,11 @@ wrong for a server that any unauthenticated client can reach:
   bytes are written at once when no other write is in progress and the socket takes them all
   (`_write_now`, a non-blocking write), and the empty end is not written at all; what the
   socket does not take (a large answer, a slow reader) goes on through the locked `send_all`.
+- **Every request cost a second task** (Quart-Trio reads the request's ASGI messages in a task of
+  its own, which waits for the client's disconnect until the answer is sent): the app's
+  `receive` is a `RequestInbox`, which lets the app take a body already queued without a task
+  and be told of a disconnect by a call (`on_disconnect`) rather than by a waiting reader
+  (`hotline.api._HttpConnection` uses both).
 - **Out of file descriptors** (EMFILE/ENFILE) `accept` pauses and retries, logged once per spell
   (`http.accept_paused` / `http.accept_resumed`) instead of trio's traceback ten times a second;
   `raise_open_file_limit()` lifts the soft limit to the hard one at start.
@@ -66,10 +71,17 @@ from hypercorn.protocol.events import Response
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.statsd import StatsdLogger
-from hypercorn.trio.task_group import TaskGroup
+from hypercorn.trio.task_group import TaskGroup, _handle
 from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import AppWrapper, ConnectionState, LifespanState
+from hypercorn.typing import (
+    AppWrapper,
+    ASGIReceiveEvent,
+    ASGISendEvent,
+    ConnectionState,
+    LifespanState,
+    Scope,
+)
 from hypercorn.utils import parse_socket_addr, repr_socket_addr, wrap_app
 
 from hotline.jsonlog import log_event
@@ -115,6 +127,67 @@ class _Http11Protocol(H11Protocol):
             raise _VersionNotSupported
 
 
+class RequestInbox:
+    """A request's ASGI messages on their way to the app: `await inbox()` is the app's `receive`,
+    as Hypercorn's memory channel would answer it, with two more ways in for an app that knows
+    this server:
+
+    - `take_nowait()` is the next message if one is queued, else `trio.WouldBlock` (a small
+      request's body is usually queued whole by the time the app's task first runs);
+    - `on_disconnect`, if set, is called from the connection's task the moment the client has
+      gone (the `http.disconnect` is queued as well), so that an app need not keep a task
+      waiting on `receive` to hear of it. It must not await or raise."""
+
+    __slots__ = ("_queued", "_taken", "on_disconnect")
+
+    def __init__(self, size: int) -> None:
+        self._queued, self._taken = trio.open_memory_channel[ASGIReceiveEvent](size)
+        self.on_disconnect: Callable[[], object] | None = None
+
+    async def __call__(self) -> ASGIReceiveEvent:
+        return await self._taken.receive()
+
+    def take_nowait(self) -> ASGIReceiveEvent:
+        return self._taken.receive_nowait()
+
+    async def put(self, message: ASGIReceiveEvent) -> None:
+        """What Hypercorn's stream calls with each message for the app. With room in the queue,
+        without a checkpoint: the connection's task goes on to queue the request's next message
+        (the end of its body) before the app's task can run and find it missing."""
+        if message["type"] == "http.disconnect" and self.on_disconnect is not None:
+            self.on_disconnect()
+        try:
+            self._queued.send_nowait(message)
+        except trio.WouldBlock:
+            await self._queued.send(message)
+
+
+class _AppTasks(TaskGroup):
+    """Hypercorn's task group of a connection, each request's messages in a `RequestInbox`.
+    The app runs as Hypercorn runs it (its `_handle`: errors logged, the stream closed after)."""
+
+    async def spawn_app(
+        self,
+        app: AppWrapper,
+        config: Config,
+        scope: Scope,
+        send: Callable[[ASGISendEvent | None], Awaitable[None]],
+    ) -> Callable[[ASGIReceiveEvent], Awaitable[None]]:
+        assert self._nursery is not None, "spawn_app outside the connection's task group"
+        inbox = RequestInbox(config.max_app_queue_size)
+        self._nursery.start_soon(
+            _handle,
+            app,
+            config,
+            scope,
+            inbox,
+            send,
+            trio.to_thread.run_sync,
+            trio.from_thread.run,
+        )
+        return inbox.put
+
+
 class _Connection(TCPServer):
     """One client connection (plain TCP, HTTP/1.1): Hypercorn's, with the fixes above.
 
@@ -150,7 +223,7 @@ class _Connection(TCPServer):
         try:
             client = parse_socket_addr(socket.family, socket.getpeername())
             server = parse_socket_addr(socket.family, socket.getsockname())
-            async with TaskGroup() as task_group:
+            async with _AppTasks() as task_group:
                 self._task_group = task_group
                 self.protocol = _Http11Protocol(
                     self.app,

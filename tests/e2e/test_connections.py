@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -272,6 +272,96 @@ async def test_a_client_that_leaves_mid_request_cancels_its_handler_and_the_serv
         client = Http1(await connect(base))
         await client.send_request("GET", "/healthz")
         assert (await client.receive_response())[0] == 200
+
+
+class _Readers(trio.abc.Instrument):
+    """Counts the tasks Quart-Trio starts to read a request's ASGI messages."""
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    def task_spawned(self, task: trio.lowlevel.Task) -> None:
+        if task.name.endswith(".handle_messages"):
+            self.started += 1
+
+
+@pytest.fixture
+async def readers() -> AsyncIterator[_Readers]:
+    counter = _Readers()
+    trio.lowlevel.add_instrument(counter)
+    yield counter
+    trio.lowlevel.remove_instrument(counter)
+
+
+async def test_a_request_whose_body_is_queued_whole_is_handled_with_no_reader_task(
+    nursery: trio.Nursery, settings: Settings, readers: _Readers
+) -> None:
+    # The common case (hotline.api._HttpConnection): the body was queued whole before the app's
+    # task first ran, and the answer is held in memory, so the server's task does it all.
+    token = await token_for(settings, Role.INTEGRATION)
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    json_auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    call = json.dumps({"channel": "chat", "topic": "documents", "phone": "+79123456789"})
+    requests = [
+        ("GET", "/healthz", {}, None, 200),
+        ("POST", "/v1/contacts", json_auth, call.encode(), 201),
+        ("POST", "/v1/contacts", json_auth, b'{"channel": 1}', 422),
+        ("POST", "/v1/contacts", {}, call.encode(), 401),
+        ("GET", "/v1/queues", {"Authorization": f"Bearer {token}"}, None, 403),
+    ]
+    # Four times over: trio runs ready tasks in a varying order, and a body queued in parts
+    # would let the app's task in first about every other time.
+    with trio.fail_after(BOUND_S):
+        for method, target, headers, body, expected in requests * 4:
+            await client.send_request(method, target, headers, body)
+            assert (await client.receive_response())[0] == expected, (method, target)
+            client.h11.start_next_cycle()
+    assert readers.started == 0
+
+
+async def test_a_body_still_arriving_when_the_handler_starts_is_read_whole(
+    nursery: trio.Nursery, settings: Settings, readers: _Readers
+) -> None:
+    token = await token_for(settings, Role.INTEGRATION)
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    client = Http1(await connect(base))
+    call = json.dumps({"channel": "chat", "topic": "documents", "phone": "+79123456789"})
+    body = call.encode()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+    }
+    with trio.fail_after(BOUND_S):
+        await client.send_request("POST", "/v1/contacts", headers)  # the head alone
+        await trio.sleep(0.2)  # the app's task has started with no body queued
+        await client.stream.send_all(client.h11.send(h11.Data(data=body[:9])))
+        await trio.sleep(0.1)
+        await client.stream.send_all(client.h11.send(h11.Data(data=body[9:])))
+        client.h11.send(h11.EndOfMessage())  # nothing more to send: the length was declared
+        status, _, answer = await client.receive_response()
+    assert status == 201, answer
+    assert json.loads(answer)["topic"] == "documents"
+    assert readers.started == 1  # Quart-Trio's reader took the body as it came
+
+
+async def test_a_client_that_leaves_a_stream_ends_it(
+    nursery: trio.Nursery, settings: Settings, slow_route: SlowRoute
+) -> None:
+    # A streamed answer is sent with a reader beside it: the client leaving ends the stream.
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    with trio.fail_after(BOUND_S):
+        leaving = Http1(await connect(base))
+        await leaving.send_request("GET", "/slow-stream")
+        while b"first" not in await leaving.stream.receive_some():
+            pass
+        await leaving.stream.aclose()
+        await slow_route.stream_ended.wait()
+        client = Http1(await connect(base))
+        await client.send_request("GET", "/healthz")
+        assert (await client.receive_response())[0] == 200
+    assert not slow_route.release.is_set()  # ended by the client leaving, not by its end
 
 
 def http2_request(host: str) -> bytes:
