@@ -21,7 +21,7 @@ import json
 from functools import cache
 from typing import Any, NoReturn
 
-from quart_trio.wrappers.request import TrioRequest
+from quart_trio.wrappers.request import TrioBody, TrioRequest
 
 from hotline.domain.errors import HotlineError, UnsupportedMediaType
 
@@ -41,7 +41,20 @@ class InvalidJson(HotlineError):
     code = "invalid_json"
 
 
+class WholeBody(TrioBody):
+    """Quart-Trio's request body, which can also say it is all here."""
+
+    def whole(self) -> bytes | None:
+        """The body if it has all arrived and is to be read (not too large), else None: then it
+        is awaited as Quart awaits it."""
+        if self._must_raise is None and self._complete.is_set():
+            return bytes(self._data)
+        return None
+
+
 class JsonBodyRequest(TrioRequest):
+    body_class = WholeBody
+
     @property
     def blueprints(self) -> list[str]:
         """Quart's, without the import its own runs on every call (Quart asks it three times a
@@ -52,7 +65,13 @@ class JsonBodyRequest(TrioRequest):
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         if cache and self._cached_json[silent] is not Ellipsis:
             return self._cached_json[silent]
-        raw = await self.get_data(cache, False, False)
+        # A body all here is read at once: Quart-Trio awaits it under a timeout, a checkpoint
+        # and a deadline: 0.08-0.18 ms of a create's CPU in two A/Bs.
+        raw = self.body.whole() if isinstance(self.body, WholeBody) else None
+        if raw is None:
+            raw = await self.get_data(cache, False, False)
+        elif not cache:
+            self.body.clear()
         try:
             result = parse_json_body(raw, declared_json=force or self.is_json)
         except HotlineError:
