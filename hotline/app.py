@@ -12,7 +12,6 @@ answering without its core.
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 
@@ -20,6 +19,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 
 import hotline
+from hotline import heap
 from hotline.api import HotlineApp, create_app
 from hotline.clock import WallClock
 from hotline.config import Settings
@@ -50,15 +50,6 @@ from hotline.store.lock import keep_database_locked
 from hotline.store.quality import QualityRecorder
 from hotline.voicemail.watcher import VoicemailWatcher
 
-# The cycle collector's thresholds while serving. CPython's default young generation (700
-# objects) fills every few requests under load, and each young collection carries the requests
-# then in flight into the older generations, which makes a full collection, a walk of every
-# waiting contact, come about once a second: 15-30 ms with 10,000-30,000 waiting, the requests in
-# flight all held that long (about 12 ms of a create's p99), and 4 % of its CPU in the collector.
-# With 20,000 young collections (~0.3 ms each) come about ten times a second under load, and
-# full ones only as the heap grows: 0.2 s of collector per 18,000 creates instead of 1.1 s.
-GC_THRESHOLDS = (20_000, 10, 10)
-
 log = logging.getLogger(__name__)
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -87,10 +78,7 @@ async def serve(
         await root.start(_watch_signals, stopping, root.cancel_scope)
 
         services = await start_services(root, settings)
-        # What start-up built lives as long as the process: keep full collections off it.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        heap.settle()  # what start-up built lives as long as the process
         urls = await root.start(
             _serve_http,
             create_app(services),

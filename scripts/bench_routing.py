@@ -53,6 +53,7 @@ import trio
 from bench_routing_floor import FloorDispatch
 from bench_routing_sql import IndexedSqlDispatch, SortingSqlDispatch
 
+from hotline import heap
 from hotline.clock import WallClock
 from hotline.domain.errors import HotlineError
 from hotline.routing import (
@@ -420,10 +421,11 @@ def _offers(events: list[Event]) -> tuple[Offer, ...]:
 
 
 def settle_heap() -> None:
-    """Collect, then freeze what survived, as `hotline serve` does once it has started: the warm
-    state is long-lived, so full collections need not walk it again and again."""
-    gc.collect()
-    gc.freeze()
+    """Collect, freeze what survived and set the collector's thresholds, as `hotline serve` does
+    once it has started (`hotline.heap.settle`): the warm state is long-lived, so full
+    collections need not walk it again and again, and every router runs under the settings the
+    core runs with in production."""
+    heap.settle()
 
 
 def run_sync(name: str, note: str, router: SyncRouter, wl: Workload, n_events: int) -> RunResult:
