@@ -52,6 +52,7 @@ from hotline.api.errors import register_error_handlers
 from hotline.api.openapi import HotlineOpenAPI
 from hotline.api.schemas import ApiJson, answer_models_at_once
 from hotline.api.services import Services, attach_services
+from hotline.api.url_map import AcyclicMap
 from hotline.http_server import RequestInbox
 
 __all__ = ["HotlineApp", "Services", "create_app"]
@@ -134,6 +135,7 @@ def _take_queued_body(request: Request, inbox: RequestInbox) -> Literal["whole",
 class HotlineApp(QuartTrio):
     request_class = JsonBodyRequest  # JSON bodies read strictly, errors saying where
     asgi_http_class = _HttpConnection
+    url_map_class = AcyclicMap  # no garbage cycle left per request by the URL matcher
 
     def ensure_async(self, func: Any) -> Any:
         """Quart's, with its common case answered first: Quart asks it of every hook and handler
