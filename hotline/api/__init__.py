@@ -68,7 +68,7 @@ class _HttpConnection(TrioASGIHTTPConnection):
     `RequestInbox` already holds the whole body (a small request's usually is), it takes the
     body at once and hears of a disconnect by `on_disconnect` while the handler runs, and an
     answer held in memory is sent with no reader beside it: one task per request, not three
-    (each task's start, steps and end were about 10 % of a create's CPU). A body still arriving
+    (the two tasks' starts, steps and ends were 8-10 % of a create's CPU). A body still arriving
     (an upload) and an answer that streams (Server-Sent Events) keep Quart-Trio's reader, which
     ends the handling or the stream when the client leaves; either way a client that leaves
     cancels its handler."""

@@ -48,6 +48,7 @@ DESK = {
     "capacity": {"voice": 1},
     "certified_until": "2099-12-31",
 }
+CALL = json.dumps({"channel": "chat", "topic": "documents", "phone": "+79123456789"}).encode()
 
 
 @pytest.fixture
@@ -302,12 +303,11 @@ async def test_a_request_whose_body_is_queued_whole_is_handled_with_no_reader_ta
     [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
     client = Http1(await connect(base))
     json_auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    call = json.dumps({"channel": "chat", "topic": "documents", "phone": "+79123456789"})
     requests = [
         ("GET", "/healthz", {}, None, 200),
-        ("POST", "/v1/contacts", json_auth, call.encode(), 201),
+        ("POST", "/v1/contacts", json_auth, CALL, 201),
         ("POST", "/v1/contacts", json_auth, b'{"channel": 1}', 422),
-        ("POST", "/v1/contacts", {}, call.encode(), 401),
+        ("POST", "/v1/contacts", {}, CALL, 401),
         ("GET", "/v1/queues", {"Authorization": f"Bearer {token}"}, None, 403),
     ]
     # Four times over: trio runs ready tasks in a varying order, and a body queued in parts
@@ -326,8 +326,7 @@ async def test_a_body_still_arriving_when_the_handler_starts_is_read_whole(
     token = await token_for(settings, Role.INTEGRATION)
     [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
     client = Http1(await connect(base))
-    call = json.dumps({"channel": "chat", "topic": "documents", "phone": "+79123456789"})
-    body = call.encode()
+    body = CALL
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",
