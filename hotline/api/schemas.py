@@ -100,8 +100,8 @@ class ApiJson(DefaultJSONProvider):
 
 def answer_models_at_once(app: Quart) -> None:
     """Wrap the app's `make_response` (quart-schema's) so that a handler's answer that is one of
-    the `Response` models (alone, or with a status, headers as a mapping, or both) becomes its
-    JSON answer here: the same body (`model_dump`, then the app's JSON provider, as quart-schema
+    the `Response` models (alone, or with a status, headers as a mapping or None, or both) becomes
+    its JSON answer here: the same body (`model_dump`, then the app's JSON provider, as quart-schema
     and Quart would do), without quart-schema's conversion, which weighs every answer against
     each model library it knows and looks up its settings through the app's context (~4 % of a
     create's CPU under load, py-spy). Anything else goes on to `make_response`; everything does
@@ -113,6 +113,8 @@ def answer_models_at_once(app: Quart) -> None:
 
     async def make(result: Any) -> Any:
         parts = result if type(result) is tuple else (result,)
+        if len(parts) == 3 and parts[2] is None:
+            parts = parts[:2]  # no headers: what quart-schema's `validate_response` hands on
         if not _model_answer(parts):
             return await make_response(result)
         answer = current_app.json.response(parts[0].model_dump())

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import trio
 from quart import Quart
-from quart_schema import QuartSchema
+from quart_schema import QuartSchema, validate_response
+from quart_trio import QuartTrio
 from werkzeug.datastructures import FileStorage, Headers
 
 from hotline.api import create_app
@@ -184,26 +185,10 @@ async def test_the_closed_line_and_the_schedule_write_times_in_one_format(
     assert_one_format([body, hours], {"opens_at", "closes_at"})
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        "model",
-        "model, status",
-        "model, status, headers",
-        "model, headers",
-        "model, status, Headers",  # not a plain mapping: left to quart-schema and Quart
-    ],
-)
-async def test_a_model_answered_at_once_is_what_quart_schema_and_quart_would_answer(
-    shape: str,
-) -> None:
-    # `answer_models_at_once` skips quart-schema's conversion for the API's models: the same
-    # body byte for byte (times, enums, Russian text), status and headers.
-    app = Quart(__name__)
-    QuartSchema(app)
-    app.json = ApiJson(app)
+def contact_out() -> ContactOut:
+    """A contact's answer with times in another zone, fractions of a second and Russian text."""
     moment = datetime(2026, 12, 2, 7, 30, 0, 123456, tzinfo=ZoneInfo("Europe/Moscow"))
-    model = ContactOut.model_validate(
+    return ContactOut.model_validate(
         {
             "id": "c-1",
             "channel": "voice",
@@ -224,11 +209,34 @@ async def test_a_model_answered_at_once_is_what_quart_schema_and_quart_would_ans
             "outcome": None,
         }
     )
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "model",
+        "model, status",
+        "model, status, headers",
+        "model, status, None",  # what quart-schema's `validate_response` hands on
+        "model, headers",
+        "model, status, Headers",  # not a plain mapping: left to quart-schema and Quart
+    ],
+)
+async def test_a_model_answered_at_once_is_what_quart_schema_and_quart_would_answer(
+    shape: str,
+) -> None:
+    # `answer_models_at_once` skips quart-schema's conversion for the API's models: the same
+    # body byte for byte (times, enums, Russian text), status and headers.
+    app = Quart(__name__)
+    QuartSchema(app)
+    app.json = ApiJson(app)
+    model = contact_out()
     headers = {"Location": "/v1/contacts/c-1"}
     result: Any = {
         "model": model,
         "model, status": (model, 201),
         "model, status, headers": (model, 201, headers),
+        "model, status, None": (model, 201, None),
         "model, headers": (model, headers),
         "model, status, Headers": (model, 201, Headers(headers)),
     }[shape]
@@ -240,3 +248,31 @@ async def test_a_model_answered_at_once_is_what_quart_schema_and_quart_would_ans
         assert got.status_code == expected.status_code
         assert sorted(got.headers.items()) == sorted(expected.headers.items())
         assert INSTANT.match(json.loads(await got.get_data())["target_at"])
+
+
+async def test_a_handler_under_validate_response_is_answered_at_once() -> None:
+    # quart-schema's `validate_response` hands on (model, status, None): the fast path must take
+    # that shape, or every validated route (a create among them) goes the slow way.
+    app = QuartTrio(__name__)
+    QuartSchema(app)
+    app.json = ApiJson(app)
+    slow_way: list[Any] = []
+    make_response = app.make_response
+
+    async def counted(result: Any) -> Any:
+        slow_way.append(result)
+        return await make_response(result)
+
+    app.make_response = counted  # type: ignore[method-assign]
+    answer_models_at_once(app)
+    model = contact_out()
+
+    @app.post("/made")
+    @validate_response(ContactOut, 201)
+    async def made() -> tuple[ContactOut, int]:
+        return model, 201
+
+    answer = await app.test_client().post("/made")
+    assert answer.status_code == 201
+    assert (await answer.get_json())["id"] == "c-1"
+    assert slow_way == []
