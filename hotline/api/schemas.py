@@ -112,33 +112,42 @@ def answer_models_at_once(app: Quart) -> None:
     make_response = app.make_response
 
     async def make(result: Any) -> Any:
-        parts = result if type(result) is tuple else (result,)
-        if len(parts) == 3 and parts[2] is None:
-            parts = parts[:2]  # no headers: what quart-schema's `validate_response` hands on
-        if not _model_answer(parts):
+        answer = _model_answer(result)
+        if answer is None:
             return await make_response(result)
-        answer = current_app.json.response(parts[0].model_dump())
-        for part in parts[1:]:
-            if type(part) is int:
-                answer.status_code = part
-            else:
-                answer.headers.update(part)
-        return answer
+        model, status, headers = answer
+        response = current_app.json.response(model.model_dump())
+        if status is not None:
+            response.status_code = status
+        if headers is not None:
+            response.headers.update(headers)
+        return response
 
     app.make_response = make  # type: ignore[method-assign]
 
 
-def _model_answer(parts: tuple[Any, ...]) -> bool:
-    """(model), (model, status), (model, headers) or (model, status, headers), the status an
-    int and the headers a plain mapping: what `answer_models_at_once` answers itself."""
-    if not parts or not isinstance(parts[0], Response) or len(parts) > 3:
-        return False
-    rest = list(parts[1:])
-    if rest and type(rest[0]) is int:
-        rest.pop(0)
-    if rest and isinstance(rest[0], Mapping) and not isinstance(rest[0], BaseModel):
-        rest.pop(0)
-    return not rest
+def _model_answer(result: Any) -> tuple[Response, int | None, Mapping[str, Any] | None] | None:
+    """A handler's answer read as Quart reads it ((body), (body, status or headers) or (body,
+    status, headers), a None status or headers being none), if the body is one of the `Response`
+    models, the status an int and the headers a plain mapping (quart-schema's
+    `validate_response` hands on `(model, status, None)`): what `answer_models_at_once` answers
+    itself. Else None."""
+    parts = result if type(result) is tuple else (result,)
+    if not parts or len(parts) > 3 or not isinstance(parts[0], Response):
+        return None
+    status: Any = None
+    headers: Any = None
+    if len(parts) == 3:
+        status, headers = parts[1], parts[2]
+    elif len(parts) == 2 and (parts[1] is None or type(parts[1]) is int):
+        status = parts[1]
+    elif len(parts) == 2:
+        headers = parts[1]
+    if status is not None and type(status) is not int:
+        return None
+    if headers is not None and (not isinstance(headers, Mapping) or isinstance(headers, BaseModel)):
+        return None
+    return parts[0], status, headers
 
 
 _COMPACT_ARGS = {"separators": (",", ":")}  # what `response()` passes outside debug mode

@@ -218,6 +218,7 @@ def contact_out() -> ContactOut:
         "model, status",
         "model, status, headers",
         "model, status, None",  # what quart-schema's `validate_response` hands on
+        "model, None",
         "model, headers",
         "model, status, Headers",  # not a plain mapping: left to quart-schema and Quart
     ],
@@ -237,6 +238,7 @@ async def test_a_model_answered_at_once_is_what_quart_schema_and_quart_would_ans
         "model, status": (model, 201),
         "model, status, headers": (model, 201, headers),
         "model, status, None": (model, 201, None),
+        "model, None": (model, None),
         "model, headers": (model, headers),
         "model, status, Headers": (model, 201, Headers(headers)),
     }[shape]
