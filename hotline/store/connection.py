@@ -4,7 +4,9 @@ Only the store actor calls it. The writer runs in WAL mode with synchronous=FULL
 returns only after the log is fsynced (an answered request survives power loss, not just a
 crash), with foreign keys enforced and a busy timeout for a second process (a migration, a
 backup) holding the lock. The reader is query-only: WAL lets it read the last commit while the
-writer is in the middle of a group.
+writer is in the middle of a group. Neither copies the log into the database file (SQLite's
+automatic checkpoint, which a COMMIT runs once the log passes 1,000 pages): a third connection,
+the store's checkpointer, does it beside them.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ async def open_connection(
         else:
             pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
             pragmas.append("PRAGMA foreign_keys = ON")
+            # No COMMIT copies the log into the database: the store's checkpointer does, beside
+            # the writer (`hotline.store.actor.Store._checkpoint`).
+            pragmas.append("PRAGMA wal_autocheckpoint = 0")
         mode = await in_asyncio(_configure, conn, pragmas)
         if mode != "wal":
             # e.g. ':memory:' or a file system without shared memory: no concurrent reader.
