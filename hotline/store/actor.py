@@ -211,6 +211,7 @@ class Store:
         # groups of one that callers queue to its thread themselves (`_write_now`).
         self._writer: aiosqlite.Connection | None = None
         self._writer_turn = trio.Lock()
+        self._group_done = trio.lowlevel.ParkingLot()  # where the checkpointer waits for one
         self._idle = trio.CancelScope()  # the actor's wait for its next request
         self.handle = StoreHandle(writes, reads, self._counters, self._write_now)
 
@@ -280,7 +281,7 @@ class Store:
                     else:
                         results[:] = await self._write_group(tx, works)
                 finally:
-                    self._writer_turn.release()
+                    self._end_turn()
             finally:
                 for request, result in zip(group, results, strict=True):
                     _answer(request, result)
@@ -305,10 +306,16 @@ class Store:
         try:
             (result,) = await on_thread(writer, partial(self._write_group_now, [work]))
         finally:
-            self._writer_turn.release()
+            self._end_turn()
             if self._counters.read_only:
                 self._idle.cancel()  # the actor probes until the storage takes writes again
         return result
+
+    def _end_turn(self) -> None:
+        """A group is done with the writer: the next may go, and the checkpointer, if it waits
+        for a commit, wakes (the counters tell it whether one happened)."""
+        self._writer_turn.release()
+        self._group_done.unpark_all()
 
     def _write_group_now(
         self, works: list[Work[Any]], db: sqlite3.Connection
@@ -376,33 +383,36 @@ class Store:
             pause = min(pause * 2, PROBE_MAX_S)
 
     async def _checkpoint_while_writing(self, copier: aiosqlite.Connection) -> None:
-        """Every `CHECKPOINT_EVERY_S` in which a group committed, `_checkpoint`. A failure (a
-        full disk: the database file grows) is logged when it starts and when it ends, and the
-        next interval tries again; the log just grows meanwhile."""
-        copied_at = 0  # the commits counter when the log was last copied
+        """`CHECKPOINT_EVERY_S` after a group commits, `_checkpoint`; again every interval while
+        groups commit or the log is not all copied, and nothing while none do (no timer either,
+        so a test on trio's MockClock sees nothing to jump to). A failure (a full disk: the
+        database file grows) is logged when it starts and when it ends, and the next interval
+        tries again; the log just grows meanwhile."""
+        copied_at = 0  # the commits counter when all of the log was last copied; -1: not all
         failing = False
         while True:
-            await trio.sleep(self._checkpoint_every_s)
-            commits = self._counters.commits
-            if commits == copied_at:
+            if self._counters.commits == copied_at:
+                await self._group_done.park()
                 continue
+            await trio.sleep(self._checkpoint_every_s)
             try:
-                if await self._checkpoint(copier):
-                    copied_at = commits
-                    self._counters.checkpoints += 1
+                copied_at = await self._checkpoint(copier)
             except sqlite3.Error as exc:
+                copied_at = -1
                 if not failing:
                     log_event(log, "store.checkpoint_failed", logging.WARNING, error=str(exc))
                 failing = True
                 continue
+            if copied_at >= 0:
+                self._counters.checkpoints += 1
             if failing:
                 log_event(log, "store.checkpoint_done", logging.WARNING)
                 failing = False
 
-    async def _checkpoint(self, copier: aiosqlite.Connection) -> bool:
+    async def _checkpoint(self, copier: aiosqlite.Connection) -> int:
         """Copy the log into the database: passes beside the writer, the last in its turn (see
-        the module's docstring). True if all of it was copied: a reader still on an older
-        commit holds back what came after it, until the next time.
+        the module's docstring). The commits counter as of that last pass if all of the log was
+        copied, else -1 (a reader still on an older commit holds back what came after it).
 
         The last pass is in the writer's turn even when a pass beside it left nothing: a group
         may have been in flight meanwhile, and the log only starts again if the write after
@@ -414,10 +424,11 @@ class Store:
             left = await _pages_left(copier)
         await _take_turn(self._writer_turn)
         try:
+            commits = self._counters.commits
             left = await _pages_left(copier)
         finally:
             self._writer_turn.release()
-        return left == 0
+        return commits if left == 0 else -1
 
     async def _serve_reads(self, tx: Tx) -> None:
         async for request in self._reads:

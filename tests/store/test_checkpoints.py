@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from hotline.store import StoreHandle, Tx, open_store
 from hotline.store import actor as store_actor
@@ -122,3 +123,16 @@ async def test_a_failing_checkpoint_is_logged_once_and_retried_while_writes_go_o
                 await trio.sleep(0.01)
     events = [r.getMessage() for r in caplog.records if r.name == store_actor.log.name]
     assert events == ["store.checkpoint_failed", "store.checkpoint_done"]
+
+
+async def test_an_idle_store_sets_no_timer(tmp_path: Path) -> None:
+    # Under trio's MockClock a test jumps to the next deadline whenever it waits for a thread:
+    # a checkpointer ticking while nothing is written would make it jump a second at a time.
+    with trio.fail_after(GIVE_UP_AFTER):
+        async with open_store(tmp_path / "hotline.db", checkpoint_every_s=0.01) as store:
+            await _table(store)
+            while store.statistics().checkpoints == 0:
+                await trio.sleep(0.01)
+            await trio.testing.wait_all_tasks_blocked()
+            # The only deadline left is fail_after's, a minute away.
+            assert trio.lowlevel.current_statistics().seconds_to_next_deadline > 1
