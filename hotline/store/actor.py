@@ -8,14 +8,15 @@ raises is rolled back alone and its exception goes to its caller alone. `read(wo
 second, query-only connection, so reads go on while a group is being written.
 
 Checkpoints: a COMMIT only appends to SQLite's write-ahead log. Copying the log into the database
-file (a checkpoint: every page written since the last one, then an fsync of the database) is
-done by a third connection, once a second while groups commit (`CHECKPOINT_EVERY_S`), beside the
-writer: SQLite's own checkpoint ran inside the COMMIT that took the log past 1,000 pages, and
-under load that COMMIT took 10-20 ms instead of 2-3, while every request of the group and every
-one queued behind it waited (timing each COMMIT under create load: 154 of 1,983 took 8 ms or
-more, 17 of 2,008 with the checkpoint moved out). Beside the writer, a checkpoint never catches up with a log that grows meanwhile, and SQLite starts the
-log again from its beginning only once all of it is copied; so the last, short pass (what was
-committed during the first) runs in the writer's turn, between two groups.
+file (a checkpoint: every page written since the last one, then an fsync of the database) is done
+by a third connection, once a second while groups commit (`CHECKPOINT_EVERY_S`), beside the writer:
+SQLite's own checkpoint ran inside the COMMIT that took the log past 1,000 pages, and under load
+that COMMIT took 10-20 ms instead of 2-3, while every request of the group and every one queued
+behind it waited (timing each COMMIT under create load: 154 of 1,983 took 8 ms or more, 17 of 2,008
+with the checkpoint moved out). Beside the writer, a checkpoint never catches up with a log that
+grows meanwhile, and SQLite starts the log again from its beginning only once all of it is copied;
+so the last, short pass (what was committed during the first) runs in the writer's turn, between
+two groups.
 
 Storage faults: when a write fails because the storage cannot take it (SQLITE_FULL, an I/O
 error, ENOSPC, a quota), the group fails with `StoreReadOnly` and the store turns read-only:
