@@ -124,12 +124,17 @@ class Http1:
                 return  # reset: closed as well
 
 
+async def integration_client(nursery: trio.Nursery, settings: Settings) -> tuple[str, Http1]:
+    """A server on a free port of 127.0.0.1, an integration token, and a raw client on it."""
+    token = await token_for(settings, Role.INTEGRATION)
+    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
+    return token, Http1(await connect(base))
+
+
 async def test_an_answer_sent_before_the_body_is_read_closes_the_connection_after_it(
     nursery: trio.Nursery, settings: Settings
 ) -> None:
-    token = await token_for(settings, Role.INTEGRATION)
-    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
-    client = Http1(await connect(base))
+    token, client = await integration_client(nursery, settings)
     declared = settings.http.max_body_kib * 1024 * 4
     await client.send_request(
         "POST",
@@ -299,9 +304,7 @@ async def test_a_request_whose_body_is_queued_whole_is_handled_with_no_reader_ta
 ) -> None:
     # The common case (hotline.api._HttpConnection): the body was queued whole before the app's
     # task first ran, and the answer is held in memory, so the server's task does it all.
-    token = await token_for(settings, Role.INTEGRATION)
-    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
-    client = Http1(await connect(base))
+    token, client = await integration_client(nursery, settings)
     json_auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     requests = [
         ("GET", "/healthz", {}, None, 200),
@@ -323,9 +326,7 @@ async def test_a_request_whose_body_is_queued_whole_is_handled_with_no_reader_ta
 async def test_a_body_still_arriving_when_the_handler_starts_is_read_whole(
     nursery: trio.Nursery, settings: Settings, readers: _Readers
 ) -> None:
-    token = await token_for(settings, Role.INTEGRATION)
-    [base] = await nursery.start(partial(serve, settings, bind="127.0.0.1:0"))
-    client = Http1(await connect(base))
+    token, client = await integration_client(nursery, settings)
     body = CALL
     headers = {
         "Authorization": f"Bearer {token}",
